@@ -1,0 +1,110 @@
+#include <selfheal/anomaly/templates.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+namespace an = selfheal::anomaly;
+
+namespace {
+std::vector<std::string> masked(std::string_view msg) {
+  std::vector<std::string> out;
+  for (auto t : an::mask_message(msg)) out.emplace_back(t);
+  return out;
+}
+using strings = std::vector<std::string>;
+}  // namespace
+
+TEST_CASE("masking turns variables into <*>", "[anomaly][templates]") {
+  SECTION("numbers, hex, ids and addresses hold a digit") {
+    CHECK(masked("took 15 ms at 0x7ffd blk_-123 10.0.0.1:80") == strings{"took", "<*>", "at", "<*>", "<*>", "<*>"});
+  }
+  SECTION("a word with a one-digit version suffix stays") {
+    CHECK(masked("open through proxy SOCKS5 ssh2") == strings{"open", "through", "proxy", "SOCKS5", "ssh2"});
+  }
+  SECTION("quoted strings are one variable, even with spaces inside") {
+    CHECK(masked("service 'a b c' started") == strings{"service", "<*>", "started"});
+    CHECK(masked("key \"x y\", done") == strings{"key", "<*>", "done"});
+  }
+  SECTION("paths and host names") {
+    CHECK(masked("open /etc/app/conf failed") == strings{"open", "<*>", "failed"});
+    CHECK(masked("resolve proxy.cse.cuhk.edu.hk now") == strings{"resolve", "<*>", "now"});
+    CHECK(masked("class Foo.bar ok") == strings{"class", "Foo.bar", "ok"});  // one dot: a name, kept
+  }
+  SECTION("long hex runs without digits are ids") {
+    CHECK(masked("id deadbeefdeadbeef end") == strings{"id", "<*>", "end"});
+  }
+  SECTION("parenthesised numeric annotations are dropped, a number with its unit is one token") {
+    CHECK(masked("1190 bytes (1.16 KB) sent") == masked("0 bytes sent"));
+    CHECK(masked("lifetime <1 sec") == masked("lifetime 00:02"));
+  }
+  SECTION("whitespace runs and empty input") {
+    CHECK(masked("  a \t b  ") == strings{"a", "b"});
+    CHECK(masked("").empty());
+  }
+}
+
+TEST_CASE("the miner groups messages of one template and separates others", "[anomaly][templates]") {
+  an::template_miner m;
+  const auto a1 = m.add("Connection refused to db-primary after 3 retries");
+  const auto a2 = m.add("Connection refused to db-replica after 5 retries");
+  const auto b1 = m.add("Disk full on volume data");
+  const auto a3 = m.add("Connection refused to cache after 1 retries");
+  const auto b2 = m.add("Disk full on volume logs");
+
+  CHECK(a1.created);
+  CHECK_FALSE(a2.created);
+  CHECK(a1.id == 1);
+  CHECK(a2.id == 1);
+  CHECK(a3.id == 1);
+  CHECK(b1.created);
+  CHECK(b1.id == 2);
+  CHECK(b2.id == 2);
+  REQUIRE(m.size() == 2);
+  CHECK(m.get(1).text() == "Connection refused to <*> after <*> retries");
+  CHECK(m.get(1).count == 3);
+  CHECK(m.get(2).text() == "Disk full on volume <*>");
+  CHECK(m.get(2).count == 2);
+}
+
+TEST_CASE("different lengths and different constants never merge", "[anomaly][templates]") {
+  an::template_miner m;
+  const auto x = m.add("user alice logged in");
+  const auto y = m.add("user alice logged in twice");
+  const auto z = m.add("1.2.3.4:80 open through proxy HTTPS");
+  const auto w = m.add("5.6.7.8:22 open through proxy SOCKS5");
+  CHECK(x.id != y.id);
+  CHECK(z.id != w.id);  // one constant of four differs: 0.75 < 0.8
+  CHECK(m.size() == 4);
+}
+
+TEST_CASE("match finds a template without changing the miner", "[anomaly][templates]") {
+  an::template_miner m;
+  m.add("timeout after 30 s calling payments");
+  m.add("timeout after 12 s calling payments");
+  CHECK(m.match("timeout after 99 s calling payments") == std::optional<std::size_t>{1});
+  CHECK_FALSE(m.match("something else entirely happened here").has_value());
+  CHECK(m.size() == 1);
+  CHECK(m.get(1).count == 2);
+}
+
+TEST_CASE("the first-token layer routes variable first tokens to one branch", "[anomaly][templates]") {
+  an::template_miner m;
+  const auto p = m.add("10.0.0.1:80 error : connection reset");
+  const auto q = m.add("example.test.org:443 error : connection reset");
+  CHECK(p.id == q.id);
+  CHECK(m.get(p.id).text() == "<*> error : connection reset");
+}
+
+TEST_CASE("options: a low similarity merges more", "[anomaly][templates]") {
+  an::template_miner strict;
+  an::template_miner loose(an::template_options{.depth = 4, .similarity = 0.5, .max_children = 100});
+  for (auto* mm : {&strict, &loose}) {
+    mm->add("job started on node alpha quickly");
+    mm->add("job started on node beta slowly");
+  }
+  CHECK(strict.size() == 2);  // 3 of 5 constants equal: 0.6 < 0.8
+  CHECK(loose.size() == 1);
+  CHECK(loose.get(1).text() == "job started on node <*> <*>");
+}
