@@ -1,0 +1,15 @@
+# Every dependency comes from a Debian 12 package, through find_package or pkg-config only.
+# The same list is replayed by selfheal-config.cmake for consumers (find_dependency).
+include(CMakeFindDependencyMacro OPTIONAL)
+find_package(Threads REQUIRED)
+find_package(Boost 1.81 CONFIG REQUIRED)           # Hana, header-only: libboost1.81-dev
+find_package(simdjson CONFIG REQUIRED)             # libsimdjson-dev 3.0.1
+find_package(SQLite3 REQUIRED)                     # libsqlite3-dev
+find_package(tl-expected CONFIG REQUIRED)          # libexpected-dev
+find_package(ZLIB REQUIRED)                        # zlib1g-dev (.gz logs)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LIBGIT2 REQUIRED IMPORTED_TARGET GLOBAL libgit2)  # libgit2-dev 1.5
+
+set(SELFHEAL_DEPENDENCY_TARGETS
+  Boost::headers simdjson::simdjson SQLite::SQLite3 tl::expected ZLIB::ZLIB PkgConfig::LIBGIT2
+  Threads::Threads)

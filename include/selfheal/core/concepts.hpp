@@ -1,0 +1,73 @@
+#pragma once
+/// \file
+/// The handler concepts, in layers (each a refinement of the one before, so a diagnostic names the
+/// layer that failed):
+///
+///   handler<H>                 H is an object type a beat can hold (copy-constructible).
+///   handler_for<H, In>         ... and it can be invoked with an `In&&`, alone or with a `context&`.
+///   handler_of<H, In, Out>     ... and what it hands on (its return value, unwrapped from
+///                              `result<Out>`) is exactly `Out`.
+///
+/// Laws: a *pure* handler depends only on its input (same input, same output, no I/O); a
+/// *stage-crew* handler may do I/O, and does it only through the `context` it is given.
+/// Models: every handler type in `selfheal::<domain>`, e.g. `telemetry::parse_telemetry_requested`.
+///
+/// \code
+/// struct add_one { int operator()(int x) const { return x + 1; } };
+/// static_assert(selfheal::handler_of<add_one, int, int>);
+/// struct stamp { selfheal::result<long> operator()(int x, selfheal::context& c) const; };
+/// static_assert(selfheal::handler_of<stamp, int, long>);
+/// \endcode
+
+#include <concepts>
+#include <type_traits>
+
+#include "selfheal/core/result.hpp"
+
+namespace selfheal {
+
+struct context;
+
+template <class H>
+concept handler = std::is_object_v<H> && std::copy_constructible<H>;
+
+template <class H, class In>
+concept handler_for =
+    handler<H> && (std::invocable<const H&, In&&> || std::invocable<const H&, In&&, context&>);
+
+namespace detail {
+template <class H, class In>
+struct handler_invoke {
+  using type = void;
+};
+template <class H, class In>
+  requires std::invocable<const H&, In&&, context&>
+struct handler_invoke<H, In> {
+  using type = std::invoke_result_t<const H&, In&&, context&>;
+};
+template <class H, class In>
+  requires(!std::invocable<const H&, In&&, context&> && std::invocable<const H&, In&&>)
+struct handler_invoke<H, In> {
+  using type = std::invoke_result_t<const H&, In&&>;
+};
+}  // namespace detail
+
+/// What `H` returns for `In`, as returned (`result<T>` or `T`).
+template <class H, class In>
+using handler_return_t = typename detail::handler_invoke<H, In>::type;
+
+/// What `H` hands to the next beat for `In`: its return type with `result<>` unwrapped.
+template <class H, class In>
+using handler_output_t = unwrap_result_t<handler_return_t<H, In>>;
+
+template <class H, class In, class Out>
+concept handler_of = handler_for<H, In> && std::same_as<handler_output_t<H, In>, Out>;
+
+/// Whether a handler is real or a placeholder (`pending_handler`): `H::implemented`, default true.
+template <class H>
+inline constexpr bool handler_implemented_v = [] {
+  if constexpr (requires { H::implemented; }) return static_cast<bool>(H::implemented);
+  else return true;
+}();
+
+}  // namespace selfheal
