@@ -1,0 +1,152 @@
+#pragma once
+/// \file
+/// Plain data of telemetry.parse: the request, log formats, event kinds, the borrowed view of one
+/// extracted event, bad-line records and per-source bookkeeping. No parsing, no I/O here.
+///
+/// Lifetimes: `raw_event_view` borrows the chunk (or the simdjson string buffer) it was extracted
+/// from and is valid only inside the sink callback that receives it; everything else owns its data.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace selfheal::telemetry {
+
+/// How a file's lines are read. `auto_detect` looks at the first lines of each file.
+enum class log_format : std::uint8_t {
+  auto_detect,  ///< decide per file from its first lines
+  ndjson,       ///< one JSON object a line, DESIGN.md field aliases
+  conductor,    ///< Musical-Conductor console text
+  serilog,      ///< `[2025-11-09 14:30:45.123 -05:00] [INF] Source.Context: message`
+  text,         ///< `2025-01-01T00:00:00Z INFO handler:parse duration=12ms message`
+  binary,       ///< detected only: NUL bytes in the head; the file is skipped with a reason
+};
+
+[[nodiscard]] constexpr std::string_view to_string(log_format f) noexcept {
+  switch (f) {
+    case log_format::auto_detect: return "auto";
+    case log_format::ndjson: return "ndjson";
+    case log_format::conductor: return "conductor";
+    case log_format::serilog: return "serilog";
+    case log_format::text: return "text";
+    case log_format::binary: return "binary";
+  }
+  return "unknown";
+}
+
+/// `"auto"|"ndjson"|"conductor"|"serilog"|"text"` → format; anything else → nullopt.
+[[nodiscard]] constexpr std::optional<log_format> parse_log_format(std::string_view s) noexcept {
+  if (s == "auto") return log_format::auto_detect;
+  if (s == "ndjson" || s == "jsonl" || s == "json") return log_format::ndjson;
+  if (s == "conductor") return log_format::conductor;
+  if (s == "serilog") return log_format::serilog;
+  if (s == "text" || s == "kv") return log_format::text;
+  return std::nullopt;
+}
+
+/// Every event kind of every format, mapped onto one enum by `normalize.hpp`.
+enum class event_kind : std::uint8_t {
+  other,               ///< a log line that is none of the below
+  sequence_started,
+  sequence_completed,
+  sequence_failed,
+  beat_started,
+  beat_completed,
+  beat_failed,
+};
+
+[[nodiscard]] constexpr std::string_view to_string(event_kind k) noexcept {
+  switch (k) {
+    case event_kind::other: return "other";
+    case event_kind::sequence_started: return "sequence-started";
+    case event_kind::sequence_completed: return "sequence-completed";
+    case event_kind::sequence_failed: return "sequence-failed";
+    case event_kind::beat_started: return "beat-started";
+    case event_kind::beat_completed: return "beat-completed";
+    case event_kind::beat_failed: return "beat-failed";
+  }
+  return "other";
+}
+
+/// "No timestamp" marker for nanosecond time values (events without a parsable time field).
+inline constexpr std::int64_t no_time = std::numeric_limits<std::int64_t>::min();
+
+/// One event as a format parser extracted it: views, nothing copied. Text fields are empty when
+/// absent. Valid only during the sink callback.
+struct raw_event_view {
+  std::string_view ts_text;        ///< ISO-8601 text, when the time was a string
+  double ts_number = 0;            ///< epoch number (s/ms/µs/ns by magnitude) when `has_ts_number`
+  std::int64_t ts_integer = 0;     ///< exact integral epoch when `ts_is_integer`
+  bool has_ts_number = false;
+  bool ts_is_integer = false;
+  std::string_view handler;
+  std::string_view sequence;
+  std::string_view beat;
+  std::string_view kind;           ///< `event|type|kind` text, mapped to `event_kind` later
+  event_kind known_kind = event_kind::other;  ///< set directly by text parsers that know the kind
+  bool has_known_kind = false;
+  std::string_view level;
+  std::string_view status;
+  std::string_view error;          ///< error message (or "true" for a boolean error flag)
+  bool has_error = false;
+  std::string_view correlation;
+  std::string_view release;
+  double duration_ms = 0;
+  bool has_duration = false;
+  std::uint64_t line = 0;          ///< 1-based line number within its source (as known to the parser)
+};
+
+/// A line that could not be used: where and why.
+struct bad_line {
+  std::string path;
+  std::uint64_t line = 0;  ///< 1-based; 0 for a file-level problem (unreadable, binary)
+  std::string reason;
+  friend bool operator==(const bad_line&, const bad_line&) = default;
+};
+
+/// What telemetry.parse is asked to do.
+struct parse_request {
+  std::vector<std::string> paths;                  ///< files, directories, globs, or "-" (stdin)
+  log_format format = log_format::auto_detect;     ///< `--format`
+  unsigned threads = 0;                            ///< 0 → all hardware threads
+  std::chrono::nanoseconds window = std::chrono::seconds(60);  ///< aggregation window
+  std::size_t chunk_size = std::size_t{4} << 20;   ///< read chunk (bytes); lines longer grow it once
+  bool incremental = true;                         ///< resume each source at its stored offset
+  std::size_t max_bad_line_samples = 20;           ///< bad lines kept with file:line:reason
+};
+
+/// One input source as beat 2 found it: identity and where to start reading.
+struct source_plan {
+  std::string path;              ///< as given/expanded; "-" for stdin
+  std::string identity;          ///< "dev:inode" (or "stdin")
+  std::uint64_t size = 0;        ///< bytes at stat time (compressed size for .gz)
+  std::int64_t mtime_ns = 0;
+  std::uint64_t start_offset = 0;  ///< first byte to read (uncompressed offset)
+  bool gzip = false;
+  std::string note;              ///< "resumed", "rotated", "truncated", "unchanged" or empty
+};
+
+/// A path that could not be used as a source, with the reason (unreadable, loop, not found …).
+struct skipped_source {
+  std::string path;
+  std::string reason;
+};
+
+/// What was read from one source by one run.
+struct source_result {
+  source_plan plan;
+  log_format format = log_format::auto_detect;
+  std::uint64_t bytes = 0;        ///< bytes read this run
+  std::uint64_t end_offset = 0;   ///< offset consumed up to (resume point of the next run)
+  std::uint64_t lines = 0;
+  std::uint64_t events = 0;
+  std::uint64_t bad_lines = 0;
+  std::string error;              ///< non-empty when the source failed part-way
+};
+
+}  // namespace selfheal::telemetry

@@ -1,0 +1,160 @@
+#pragma once
+/// \file
+/// Timestamps → UTC nanoseconds since the Unix epoch.
+///
+/// - ISO-8601: `YYYY-MM-DD[T| ]HH:MM[:SS[(.|,)fraction]][ ](Z|±HH[:MM]|±HHMM)?`, a fraction of any
+///   length (digits past nanoseconds are truncated), no zone means UTC.
+/// - Epoch numbers, unit told apart by magnitude: |x| < 1e11 seconds, < 1e14 milliseconds,
+///   < 1e17 microseconds, otherwise nanoseconds.
+/// Results must fit an int64 of nanoseconds (years 1678..2261); anything else is "unparsable".
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace selfheal::telemetry {
+
+namespace detail {
+
+/// Days from 1970-01-01 to y-m-d (proleptic Gregorian), H. Hinnant's algorithm.
+[[nodiscard]] constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
+  y -= m <= 2 ? 1 : 0;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+[[nodiscard]] constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+/// Reads exactly `n` digits at `s[i]`; advances `i`.
+[[nodiscard]] constexpr bool read_digits(std::string_view s, std::size_t& i, std::size_t n, unsigned& out) noexcept {
+  if (i + n > s.size()) return false;
+  unsigned v = 0;
+  for (std::size_t k = 0; k < n; ++k) {
+    const char c = s[i + k];
+    if (!is_digit(c)) return false;
+    v = v * 10 + static_cast<unsigned>(c - '0');
+  }
+  out = v;
+  i += n;
+  return true;
+}
+
+[[nodiscard]] constexpr unsigned days_in_month(std::int64_t y, unsigned m) noexcept {
+  constexpr unsigned table[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (m == 2) {
+    const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return leap ? 29 : 28;
+  }
+  return table[m - 1];
+}
+
+}  // namespace detail
+
+/// Parses an ISO-8601 timestamp at the start of `s`. On success returns UTC ns and sets `consumed`
+/// to the number of characters used (so text parsers can continue after it).
+[[nodiscard]] constexpr std::optional<std::int64_t> parse_iso8601_prefix(std::string_view s,
+                                                                         std::size_t& consumed) noexcept {
+  std::size_t i = 0;
+  unsigned year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!detail::read_digits(s, i, 4, year)) return std::nullopt;
+  if (i >= s.size() || s[i] != '-') return std::nullopt;
+  ++i;
+  if (!detail::read_digits(s, i, 2, month)) return std::nullopt;
+  if (i >= s.size() || s[i] != '-') return std::nullopt;
+  ++i;
+  if (!detail::read_digits(s, i, 2, day)) return std::nullopt;
+  if (i >= s.size() || (s[i] != 'T' && s[i] != 't' && s[i] != ' ')) return std::nullopt;
+  ++i;
+  if (!detail::read_digits(s, i, 2, hour)) return std::nullopt;
+  if (i >= s.size() || s[i] != ':') return std::nullopt;
+  ++i;
+  if (!detail::read_digits(s, i, 2, minute)) return std::nullopt;
+  std::int64_t frac_ns = 0;
+  if (i < s.size() && s[i] == ':') {
+    ++i;
+    if (!detail::read_digits(s, i, 2, second)) return std::nullopt;
+    if (i < s.size() && (s[i] == '.' || s[i] == ',') && i + 1 < s.size() && detail::is_digit(s[i + 1])) {
+      ++i;
+      std::int64_t scale = 100000000;
+      while (i < s.size() && detail::is_digit(s[i])) {
+        frac_ns += static_cast<std::int64_t>(s[i] - '0') * scale;
+        scale /= 10;
+        ++i;
+      }
+    }
+  }
+  if (month < 1 || month > 12 || day < 1 || day > detail::days_in_month(year, month)) return std::nullopt;
+  if (hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  // Zone: Z, or [space]±HH[[:]MM]. A space not followed by a sign is not part of the timestamp.
+  std::int64_t offset_s = 0;
+  std::size_t j = i;
+  if (j < s.size() && s[j] == ' ' && j + 1 < s.size() && (s[j + 1] == '+' || s[j + 1] == '-')) ++j;
+  if (j < s.size() && (s[j] == 'Z' || s[j] == 'z')) {
+    i = j + 1;
+  } else if (j < s.size() && (s[j] == '+' || s[j] == '-')) {
+    const bool neg = s[j] == '-';
+    std::size_t k = j + 1;
+    unsigned oh = 0, om = 0;
+    if (detail::read_digits(s, k, 2, oh)) {
+      if (k < s.size() && s[k] == ':') {
+        ++k;
+        if (!detail::read_digits(s, k, 2, om)) return std::nullopt;
+      } else {
+        std::size_t k2 = k;
+        if (detail::read_digits(s, k2, 2, om)) k = k2;
+      }
+      if (oh > 23 || om > 59) return std::nullopt;
+      offset_s = static_cast<std::int64_t>(oh * 3600 + om * 60) * (neg ? -1 : 1);
+      i = k;
+    }
+  }
+  if (year < 1678 || year > 2261) return std::nullopt;
+  const std::int64_t days = detail::days_from_civil(year, month, day);
+  const std::int64_t secs = days * 86400 + static_cast<std::int64_t>(hour) * 3600 +
+                            static_cast<std::int64_t>(minute) * 60 + static_cast<std::int64_t>(second) - offset_s;
+  // ±9.22e9 s fits in int64 ns only up to ~2262-04-11.
+  if (secs > 9'223'372'035 || secs < -9'223'372'035) return std::nullopt;
+  consumed = i;
+  return secs * 1'000'000'000 + frac_ns;
+}
+
+/// Parses a whole string as ISO-8601 (surrounding spaces allowed, nothing else).
+[[nodiscard]] constexpr std::optional<std::int64_t> parse_iso8601(std::string_view s) noexcept {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\r')) s.remove_suffix(1);
+  std::size_t used = 0;
+  auto t = parse_iso8601_prefix(s, used);
+  if (!t || used != s.size()) return std::nullopt;
+  return t;
+}
+
+/// Epoch number → UTC ns, the unit chosen by magnitude (see the file comment).
+[[nodiscard]] inline std::optional<std::int64_t> epoch_to_ns(double x) noexcept {
+  if (!std::isfinite(x)) return std::nullopt;
+  const double a = std::fabs(x);
+  std::int64_t unit = 1;
+  if (a < 1e11) unit = 1'000'000'000;
+  else if (a < 1e14) unit = 1'000'000;
+  else if (a < 1e17) unit = 1'000;
+  if (!(a * static_cast<double>(unit) < 9.2e18)) return std::nullopt;
+  // Whole units and the fraction separately, so 1735689600.25 s is exact to the nanosecond.
+  const double whole = std::floor(x);
+  const double frac = x - whole;
+  return static_cast<std::int64_t>(whole) * unit + static_cast<std::int64_t>(std::llround(frac * static_cast<double>(unit)));
+}
+
+/// Integral epoch → UTC ns, exact (no double rounding for ns/µs values).
+[[nodiscard]] constexpr std::optional<std::int64_t> epoch_to_ns(std::int64_t x) noexcept {
+  const std::int64_t a = x < 0 ? -(x + 1) : x;  // avoid overflow on INT64_MIN
+  if (a < 100'000'000'000LL) return x * 1'000'000'000LL;
+  if (a < 100'000'000'000'000LL) return x * 1'000'000LL;
+  if (a < 100'000'000'000'000'000LL) return x * 1'000LL;
+  return x;
+}
+
+}  // namespace selfheal::telemetry
