@@ -1,0 +1,403 @@
+#pragma once
+/// \file
+/// The telemetry tables of the SQLite store, how telemetry.parse writes them (one transaction per
+/// run, one `records` row of kind "telemetry", id like "telemetry-3") and a small read API for the
+/// domains that build on them (anomaly detection, diagnosis).
+///
+/// Schema (component "telemetry", migration 1; all times are UTC nanoseconds since the epoch,
+/// durations integer nanoseconds unless the column says `_ms`):
+///
+/// | table | one row per | columns |
+/// |---|---|---|
+/// | `telemetry_runs` | run (= record) | `record_id` → records(id), `started_at_ns`, `window_ns`, `files`, `bytes`, `events`, `executions`, `sequence_executions`, `bad_lines`, `unmatched_starts`, `out_of_order`, `first_event_ns`, `last_event_ns` (NULL when no event had a time) |
+/// | `telemetry_sources` | source read by a run | `record_id`, `path`, `identity` ("dev:inode"), `format`, `size`, `mtime_ns`, `start_offset`, `end_offset` (the next run resumes here), `bytes`, `lines`, `events`, `bad_lines`, `head_hash` (FNV-1a of the first ≤64 bytes: rotation check), `note` |
+/// | `telemetry_window_metrics` | (scope, name, window) | `record_id`, `scope` ('handler'\|'sequence'), `name`, `window_start_ns` (NULL: no timestamp), `window_ns`, `count` (executions), `errors`, `timed` (executions with a duration), `min_ns`, `max_ns`, `sum_ns` (NULL when timed = 0), `p50_ms`, `p95_ms`, `p99_ms` (from the sketch, for SQL readers), `sketch` (BLOB, `quantile_sketch::serialize`, mergeable across windows and runs) |
+/// | `telemetry_releases` | (window, release) | `record_id`, `window_start_ns`, `release`, `first_seen_ns`, `last_seen_ns`, `count`: deploy markers |
+/// | `telemetry_error_samples` | (handler, message) | `record_id`, `handler` ('' when none), `message` (≤512 bytes), `first_seen_ns`, `last_seen_ns`, `count` |
+///
+/// Read API: `latest_telemetry_record`, `load_run`, `load_window_metrics`, `load_error_samples`,
+/// `load_releases`, `load_sources`, `last_source_state` (resume point of a path). All return
+/// `result<…>`; a record id that is not a telemetry record is `errc::not_found`.
+///
+/// \code
+/// auto db = store::database::open("selfheal.db");
+/// auto id = telemetry::latest_telemetry_record(*db);                 // "telemetry-3"
+/// auto rows = telemetry::load_window_metrics(*db, *id);              // every (scope,name,window)
+/// for (auto& m : *rows) if (m.scope == telemetry::metric_scope::handler)
+///   use(m.name, m.window_start_ns, m.stats.count, m.stats.errors, m.stats.quantile_ms(0.95));
+/// \endcode
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "selfheal/core/clock.hpp"
+#include "selfheal/core/result.hpp"
+#include "selfheal/store/database.hpp"
+#include "selfheal/store/records.hpp"
+#include "selfheal/telemetry/metrics.hpp"
+#include "selfheal/telemetry/model.hpp"
+
+namespace selfheal::telemetry {
+
+/// The record kind of telemetry.parse results.
+inline constexpr std::string_view record_kind = "telemetry";
+
+/// The telemetry migrations, in order. Append, never edit.
+inline constexpr std::array<std::string_view, 1> telemetry_migrations = {R"sql(
+CREATE TABLE telemetry_runs(
+  record_id TEXT PRIMARY KEY REFERENCES records(id),
+  started_at_ns INTEGER NOT NULL,
+  window_ns INTEGER NOT NULL,
+  files INTEGER NOT NULL, bytes INTEGER NOT NULL, events INTEGER NOT NULL,
+  executions INTEGER NOT NULL, sequence_executions INTEGER NOT NULL, bad_lines INTEGER NOT NULL,
+  unmatched_starts INTEGER NOT NULL, out_of_order INTEGER NOT NULL,
+  first_event_ns INTEGER, last_event_ns INTEGER);
+CREATE TABLE telemetry_sources(
+  record_id TEXT NOT NULL REFERENCES telemetry_runs(record_id),
+  path TEXT NOT NULL, identity TEXT NOT NULL, format TEXT NOT NULL,
+  size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+  start_offset INTEGER NOT NULL, end_offset INTEGER NOT NULL,
+  bytes INTEGER NOT NULL, lines INTEGER NOT NULL, events INTEGER NOT NULL, bad_lines INTEGER NOT NULL,
+  head_hash TEXT NOT NULL DEFAULT '', note TEXT NOT NULL DEFAULT '');
+CREATE INDEX telemetry_sources_by_path ON telemetry_sources(path);
+CREATE INDEX telemetry_sources_by_record ON telemetry_sources(record_id);
+CREATE TABLE telemetry_window_metrics(
+  record_id TEXT NOT NULL REFERENCES telemetry_runs(record_id),
+  scope TEXT NOT NULL CHECK(scope IN ('handler', 'sequence')),
+  name TEXT NOT NULL,
+  window_start_ns INTEGER,
+  window_ns INTEGER NOT NULL,
+  count INTEGER NOT NULL, errors INTEGER NOT NULL, timed INTEGER NOT NULL,
+  min_ns INTEGER, max_ns INTEGER, sum_ns INTEGER,
+  p50_ms REAL, p95_ms REAL, p99_ms REAL,
+  sketch BLOB NOT NULL);
+CREATE INDEX telemetry_window_metrics_by_record ON telemetry_window_metrics(record_id, scope, name, window_start_ns);
+CREATE TABLE telemetry_releases(
+  record_id TEXT NOT NULL REFERENCES telemetry_runs(record_id),
+  window_start_ns INTEGER, release TEXT NOT NULL,
+  first_seen_ns INTEGER, last_seen_ns INTEGER, count INTEGER NOT NULL);
+CREATE INDEX telemetry_releases_by_record ON telemetry_releases(record_id);
+CREATE TABLE telemetry_error_samples(
+  record_id TEXT NOT NULL REFERENCES telemetry_runs(record_id),
+  handler TEXT NOT NULL, message TEXT NOT NULL,
+  first_seen_ns INTEGER, last_seen_ns INTEGER, count INTEGER NOT NULL);
+CREATE INDEX telemetry_error_samples_by_record ON telemetry_error_samples(record_id);
+)sql"};
+
+/// Creates or upgrades the telemetry tables (idempotent).
+[[nodiscard]] inline result<void> migrate_telemetry(store::database& db) {
+  return store::migrate(db, "telemetry", std::span<const std::string_view>(telemetry_migrations));
+}
+
+/// One row of `telemetry_runs`.
+struct telemetry_run {
+  std::string record_id;
+  std::int64_t started_at_ns = 0;
+  std::int64_t window_ns = 0;
+  std::uint64_t files = 0, bytes = 0, events = 0, executions = 0, sequence_executions = 0, bad_lines = 0;
+  std::uint64_t unmatched_starts = 0, out_of_order = 0;
+  std::int64_t first_event_ns = no_time;
+  std::int64_t last_event_ns = no_time;
+};
+
+/// One row of `telemetry_sources`: where a source stood after a run.
+struct stored_source {
+  std::string record_id, path, identity, format;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::uint64_t start_offset = 0, end_offset = 0, bytes = 0, lines = 0, events = 0, bad_lines = 0;
+  std::string head_hash, note;
+};
+
+namespace detail {
+template <class T>
+tl::unexpected<error> pass(const result<T>& r) { return tl::unexpected(r.error()); }
+
+inline void bind_time(store::statement& st, int i, std::int64_t t) {
+  if (t == no_time) st.bind_null(i); else st.bind(i, t);
+}
+inline std::int64_t column_time(const store::statement& st, int col) {
+  return st.is_null(col) ? no_time : st.column_int(col);
+}
+inline std::uint64_t column_u64(const store::statement& st, int col) {
+  return static_cast<std::uint64_t>(st.column_int(col));
+}
+inline result<void> require_record(store::database& db, std::string_view record_id) {
+  auto ok = store::record_exists(db, record_id, record_kind);
+  if (!ok) return tl::unexpected(ok.error());
+  if (!*ok) return fail(errc::not_found, "no telemetry record '" + std::string(record_id) + "' in the store");
+  return {};
+}
+}  // namespace detail
+
+/// Writes one run in one transaction: a `records` row, the run, its sources, windowed metrics,
+/// releases and error samples. Returns the record id ("telemetry-N"). On error nothing is written.
+[[nodiscard]] inline result<std::string> store_telemetry(store::database& db, const telemetry_aggregate& agg,
+                                                         time_point started_at,
+                                                         std::span<const std::string> head_hashes = {}) {
+  if (auto m = migrate_telemetry(db); !m) return tl::unexpected(m.error());
+  store::transaction tx(db);
+  if (!tx.active()) return fail(errc::store_error, "cannot begin a transaction (is the store locked?)");
+  const std::string summary = std::to_string(agg.events) + " events, " + std::to_string(agg.executions) +
+                              " executions, " + std::to_string(agg.bad_lines) + " bad lines from " +
+                              std::to_string(agg.sources.size()) + " sources";
+  auto id = store::create_record(db, record_kind, started_at, std::nullopt, summary);
+  if (!id) return id;
+  const auto started_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(started_at.time_since_epoch()).count();
+
+  auto run = db.prepare(
+      "INSERT INTO telemetry_runs(record_id, started_at_ns, window_ns, files, bytes, events, executions, "
+      "sequence_executions, bad_lines, unmatched_starts, out_of_order, first_event_ns, last_event_ns) "
+      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)");
+  if (!run) return detail::pass(run);
+  run->bind(1, *id).bind(2, static_cast<std::int64_t>(started_ns)).bind(3, agg.window_ns)
+      .bind(4, static_cast<std::uint64_t>(agg.sources.size())).bind(5, agg.bytes).bind(6, agg.events)
+      .bind(7, agg.executions).bind(8, agg.sequence_executions).bind(9, agg.bad_lines)
+      .bind(10, agg.unmatched_starts).bind(11, agg.out_of_order);
+  detail::bind_time(*run, 12, agg.first_event_ns);
+  detail::bind_time(*run, 13, agg.last_event_ns);
+  if (auto r = run->exec(); !r) return tl::unexpected(r.error());
+
+  auto src = db.prepare(
+      "INSERT INTO telemetry_sources(record_id, path, identity, format, size, mtime_ns, start_offset, end_offset, "
+      "bytes, lines, events, bad_lines, head_hash, note) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)");
+  if (!src) return detail::pass(src);
+  for (std::size_t i = 0; i < agg.sources.size(); ++i) {
+    const auto& s = agg.sources[i];
+    src->bind(1, *id).bind(2, s.plan.path).bind(3, s.plan.identity).bind(4, to_string(s.format))
+        .bind(5, s.plan.size).bind(6, s.plan.mtime_ns).bind(7, s.plan.start_offset).bind(8, s.end_offset)
+        .bind(9, s.bytes).bind(10, s.lines).bind(11, s.events).bind(12, s.bad_lines)
+        .bind(13, i < head_hashes.size() ? head_hashes[i] : std::string())
+        .bind(14, s.plan.note);
+    if (auto r = src->exec(); !r) return tl::unexpected(r.error());
+  }
+
+  auto win = db.prepare(
+      "INSERT INTO telemetry_window_metrics(record_id, scope, name, window_start_ns, window_ns, count, errors, "
+      "timed, min_ns, max_ns, sum_ns, p50_ms, p95_ms, p99_ms, sketch) "
+      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)");
+  if (!win) return detail::pass(win);
+  for (const auto& w : agg.windows) {
+    const auto& st = w.stats;
+    win->bind(1, *id).bind(2, to_string(w.scope)).bind(3, w.name);
+    detail::bind_time(*win, 4, w.window_start_ns);
+    win->bind(5, agg.window_ns).bind(6, st.count).bind(7, st.errors).bind(8, st.timed);
+    if (st.timed) {
+      win->bind(9, st.min_ns).bind(10, st.max_ns).bind(11, st.sum_ns)
+          .bind(12, st.quantile_ms(0.5)).bind(13, st.quantile_ms(0.95)).bind(14, st.quantile_ms(0.99));
+    } else {
+      for (int c = 9; c <= 14; ++c) win->bind_null(c);
+    }
+    const std::string blob = st.sketch.serialize();
+    win->bind_blob(15, std::as_bytes(std::span<const char>(blob.data(), blob.size())));
+    if (auto r = win->exec(); !r) return tl::unexpected(r.error());
+  }
+
+  auto rel = db.prepare(
+      "INSERT INTO telemetry_releases(record_id, window_start_ns, release, first_seen_ns, last_seen_ns, count) "
+      "VALUES (?1,?2,?3,?4,?5,?6)");
+  if (!rel) return detail::pass(rel);
+  for (const auto& r : agg.releases) {
+    rel->bind(1, *id);
+    detail::bind_time(*rel, 2, r.window_start_ns);
+    rel->bind(3, r.release);
+    detail::bind_time(*rel, 4, r.first_seen_ns);
+    detail::bind_time(*rel, 5, r.last_seen_ns);
+    rel->bind(6, r.count);
+    if (auto e = rel->exec(); !e) return tl::unexpected(e.error());
+  }
+
+  auto err = db.prepare(
+      "INSERT INTO telemetry_error_samples(record_id, handler, message, first_seen_ns, last_seen_ns, count) "
+      "VALUES (?1,?2,?3,?4,?5,?6)");
+  if (!err) return detail::pass(err);
+  for (const auto& e : agg.errors) {
+    err->bind(1, *id).bind(2, e.handler).bind(3, e.message);
+    detail::bind_time(*err, 4, e.first_seen_ns);
+    detail::bind_time(*err, 5, e.last_seen_ns);
+    err->bind(6, e.count);
+    if (auto r = err->exec(); !r) return tl::unexpected(r.error());
+  }
+  if (auto r = tx.commit(); !r) return tl::unexpected(r.error());
+  return id;
+}
+
+/// The newest telemetry record id, or `errc::not_found` ("the store has no telemetry record yet").
+[[nodiscard]] inline result<std::string> latest_telemetry_record(store::database& db) {
+  return store::latest_record(db, record_kind);
+}
+
+/// The run row of `record_id`.
+[[nodiscard]] inline result<telemetry_run> load_run(store::database& db, std::string_view record_id) {
+  if (auto m = migrate_telemetry(db); !m) return tl::unexpected(m.error());
+  if (auto r = detail::require_record(db, record_id); !r) return tl::unexpected(r.error());
+  auto st = db.prepare(
+      "SELECT started_at_ns, window_ns, files, bytes, events, executions, sequence_executions, bad_lines, "
+      "unmatched_starts, out_of_order, first_event_ns, last_event_ns FROM telemetry_runs WHERE record_id = ?1");
+  if (!st) return detail::pass(st);
+  st->bind(1, record_id);
+  auto row = st->step();
+  if (!row) return detail::pass(row);
+  if (!*row) return fail(errc::not_found, "telemetry record '" + std::string(record_id) + "' has no run row");
+  telemetry_run r;
+  r.record_id = std::string(record_id);
+  r.started_at_ns = st->column_int(0);
+  r.window_ns = st->column_int(1);
+  r.files = detail::column_u64(*st, 2);
+  r.bytes = detail::column_u64(*st, 3);
+  r.events = detail::column_u64(*st, 4);
+  r.executions = detail::column_u64(*st, 5);
+  r.sequence_executions = detail::column_u64(*st, 6);
+  r.bad_lines = detail::column_u64(*st, 7);
+  r.unmatched_starts = detail::column_u64(*st, 8);
+  r.out_of_order = detail::column_u64(*st, 9);
+  r.first_event_ns = detail::column_time(*st, 10);
+  r.last_event_ns = detail::column_time(*st, 11);
+  return r;
+}
+
+/// Every windowed metric row of `record_id`, sorted by (scope, name, window); sketches restored, so
+/// `m.stats.quantile_ms(q)` and `merge` work as before storing.
+[[nodiscard]] inline result<std::vector<window_metric>> load_window_metrics(store::database& db,
+                                                                            std::string_view record_id) {
+  if (auto m = migrate_telemetry(db); !m) return tl::unexpected(m.error());
+  if (auto r = detail::require_record(db, record_id); !r) return tl::unexpected(r.error());
+  auto st = db.prepare(
+      "SELECT scope, name, window_start_ns, count, errors, timed, min_ns, max_ns, sum_ns, sketch "
+      "FROM telemetry_window_metrics WHERE record_id = ?1 "
+      "ORDER BY scope, name, window_start_ns IS NOT NULL, window_start_ns");
+  if (!st) return detail::pass(st);
+  st->bind(1, record_id);
+  std::vector<window_metric> out;
+  for (;;) {
+    auto row = st->step();
+    if (!row) return detail::pass(row);
+    if (!*row) break;
+    window_metric m;
+    m.scope = st->column_text(0) == "sequence" ? metric_scope::sequence : metric_scope::handler;
+    m.name = st->column_text(1);
+    m.window_start_ns = detail::column_time(*st, 2);
+    m.stats.count = detail::column_u64(*st, 3);
+    m.stats.errors = detail::column_u64(*st, 4);
+    m.stats.timed = detail::column_u64(*st, 5);
+    if (m.stats.timed) {
+      m.stats.min_ns = st->column_int(6);
+      m.stats.max_ns = st->column_int(7);
+      m.stats.sum_ns = st->column_int(8);
+    }
+    const auto blob = st->column_blob(9);
+    auto sketch = quantile_sketch::deserialize(
+        std::string_view(reinterpret_cast<const char*>(blob.data()), blob.size()));
+    if (!sketch)
+      return fail(errc::store_error, "telemetry record '" + std::string(record_id) + "': corrupt sketch for " + m.name);
+    m.stats.sketch = std::move(*sketch);
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+/// Error samples of `record_id`, sorted by count desc, then handler and message.
+[[nodiscard]] inline result<std::vector<error_sample>> load_error_samples(store::database& db,
+                                                                         std::string_view record_id) {
+  if (auto m = migrate_telemetry(db); !m) return tl::unexpected(m.error());
+  if (auto r = detail::require_record(db, record_id); !r) return tl::unexpected(r.error());
+  auto st = db.prepare(
+      "SELECT handler, message, first_seen_ns, last_seen_ns, count FROM telemetry_error_samples "
+      "WHERE record_id = ?1 ORDER BY count DESC, handler, message");
+  if (!st) return detail::pass(st);
+  st->bind(1, record_id);
+  std::vector<error_sample> out;
+  for (;;) {
+    auto row = st->step();
+    if (!row) return detail::pass(row);
+    if (!*row) break;
+    out.push_back({st->column_text(0), st->column_text(1), detail::column_time(*st, 2), detail::column_time(*st, 3),
+                   detail::column_u64(*st, 4)});
+  }
+  return out;
+}
+
+/// Release (deploy) markers of `record_id`, sorted by window then release.
+[[nodiscard]] inline result<std::vector<release_marker>> load_releases(store::database& db,
+                                                                      std::string_view record_id) {
+  if (auto m = migrate_telemetry(db); !m) return tl::unexpected(m.error());
+  if (auto r = detail::require_record(db, record_id); !r) return tl::unexpected(r.error());
+  auto st = db.prepare(
+      "SELECT window_start_ns, release, first_seen_ns, last_seen_ns, count FROM telemetry_releases "
+      "WHERE record_id = ?1 ORDER BY window_start_ns IS NOT NULL, window_start_ns, release");
+  if (!st) return detail::pass(st);
+  st->bind(1, record_id);
+  std::vector<release_marker> out;
+  for (;;) {
+    auto row = st->step();
+    if (!row) return detail::pass(row);
+    if (!*row) break;
+    out.push_back({detail::column_time(*st, 0), st->column_text(1), detail::column_time(*st, 2),
+                   detail::column_time(*st, 3), detail::column_u64(*st, 4)});
+  }
+  return out;
+}
+
+namespace detail {
+inline constexpr std::string_view source_columns =
+    "record_id, path, identity, format, size, mtime_ns, start_offset, end_offset, bytes, lines, events, "
+    "bad_lines, head_hash, note";
+inline stored_source read_source(const store::statement& st) {
+  stored_source s;
+  s.record_id = st.column_text(0);
+  s.path = st.column_text(1);
+  s.identity = st.column_text(2);
+  s.format = st.column_text(3);
+  s.size = column_u64(st, 4);
+  s.mtime_ns = st.column_int(5);
+  s.start_offset = column_u64(st, 6);
+  s.end_offset = column_u64(st, 7);
+  s.bytes = column_u64(st, 8);
+  s.lines = column_u64(st, 9);
+  s.events = column_u64(st, 10);
+  s.bad_lines = column_u64(st, 11);
+  s.head_hash = st.column_text(12);
+  s.note = st.column_text(13);
+  return s;
+}
+}  // namespace detail
+
+/// The sources read by `record_id`, in input order.
+[[nodiscard]] inline result<std::vector<stored_source>> load_sources(store::database& db, std::string_view record_id) {
+  if (auto m = migrate_telemetry(db); !m) return tl::unexpected(m.error());
+  if (auto r = detail::require_record(db, record_id); !r) return tl::unexpected(r.error());
+  auto st = db.prepare("SELECT " + std::string(detail::source_columns) +
+                       " FROM telemetry_sources WHERE record_id = ?1 ORDER BY rowid");
+  if (!st) return detail::pass(st);
+  st->bind(1, record_id);
+  std::vector<stored_source> out;
+  for (;;) {
+    auto row = st->step();
+    if (!row) return detail::pass(row);
+    if (!*row) break;
+    out.push_back(detail::read_source(*st));
+  }
+  return out;
+}
+
+/// Where the most recent run left `path` (its resume point), or nullopt if never read.
+[[nodiscard]] inline result<std::optional<stored_source>> last_source_state(store::database& db, std::string_view path) {
+  if (auto m = migrate_telemetry(db); !m) return tl::unexpected(m.error());
+  auto st = db.prepare("SELECT " + std::string(detail::source_columns) +
+                       " FROM telemetry_sources WHERE path = ?1 ORDER BY rowid DESC LIMIT 1");
+  if (!st) return detail::pass(st);
+  st->bind(1, path);
+  auto row = st->step();
+  if (!row) return detail::pass(row);
+  if (!*row) return std::optional<stored_source>{};
+  return std::optional<stored_source>{detail::read_source(*st)};
+}
+
+}  // namespace selfheal::telemetry
