@@ -72,8 +72,8 @@ struct declared_input<H> { using type = typename call_operator_input<decltype(&H
 template <std::size_t N, fixed_string Name, class Prev, class H>
 constexpr bool report_composition_error() {
   static_assert(beat_cannot_take_previous_output<N, Name, Prev, H>::value,
-                "selfheal: mis-composed sequence: a beat cannot take the previous beat's output; "
-                "this diagnostic names beat_cannot_take_previous_output<beat number, \"handler name\", "
+                "selfheal: mis-composed sequence: a beat cannot take the previous beat's output. "
+                "This diagnostic names beat_cannot_take_previous_output<beat number, \"handler name\", "
                 "previous output type, handler type>.");
   return false;
 }
