@@ -1,0 +1,101 @@
+// The `selfheal` program: every sequence from the command line, for people who do not embed the
+// library. Exit codes: 0 done, 1 failed, 2 usage error. With --json, standard output carries
+// exactly one JSON object; progress and warnings go to standard error.
+//
+// Subcommands live in examples/cli/<command>.hpp; a command whose sequence is not implemented yet
+// says so plainly and exits 1.
+
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/common.hpp"
+#include "cli/sequences.hpp"
+#include "selfheal/version.hpp"
+
+#if __has_include("cli/parse.hpp")
+#include "cli/parse.hpp"
+#define SELFHEAL_CLI_PARSE 1
+#endif
+#if __has_include("cli/baseline.hpp")
+#include "cli/baseline.hpp"
+#define SELFHEAL_CLI_BASELINE 1
+#endif
+#if __has_include("cli/detect.hpp")
+#include "cli/detect.hpp"
+#define SELFHEAL_CLI_DETECT 1
+#endif
+#if __has_include("cli/diagnose.hpp")
+#include "cli/diagnose.hpp"
+#define SELFHEAL_CLI_DIAGNOSE 1
+#endif
+
+namespace {
+
+namespace cli = selfheal::cli;
+
+/// A subcommand whose sequence is not implemented yet: it says so and fails, never pretends.
+void register_unavailable(CLI::App& app, cli::globals& g, int& exit_code, const char* name, const char* sequence,
+                          const char* what) {
+  auto* sub = app.add_subcommand(name, what);
+  cli::add_common_options(sub, g);
+  sub->allow_extras();
+  sub->callback([&g, &exit_code, name, sequence] {
+    selfheal::error e{selfheal::errc::not_implemented,
+                      std::string(sequence) + " is not available yet (see `selfheal sequences`)", 0, {}};
+    exit_code = cli::report_error(g, name, e);
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"selfheal: production telemetry to verified, deployed fixes", "selfheal"};
+  app.set_version_flag("--version", "selfheal " + std::string(selfheal::version));
+  app.require_subcommand(1);
+  cli::globals g;
+  int exit_code = cli::exit_failed;
+
+  cli::register_sequences(app, g, exit_code);
+#ifdef SELFHEAL_CLI_PARSE
+  cli::register_parse(app, g, exit_code);
+#else
+  register_unavailable(app, g, exit_code, "parse", "telemetry.parse", "Parse logs into the store");
+#endif
+#ifdef SELFHEAL_CLI_BASELINE
+  cli::register_baseline(app, g, exit_code);
+#else
+  register_unavailable(app, g, exit_code, "baseline", "baseline.establish", "Establish per-handler baselines");
+#endif
+#ifdef SELFHEAL_CLI_DETECT
+  cli::register_detect(app, g, exit_code);
+#else
+  register_unavailable(app, g, exit_code, "detect", "anomaly.detect", "Detect anomalies against the baseline");
+#endif
+#ifdef SELFHEAL_CLI_DIAGNOSE
+  cli::register_diagnose(app, g, exit_code);
+#else
+  register_unavailable(app, g, exit_code, "diagnose", "diagnosis.analyze", "Explain anomalies from code and history");
+#endif
+  register_unavailable(app, g, exit_code, "fix", "fix.generate", "Generate a patch for a diagnosis");
+  register_unavailable(app, g, exit_code, "validate", "validation.run", "Validate a patch in an isolated worktree");
+  register_unavailable(app, g, exit_code, "deploy", "deployment.deploy", "Deploy a validated fix");
+  register_unavailable(app, g, exit_code, "learn", "learning.track", "Learn from a deployed fix");
+  register_unavailable(app, g, exit_code, "heal", "the full heal chain", "Run every sequence, end to end");
+  register_unavailable(app, g, exit_code, "report", "report", "Summarise the store");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);  // prints the usage message to standard error
+    return cli::exit_usage;
+  }
+  return exit_code;
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test command: configure, build everything (tests, benchmarks, examples) and run ctest.
+# Usage: scripts/test.sh [build dir]. SELFHEAL_SANITIZE=1 adds -fsanitize=address,undefined.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir="${1:-build}"
+jobs="$(nproc)"
+extra=()
+if [[ "${SELFHEAL_SANITIZE:-0}" == 1 ]]; then
+  extra+=(-DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS=-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined")
+  export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
+else
+  extra+=(-DCMAKE_BUILD_TYPE=Release)
+fi
+cmake -S . -B "$dir" -G Ninja "${extra[@]}" >/dev/null
+cmake --build "$dir" -j "$jobs"
+cmake --build "$dir" --target all_verify_interface_header_sets -j "$jobs"
+ctest --test-dir "$dir" -j "$jobs" --output-on-failure
