@@ -96,9 +96,36 @@ struct raw_event_view {
   bool has_error = false;
   std::string_view correlation;
   std::string_view release;
+  std::string_view message;        ///< `message|msg` text (used for error samples)
   double duration_ms = 0;
   bool has_duration = false;
   std::uint64_t line = 0;          ///< 1-based line number within its source (as known to the parser)
+};
+
+/// Bytes readable after every chunk handed to a parser (simdjson's SIMDJSON_PADDING is 64).
+inline constexpr std::size_t chunk_padding = 64;
+
+/// A borrowed byte range followed by at least `chunk_padding` readable bytes: the only kind of
+/// buffer the NDJSON parser accepts, so an unpadded `string_view` can never reach simdjson.
+class padded_view {
+ public:
+  /// `capacity` counts the readable bytes from `data` on; it must be >= size + chunk_padding.
+  constexpr padded_view(const char* data, std::size_t size, std::size_t capacity) noexcept
+      : data_(data), size_(size), capacity_(capacity) {}
+  /// The view of a buffer that holds `size` bytes of data followed by its padding.
+  [[nodiscard]] static padded_view of(const std::string& padded_buffer, std::size_t size) noexcept {
+    return {padded_buffer.data(), size, padded_buffer.size()};
+  }
+  [[nodiscard]] constexpr bool padded() const noexcept { return capacity_ >= size_ + chunk_padding; }
+  [[nodiscard]] constexpr const char* data() const noexcept { return data_; }
+  [[nodiscard]] constexpr std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] constexpr std::size_t capacity() const noexcept { return capacity_; }
+  [[nodiscard]] constexpr std::string_view view() const noexcept { return {data_, size_}; }
+
+ private:
+  const char* data_;
+  std::size_t size_;
+  std::size_t capacity_;
 };
 
 /// A line that could not be used: where and why.

@@ -1,0 +1,529 @@
+#pragma once
+/// \file
+/// Format detection and the line parsers of the text formats (beat 3's concern): Musical-Conductor
+/// console text, Serilog-style text and plain `key=value` text. NDJSON lives in `ndjson.hpp`.
+///
+/// A parser is fed one line at a time (without its newline) and reports to a *sink*: any object with
+///   `void event(const raw_event_view&)` — an extracted event, views valid during the call only, and
+///   `void bad(std::uint64_t line, std::string reason)` — a line that cannot be used, with why.
+/// Blank lines are ignored. Nothing is copied except the small per-file context the Conductor
+/// format needs (current sequence, beat → event, event → handler).
+
+#include <charconv>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "selfheal/telemetry/model.hpp"
+#include "selfheal/telemetry/timestamp.hpp"
+
+namespace selfheal::telemetry {
+
+/// The DESIGN.md field aliases, shared by NDJSON and `key=value` text.
+enum class field : std::uint8_t {
+  none, ts, handler, duration, kind, level, error, sequence, beat, correlation, release, status, message
+};
+
+/// Which field an (exact, case-sensitive) key names; `field::none` for unknown keys.
+[[nodiscard]] constexpr field field_of(std::string_view key) noexcept {
+  struct alias { std::string_view key; field f; };
+  constexpr alias table[] = {
+      {"ts", field::ts}, {"timestamp", field::ts}, {"time", field::ts}, {"@timestamp", field::ts},
+      {"handler", field::handler}, {"handlerName", field::handler}, {"handler_name", field::handler},
+      {"operation", field::handler}, {"span", field::handler},
+      {"durationMs", field::duration}, {"duration_ms", field::duration}, {"duration", field::duration},
+      {"elapsed_ms", field::duration}, {"latency_ms", field::duration},
+      {"event", field::kind}, {"type", field::kind}, {"kind", field::kind},
+      {"level", field::level}, {"severity", field::level}, {"lvl", field::level},
+      {"error", field::error}, {"err", field::error}, {"exception", field::error}, {"error.message", field::error},
+      {"sequence", field::sequence}, {"sequenceId", field::sequence}, {"sequence_id", field::sequence},
+      {"beat", field::beat},
+      {"correlationId", field::correlation}, {"correlation_id", field::correlation}, {"traceId", field::correlation},
+      {"trace_id", field::correlation},
+      {"version", field::release}, {"release", field::release}, {"commit", field::release},
+      {"status", field::status}, {"message", field::message}, {"msg", field::message},
+  };
+  for (const auto& a : table)
+    if (a.key.size() == key.size() && a.key == key) return a.f;
+  return field::none;
+}
+
+namespace detail {
+
+[[nodiscard]] constexpr bool is_space(char c) noexcept { return c == ' ' || c == '\t'; }
+
+/// Parses a decimal number at the start of `s` (digits, optional fraction); advances `s`.
+[[nodiscard]] inline bool read_number(std::string_view& s, double& out) noexcept {
+  std::size_t i = 0;
+  while (i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.' || (i == 0 && s[i] == '-'))) ++i;
+  if (i == 0) return false;
+  const auto r = std::from_chars(s.data(), s.data() + i, out);
+  if (r.ec != std::errc() || r.ptr != s.data() + i) return false;
+  s.remove_prefix(i);
+  return true;
+}
+
+}  // namespace detail
+
+/// `v` in `unit` ("", "ms", "s", "sec", "us", "µs", "ns", "m", "min") → milliseconds.
+[[nodiscard]] inline bool unit_to_ms(double v, std::string_view unit, double& ms) noexcept {
+  if (unit.empty() || unit == "ms") ms = v;
+  else if (unit == "s" || unit == "sec") ms = v * 1e3;
+  else if (unit == "us" || unit == "\xc2\xb5s" || unit == "\xce\xbcs") ms = v / 1e3;
+  else if (unit == "ns") ms = v / 1e6;
+  else if (unit == "m" || unit == "min") ms = v * 60e3;
+  else return false;
+  return true;
+}
+
+/// "12", "12ms", "12.5 ms", "1.2s", "300us", "300µs", "5ns", "2m" → milliseconds. A bare number
+/// is milliseconds. Returns false for anything else (including trailing garbage).
+[[nodiscard]] inline bool parse_duration_ms(std::string_view s, double& ms) noexcept {
+  while (!s.empty() && detail::is_space(s.front())) s.remove_prefix(1);
+  double v = 0;
+  if (!detail::read_number(s, v)) return false;
+  while (!s.empty() && detail::is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && (detail::is_space(s.back()) || s.back() == ',' || s.back() == ')' || s.back() == '\r')) s.remove_suffix(1);
+  return unit_to_ms(v, s, ms);
+}
+
+/// "12.5 ms …" / "12ms, …" at the start of `s` → milliseconds; the unit must be a known one.
+[[nodiscard]] inline bool leading_duration_ms(std::string_view s, double& ms) noexcept {
+  double v = 0;
+  if (!detail::read_number(s, v)) return false;
+  while (!s.empty() && detail::is_space(s.front())) s.remove_prefix(1);
+  std::size_t n = 0;
+  while (n < s.size() && s[n] != ' ' && s[n] != ',' && s[n] != ';' && s[n] != ')' && s[n] != '.') ++n;
+  const auto unit = s.substr(0, n);
+  return !unit.empty() && unit_to_ms(v, unit, ms);
+}
+
+/// Scans `key=value` / `key:value` tokens (values may be "double quoted") and fills the aliased
+/// fields of `e`. Returns how many known fields were found.
+inline int scan_key_values(std::string_view s, raw_event_view& e) {
+  int found = 0;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && detail::is_space(s[i])) ++i;
+    const std::size_t key_begin = i;
+    while (i < s.size() && !detail::is_space(s[i]) && s[i] != '=' && s[i] != ':') ++i;
+    if (i >= s.size() || detail::is_space(s[i])) continue;  // a bare word
+    const std::string_view key = s.substr(key_begin, i - key_begin);
+    ++i;  // '=' or ':'
+    std::string_view value;
+    if (i < s.size() && s[i] == '"') {
+      const std::size_t vb = ++i;
+      while (i < s.size() && s[i] != '"') i += (s[i] == '\\' && i + 1 < s.size()) ? 2 : 1;
+      value = s.substr(vb, std::min(i, s.size()) - vb);
+      if (i < s.size()) ++i;
+    } else {
+      const std::size_t vb = i;
+      while (i < s.size() && !detail::is_space(s[i])) ++i;
+      value = s.substr(vb, i - vb);
+    }
+    if (key.empty() || value.empty()) continue;
+    switch (field_of(key)) {
+      case field::none: continue;
+      case field::ts: e.ts_text = value; break;
+      case field::handler: e.handler = value; break;
+      case field::duration: {
+        double ms = 0;
+        if (!parse_duration_ms(value, ms)) continue;
+        e.duration_ms = ms;
+        e.has_duration = true;
+        break;
+      }
+      case field::kind: e.kind = value; break;
+      case field::level: e.level = value; break;
+      case field::error: e.error = value; e.has_error = true; break;
+      case field::sequence: e.sequence = value; break;
+      case field::beat: e.beat = value; break;
+      case field::correlation: e.correlation = value; break;
+      case field::release: e.release = value; break;
+      case field::status: e.status = value; break;
+      case field::message: e.message = value; break;
+    }
+    ++found;
+  }
+  return found;
+}
+
+// ---- detection -------------------------------------------------------------------------------
+
+namespace detail {
+
+/// Skips an optional `File.ts:NN ` prefix (any `name.ext:digits ` token).
+[[nodiscard]] inline std::string_view skip_source_prefix(std::string_view line) noexcept {
+  const auto sp = line.find(' ');
+  if (sp == std::string_view::npos || sp == 0) return line;
+  const auto tok = line.substr(0, sp);
+  const auto colon = tok.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 >= tok.size() || tok.find('.') == std::string_view::npos) return line;
+  for (std::size_t k = colon + 1; k < tok.size(); ++k)
+    if (tok[k] < '0' || tok[k] > '9') return line;
+  return line.substr(sp + 1);
+}
+
+[[nodiscard]] inline bool has_conductor_marker(std::string_view line) noexcept {
+  for (std::string_view m : {"PerformanceTracker", "SequenceExecutor", "BeatExecutor", "ExecutionQueue", "Conductor:",
+                             "DataBaton", "[EVENTBUS]", "EventRouter", "Movement:", "\xF0\x9F\x8E\xBC" /* 🎼 */,
+                             "\xF0\x9F\x8E\xBD" /* 🎽 */})
+    if (line.find(m) != std::string_view::npos) return true;
+  return false;
+}
+
+[[nodiscard]] inline bool starts_with_iso(std::string_view s) noexcept {
+  std::size_t used = 0;
+  return parse_iso8601_prefix(s, used).has_value();
+}
+
+}  // namespace detail
+
+/// Guesses a file's format from its head (the first bytes, any number of lines): votes of up to 20
+/// non-blank lines; NUL bytes mean binary. Ties prefer ndjson, conductor, serilog, text.
+[[nodiscard]] inline log_format detect_format(std::string_view head) noexcept {
+  if (head.substr(0, 3) == "\xEF\xBB\xBF") head.remove_prefix(3);
+  if (head.find('\0') != std::string_view::npos) return log_format::binary;
+  int votes[4] = {0, 0, 0, 0};  // ndjson, conductor, serilog, text
+  int lines = 0;
+  while (!head.empty() && lines < 20) {
+    auto nl = head.find('\n');
+    std::string_view line = head.substr(0, nl);
+    head.remove_prefix(nl == std::string_view::npos ? head.size() : nl + 1);
+    while (!line.empty() && (detail::is_space(line.front()) || line.front() == '\r')) line.remove_prefix(1);
+    if (line.empty() || line == "\r") continue;
+    ++lines;
+    const auto after = detail::skip_source_prefix(line);
+    if (line.front() == '{') ++votes[0];
+    else if (after.size() != line.size() || detail::has_conductor_marker(line)) ++votes[1];
+    else if (line.front() == '[' && detail::starts_with_iso(line.substr(1))) ++votes[2];
+    else ++votes[3];
+  }
+  if (lines == 0) return log_format::ndjson;
+  int best = 0;
+  for (int k = 1; k < 4; ++k)
+    if (votes[k] > votes[best]) best = k;
+  constexpr log_format order[] = {log_format::ndjson, log_format::conductor, log_format::serilog, log_format::text};
+  return order[best];
+}
+
+// ---- Musical-Conductor console text ----------------------------------------------------------
+
+/// Musical-Conductor console lines: `[File.ts:NN ]ISO-time emoji… Component: message`.
+///
+/// Recognised: `PerformanceTracker: ✅ Beat N: X ms` and `BeatExecutor: Beat N (event) completed
+/// in X ms` (beat executions; `… failed …` is a failed one), `PerformanceTracker: Started timing beat
+/// N for SEQ` (beat start), `Sequence Complete: SEQ (X ms)` and `Sequence "SEQ" completed in X ms`
+/// (sequence executions; `failed` ones fail), DataBaton lines `seq=… beat=… event=… handler=…`
+/// (context: which event a beat is and which handler serves an event), `Executing: SEQ`, and error
+/// lines (❌, `Error:`). A beat timing's handler is the DataBaton handler of its event when known,
+/// else the event name, else "SEQ beat N". Lines without the time prefix are bad lines.
+class conductor_parser {
+ public:
+  template <class Sink>
+  void line(std::string_view text, std::uint64_t line_no, Sink& sink) {
+    while (!text.empty() && (text.back() == '\r' || detail::is_space(text.back()))) text.remove_suffix(1);
+    if (text.empty()) return;
+    auto rest = detail::skip_source_prefix(text);
+    std::size_t used = 0;
+    if (!parse_iso8601_prefix(rest, used)) {
+      sink.bad(line_no, "not a Musical-Conductor console line (no ISO timestamp after the optional File.ts:NN prefix)");
+      return;
+    }
+    raw_event_view e;
+    e.line = line_no;
+    e.ts_text = rest.substr(0, used);
+    rest.remove_prefix(used);
+
+    if (auto p = rest.find("seq="); p != std::string_view::npos) {
+      baton(rest.substr(p));
+    } else if (auto q = rest.find("Executing: "); q != std::string_view::npos) {
+      current_ = std::string(rest.substr(q + 11));
+    }
+
+    if (auto p = rest.find("PerformanceTracker:"); p != std::string_view::npos) {
+      auto msg = rest.substr(p + 19);
+      if (auto b = msg.find("Beat "); b != std::string_view::npos) {
+        // "✅ Beat 1: 15.20ms"
+        auto tail = msg.substr(b + 5);
+        const auto colon = tail.find(':');
+        double ms = 0;
+        if (colon != std::string_view::npos && parse_duration_ms(tail.substr(colon + 1), ms)) {
+          beat_execution(e, tail.substr(0, colon), {}, ms, msg.find("\xE2\x9D\x8C") != std::string_view::npos, sink);
+          return;
+        }
+      }
+      if (auto s = msg.find("Started timing beat "); s != std::string_view::npos) {
+        auto tail = msg.substr(s + 20);
+        const auto sp = tail.find(" for ");
+        if (sp != std::string_view::npos) {
+          beat_buf_ = std::string(tail.substr(0, sp));
+          current_ = std::string(tail.substr(sp + 5));
+          e.known_kind = event_kind::beat_started;
+          e.has_known_kind = true;
+          e.sequence = current_;
+          e.beat = beat_buf_;
+          e.handler = handler_for(current_, beat_buf_);
+          sink.event(e);
+          return;
+        }
+      }
+    }
+    if (auto p = rest.find("BeatExecutor:"); p != std::string_view::npos) {
+      // "Beat 1 (app:ui:theme:get) completed in 82ms" / "... failed ..."
+      auto msg = rest.substr(p + 13);
+      if (auto b = msg.find("Beat "); b != std::string_view::npos) {
+        auto tail = msg.substr(b + 5);
+        const auto sp = tail.find(' ');
+        std::string_view beat = tail.substr(0, sp);
+        std::string_view event;
+        if (sp != std::string_view::npos && sp + 1 < tail.size() && tail[sp + 1] == '(') {
+          const auto close = tail.find(')', sp);
+          if (close != std::string_view::npos) event = tail.substr(sp + 2, close - sp - 2);
+        }
+        const bool failed = tail.find("failed") != std::string_view::npos;
+        double ms = -1;
+        if (auto in = tail.find(" in "); in != std::string_view::npos) {
+          if (!leading_duration_ms(tail.substr(in + 4), ms)) ms = -1;
+        }
+        if (ms >= 0 || failed) {
+          beat_execution(e, beat, event, ms, failed, sink, failed ? msg : std::string_view{});
+          return;
+        }
+      }
+    }
+    if (auto p = rest.find("Sequence Complete: "); p != std::string_view::npos) {
+      auto tail = rest.substr(p + 19);
+      const auto open = tail.rfind(" (");
+      double ms = 0;
+      if (open != std::string_view::npos && parse_duration_ms(tail.substr(open + 2), ms)) {
+        sequence_execution(e, tail.substr(0, open), ms, false, sink);
+        return;
+      }
+    }
+    if (auto p = rest.find("Sequence \""); p != std::string_view::npos) {
+      auto tail = rest.substr(p + 10);
+      const auto close = tail.find('"');
+      if (close != std::string_view::npos) {
+        const auto name = tail.substr(0, close);
+        const auto after = tail.substr(close + 1);
+        const bool failed = after.find("failed") != std::string_view::npos;
+        double ms = -1;
+        if (auto in = after.find(" in "); in != std::string_view::npos) {
+          if (!leading_duration_ms(after.substr(in + 4), ms)) ms = -1;
+        }
+        if (ms >= 0 || failed || after.find("completed") != std::string_view::npos) {
+          sequence_execution(e, name, ms, failed, sink, failed ? rest : std::string_view{});
+          return;
+        }
+      }
+    }
+    // Any other line is an event; error lines carry their message.
+    if (rest.find("\xE2\x9D\x8C") != std::string_view::npos || rest.find("Error:") != std::string_view::npos ||
+        rest.find(" ERROR ") != std::string_view::npos) {
+      e.has_error = true;
+      e.error = rest;
+    }
+    if (!current_.empty()) e.sequence = current_;
+    sink.event(e);
+  }
+
+ private:
+  static std::string key(std::string_view a, std::string_view b) {
+    std::string k(a);
+    k += '\x1f';
+    k += b;
+    return k;
+  }
+
+  /// `seq=NAME beat=N event=EV handler=H …` (values run to the next ` key=`).
+  void baton(std::string_view s) {
+    auto value_of = [&](std::string_view k) -> std::string_view {
+      const auto p = s.find(k);
+      if (p == std::string_view::npos) return {};
+      auto v = s.substr(p + k.size());
+      std::size_t end = v.size();
+      for (std::string_view next : {" beat=", " event=", " handler=", " plugin=", " req=", " preview="})
+        if (auto q = v.find(next); q != std::string_view::npos) end = std::min(end, q);
+      v = v.substr(0, end);
+      while (!v.empty() && detail::is_space(v.back())) v.remove_suffix(1);
+      return v;
+    };
+    const auto seq = value_of("seq=");
+    const auto beat = value_of(" beat=");
+    const auto ev = value_of(" event=");
+    const auto handler = value_of(" handler=");
+    if (!seq.empty()) current_ = std::string(seq);
+    if (!beat.empty() && beat != "?" && !ev.empty()) beat_event_[key(current_, beat)] = std::string(ev);
+    if (!ev.empty() && !handler.empty() && handler != "?") event_handler_[key(current_, ev)] = std::string(handler);
+  }
+
+  std::string_view handler_for(const std::string& seq, std::string_view beat, std::string_view event = {}) {
+    if (event.empty()) {
+      if (auto it = beat_event_.find(key(seq, beat)); it != beat_event_.end()) event = it->second;
+    }
+    if (!event.empty()) {
+      if (auto it = event_handler_.find(key(seq, event)); it != event_handler_.end()) return it->second;
+      handler_buf_ = std::string(event);
+      return handler_buf_;
+    }
+    handler_buf_ = seq.empty() ? "beat " + std::string(beat) : seq + " beat " + std::string(beat);
+    return handler_buf_;
+  }
+
+  template <class Sink>
+  void beat_execution(raw_event_view& e, std::string_view beat, std::string_view event, double ms, bool failed,
+                      Sink& sink, std::string_view error = {}) {
+    while (!beat.empty() && detail::is_space(beat.back())) beat.remove_suffix(1);
+    beat_buf_ = std::string(beat);
+    e.known_kind = failed ? event_kind::beat_failed : event_kind::beat_completed;
+    e.has_known_kind = true;
+    e.sequence = current_;
+    e.beat = beat_buf_;
+    e.handler = handler_for(current_, beat_buf_, event);
+    if (ms >= 0) {
+      e.duration_ms = ms;
+      e.has_duration = true;
+    }
+    if (failed) {
+      e.has_error = true;
+      e.error = error.empty() ? std::string_view("beat failed") : error;
+    }
+    sink.event(e);
+  }
+
+  template <class Sink>
+  void sequence_execution(raw_event_view& e, std::string_view name, double ms, bool failed, Sink& sink,
+                          std::string_view error = {}) {
+    seq_buf_ = std::string(name);
+    e.known_kind = failed ? event_kind::sequence_failed : event_kind::sequence_completed;
+    e.has_known_kind = true;
+    e.sequence = seq_buf_;
+    if (ms >= 0) {
+      e.duration_ms = ms;
+      e.has_duration = true;
+    }
+    if (failed) {
+      e.has_error = true;
+      e.error = error;
+    }
+    sink.event(e);
+  }
+
+  std::string current_;      // the sequence being played
+  std::string beat_buf_, seq_buf_, handler_buf_;
+  std::map<std::string, std::string> beat_event_;     // seq␟beat → event
+  std::map<std::string, std::string> event_handler_;  // seq␟event → handler
+};
+
+// ---- Serilog-style text ----------------------------------------------------------------------
+
+/// `[2025-11-09 14:30:45.123 -05:00] [INF] Source.Context: message key=value …`. The handler is a
+/// `handler=` field, else the source context; the duration a duration field or "in X ms" in the
+/// message. Lines not in this shape are bad lines.
+class serilog_parser {
+ public:
+  template <class Sink>
+  void line(std::string_view text, std::uint64_t line_no, Sink& sink) const {
+    while (!text.empty() && (text.back() == '\r' || detail::is_space(text.back()))) text.remove_suffix(1);
+    if (text.empty()) return;
+    if (text.front() != '[') {
+      sink.bad(line_no, "not a Serilog line (expected '[timestamp] [LVL] …')");
+      return;
+    }
+    const auto close = text.find(']');
+    std::size_t used = 0;
+    if (close == std::string_view::npos || !parse_iso8601_prefix(text.substr(1, close - 1), used) || used != close - 1) {
+      sink.bad(line_no, "unparsable Serilog timestamp");
+      return;
+    }
+    raw_event_view e;
+    e.line = line_no;
+    e.ts_text = text.substr(1, close - 1);
+    auto rest = text.substr(close + 1);
+    while (!rest.empty() && detail::is_space(rest.front())) rest.remove_prefix(1);
+    if (rest.size() > 2 && rest.front() == '[') {
+      const auto lc = rest.find(']');
+      if (lc != std::string_view::npos) {
+        e.level = rest.substr(1, lc - 1);
+        rest.remove_prefix(lc + 1);
+        while (!rest.empty() && detail::is_space(rest.front())) rest.remove_prefix(1);
+      }
+    }
+    // "Source.Context: message"
+    const auto sp = rest.find(' ');
+    const auto first = rest.substr(0, sp);
+    std::string_view context;
+    if (first.size() > 1 && first.back() == ':' && first.find('=') == std::string_view::npos) {
+      context = first.substr(0, first.size() - 1);
+      rest.remove_prefix(sp == std::string_view::npos ? rest.size() : sp + 1);
+    }
+    e.message = rest;
+    scan_key_values(rest, e);
+    if (e.handler.empty()) e.handler = context;
+    if (!e.has_duration) {
+      // "… in 12.34 ms" / "… in 12ms"
+      for (auto in = rest.find(" in "); in != std::string_view::npos; in = rest.find(" in ", in + 1)) {
+        double ms = 0;
+        if (leading_duration_ms(rest.substr(in + 4), ms)) {
+          e.duration_ms = ms;
+          e.has_duration = true;
+          break;
+        }
+      }
+    }
+    if (!e.level.empty() && !e.has_error && (e.level == "ERR" || e.level == "FTL" || e.level == "Error" || e.level == "Fatal")) {
+      e.error = rest;
+      e.has_error = true;
+    }
+    sink.event(e);
+  }
+};
+
+// ---- key=value text --------------------------------------------------------------------------
+
+/// `2025-01-01T00:00:00Z INFO handler:parse duration=12ms message` and logfmt (`ts=… level=…`).
+/// A line with neither a leading timestamp nor a known field is a bad line.
+class text_parser {
+ public:
+  template <class Sink>
+  void line(std::string_view text, std::uint64_t line_no, Sink& sink) const {
+    while (!text.empty() && (text.back() == '\r' || detail::is_space(text.back()))) text.remove_suffix(1);
+    while (!text.empty() && detail::is_space(text.front())) text.remove_prefix(1);
+    if (text.empty()) return;
+    raw_event_view e;
+    e.line = line_no;
+    std::size_t used = 0;
+    auto rest = text;
+    bool leading_time = false;
+    if (parse_iso8601_prefix(text, used)) {
+      e.ts_text = text.substr(0, used);
+      rest = text.substr(used);
+      leading_time = true;
+      while (!rest.empty() && detail::is_space(rest.front())) rest.remove_prefix(1);
+      // optional level word
+      const auto sp = rest.find(' ');
+      const auto word = rest.substr(0, sp);
+      for (std::string_view lv : {"TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR", "FATAL", "CRITICAL", "trace",
+                                  "debug", "info", "warn", "warning", "error", "fatal", "critical", "INF", "WRN",
+                                  "ERR", "DBG", "FTL", "VRB"}) {
+        if (word == lv) {
+          e.level = word;
+          rest.remove_prefix(sp == std::string_view::npos ? rest.size() : sp + 1);
+          break;
+        }
+      }
+    }
+    const int found = scan_key_values(rest, e);
+    if (!leading_time && found == 0) {
+      sink.bad(line_no, "no leading timestamp and no known key=value field");
+      return;
+    }
+    if (e.message.empty()) e.message = rest;
+    sink.event(e);
+  }
+};
+
+}  // namespace selfheal::telemetry

@@ -1,0 +1,351 @@
+#pragma once
+/// \file
+/// NDJSON extraction with simdjson On-Demand `iterate_many` (beat 3's concern for JSON lines).
+///
+/// The fast path streams a whole padded chunk through `iterate_many`. Every document is checked
+/// against the line it should be: it must start at the first non-blank byte of the next line and
+/// end on that line (`source()`), with nothing but blanks after it. Anything else — an unclosed
+/// string that flips simdjson's quote parity, unbalanced brackets, two documents on a line, invalid
+/// UTF-8 (stage 1 rejects the whole batch), a document larger than the batch — sends that line (or,
+/// after a batch-level error, the next batch worth of lines) through a one-document `iterate` that
+/// gives a precise reason, and the stream restarts at the next line. So a malformed line costs only
+/// that line and is reported with its line number and simdjson's reason.
+///
+/// Strings are read with `get_string` (unescaped into the parser's buffer, valid for the current
+/// document only); numbers are read in place. The sink sees each event before the next document.
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include <simdjson.h>
+
+#include "selfheal/telemetry/formats.hpp"
+#include "selfheal/telemetry/model.hpp"
+
+namespace selfheal::telemetry {
+
+static_assert(chunk_padding >= simdjson::SIMDJSON_PADDING, "chunk padding must cover simdjson's");
+
+class ndjson_parser {
+ public:
+  /// `batch_size`: bytes of stage 1 per `iterate_many` batch (documents larger than this take the
+  /// one-line path).
+  explicit ndjson_parser(std::size_t batch_size = std::size_t{256} << 10) : batch_size_(batch_size) {}
+
+  /// Parses every line of `chunk` (which holds whole lines; a last line without newline is parsed
+  /// too). `first_line` is the number of the chunk's first line. Returns the number of lines seen
+  /// (newlines, plus one for an unterminated last line).
+  template <class Sink>
+  std::uint64_t parse(padded_view chunk, std::uint64_t first_line, Sink& sink) {
+    if (!chunk.padded()) {
+      sink.bad(first_line, "internal: chunk without simdjson padding");
+      return 0;
+    }
+    begin_ = chunk.data();
+    end_ = chunk.data() + chunk.size();
+    limit_ = chunk.data() + chunk.capacity();
+    cursor_ = begin_;
+    line_ = first_line;
+    while (cursor_ < end_) {
+      skip_blank();
+      if (cursor_ >= end_) break;
+      run_stream(sink);
+    }
+    // lines = newlines seen + an unterminated last line
+    const bool unterminated = chunk.size() > 0 && chunk.data()[chunk.size() - 1] != '\n';
+    return line_ - first_line + (unterminated ? 1 : 0);
+  }
+
+  /// Parses one line (no newline inside) with the one-document path; for tests and fuzzing.
+  template <class Sink>
+  void parse_line(padded_view line, std::uint64_t line_no, Sink& sink) {
+    const char* b = line.data();
+    const char* e = b + line.size();
+    while (e > b && is_blank(e[-1])) --e;
+    while (b < e && is_blank(*b)) ++b;
+    if (b == e) return;
+    one_line(b, e, line.data() + line.capacity(), line_no, sink);
+  }
+
+ private:
+  static constexpr bool is_blank(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+  /// Advances the cursor over blanks and blank lines (counting newlines).
+  void skip_blank() noexcept {
+    while (cursor_ < end_ && is_blank(*cursor_)) {
+      if (*cursor_ == '\n') ++line_;
+      ++cursor_;
+    }
+  }
+  /// End of the line holding `p` (the newline, or `end_`).
+  const char* line_end(const char* p) const noexcept {
+    const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(end_ - p));
+    return nl ? static_cast<const char*>(nl) : end_;
+  }
+  /// Moves past the line ending at `le`.
+  void next_line(const char* le) noexcept {
+    cursor_ = le;
+    if (cursor_ < end_) {
+      ++cursor_;
+      ++line_;
+    }
+  }
+
+  template <class Sink>
+  void run_stream(Sink& sink) {
+    const char* start = cursor_;
+    simdjson::ondemand::document_stream stream;
+    if (stream_parser_.iterate_many(start, static_cast<std::size_t>(end_ - start), batch_size_).get(stream)) {
+      lines_alone(start + batch_size_, sink);
+      return;
+    }
+    bool yielded = false;
+    for (auto it = stream.begin(); it != stream.end(); ++it) {
+      auto doc = *it;
+      if (doc.error()) {  // stream-level: stage 1 of a batch failed, or the stream lost its way
+        if (!yielded) lines_alone(cursor_ + batch_size_, sink);
+        return;  // restart at the cursor
+      }
+      const char* s = start + it.current_index();
+      if (s < cursor_) continue;  // more atoms on a line already reported
+      skip_blank();
+      if (s != cursor_) {  // content simdjson did not start a document at: out of step
+        const char* le = line_end(cursor_);
+        one_line_at(le, sink);
+        return;
+      }
+      yielded = true;
+      const char* le = line_end(s);
+      const char c = *s;
+      if (c == '{' || c == '[') {
+        const std::string_view src = it.source();
+        const char* doc_end = s + src.size();
+        bool clean = doc_end <= le;
+        for (const char* p = doc_end; clean && p < le; ++p) clean = is_blank(*p);
+        if (!clean) {  // spans lines, or trailing content: report precisely, then restart
+          one_line_at(le, sink);
+          return;
+        }
+        if (c == '[') {
+          sink.bad(line_, "not a JSON object (an array)");
+        } else {
+          simdjson::ondemand::document_reference ref = doc.value_unsafe();
+          extract(ref, sink);
+        }
+        next_line(le);
+      } else {
+        sink.bad(line_, "not a JSON object");
+        next_line(le);
+        if (c == '"') return;  // a string may have flipped the quote parity: restart
+      }
+    }
+    // The stream ended: anything left that it did not yield (e.g. a truncated last document that
+    // iterate_many drops silently) goes through the one-line path.
+    skip_blank();
+    if (cursor_ < end_) one_line_at(line_end(cursor_), sink);
+  }
+
+  /// One-line path for the line at the cursor, ending at `le`; moves past it.
+  template <class Sink>
+  void one_line_at(const char* le, Sink& sink) {
+    const char* e = le;
+    while (e > cursor_ && is_blank(e[-1])) --e;
+    one_line(cursor_, e, limit_, line_, sink);
+    next_line(le);
+  }
+
+  /// One-line path for every line from the cursor until at least `until` (or the end).
+  template <class Sink>
+  void lines_alone(const char* until, Sink& sink) {
+    do {
+      skip_blank();
+      if (cursor_ >= end_) return;
+      one_line_at(line_end(cursor_), sink);
+    } while (cursor_ < end_ && cursor_ < until);
+  }
+
+  template <class Sink>
+  void one_line(const char* b, const char* e, const char* limit, std::uint64_t line_no, Sink& sink) {
+    const auto len = static_cast<std::size_t>(e - b);
+    simdjson::ondemand::document doc;
+    if (auto err = line_parser_.iterate(b, len, static_cast<std::size_t>(limit - b)).get(doc)) {
+      sink.bad(line_no, std::string("invalid JSON: ") + simdjson::error_message(err));
+      return;
+    }
+    const std::uint64_t saved = line_;
+    line_ = line_no;
+    simdjson::ondemand::document_reference ref(doc);
+    extract(ref, sink, &doc);
+    line_ = saved;
+  }
+
+  static bool read_string(simdjson::ondemand::value& v, std::string_view& out) {
+    simdjson::ondemand::json_type t{};
+    if (v.type().get(t)) return false;
+    if (t == simdjson::ondemand::json_type::string) return !v.get_string().get(out);
+    if (t == simdjson::ondemand::json_type::number || t == simdjson::ondemand::json_type::boolean) {
+      std::string_view raw = v.raw_json_token();
+      while (!raw.empty() && is_blank(raw.back())) raw.remove_suffix(1);
+      out = raw;
+      return true;
+    }
+    if (t == simdjson::ondemand::json_type::null) {
+      out = {};
+      return true;
+    }
+    return false;
+  }
+
+  /// Fields of one document → a `raw_event_view` for the sink, or one bad line with the reason.
+  template <class Sink>
+  void extract(simdjson::ondemand::document_reference& doc, Sink& sink,
+               simdjson::ondemand::document* whole = nullptr) {
+    using simdjson::ondemand::json_type;
+    raw_event_view e;
+    e.line = line_;
+    simdjson::ondemand::object obj;
+    if (doc.get_object().get(obj)) {
+      sink.bad(line_, "not a JSON object");
+      return;
+    }
+    for (auto fr : obj) {
+      simdjson::ondemand::field f;
+      if (auto err = std::move(fr).get(f)) {
+        sink.bad(line_, std::string("invalid JSON: ") + simdjson::error_message(err));
+        return;
+      }
+      std::string_view key;
+      if (auto err = f.unescaped_key().get(key)) {
+        sink.bad(line_, std::string("invalid JSON key: ") + simdjson::error_message(err));
+        return;
+      }
+      const field which = field_of(key);
+      if (which == field::none) continue;
+      simdjson::ondemand::value v = f.value();
+      json_type t{};
+      if (auto err = v.type().get(t)) {
+        sink.bad(line_, std::string(key) + ": " + simdjson::error_message(err));
+        return;
+      }
+      bool ok = true;
+      std::string reason;
+      switch (which) {
+        case field::none: break;
+        case field::ts:
+          if (t == json_type::string) {
+            ok = !v.get_string().get(e.ts_text);
+          } else if (t == json_type::number) {
+            simdjson::ondemand::number_type nt{};
+            ok = !v.get_number_type().get(nt);
+            if (ok && nt == simdjson::ondemand::number_type::signed_integer) {
+              ok = !v.get_int64().get(e.ts_integer);
+              e.ts_is_integer = true;
+            } else if (ok) {
+              ok = !v.get_double().get(e.ts_number);
+            }
+            if (!ok) reason = std::string(key) + ": number out of range";
+            e.has_ts_number = true;
+          } else if (t != json_type::null) {
+            ok = false;
+            reason = std::string(key) + ": expected a string or a number";
+          }
+          break;
+        case field::duration:
+          if (t == json_type::number) {
+            ok = !v.get_double().get(e.duration_ms);
+            if (!ok) reason = std::string(key) + ": number out of range";
+            e.has_duration = ok;
+          } else if (t == json_type::string) {
+            std::string_view s;
+            ok = !v.get_string().get(s) && parse_duration_ms(s, e.duration_ms);
+            if (!ok) reason = std::string(key) + ": not a duration";
+            e.has_duration = ok;
+          } else if (t != json_type::null) {
+            ok = false;
+            reason = std::string(key) + ": expected a number";
+          }
+          break;
+        case field::error:
+          if (t == json_type::object) {
+            simdjson::ondemand::object eo;
+            ok = !v.get_object().get(eo);
+            std::string_view msg = "error";
+            if (ok) {
+              for (auto inner : eo) {
+                simdjson::ondemand::field g;
+                if (std::move(inner).get(g)) { ok = false; break; }
+                std::string_view k2;
+                if (g.unescaped_key().get(k2)) { ok = false; break; }
+                if (k2 == "message" || k2 == "msg") {
+                  simdjson::ondemand::value mv = g.value();
+                  std::string_view m;
+                  if (read_string(mv, m) && !m.empty()) msg = m;
+                }
+              }
+            }
+            e.error = msg;
+            e.has_error = ok;
+          } else if (t == json_type::boolean) {
+            bool b = false;
+            ok = !v.get_bool().get(b);
+            if (b) {
+              e.error = "true";
+              e.has_error = true;
+            }
+          } else {
+            std::string_view s;
+            ok = read_string(v, s);
+            if (ok && !s.empty()) {
+              e.error = s;
+              e.has_error = true;
+            }
+          }
+          if (!ok && reason.empty()) reason = std::string(key) + ": malformed value";
+          break;
+        default: {
+          std::string_view s;
+          ok = read_string(v, s);
+          if (!ok) {
+            reason = std::string(key) + ": expected a string";
+            break;
+          }
+          switch (which) {
+            case field::handler: e.handler = s; break;
+            case field::kind: e.kind = s; break;
+            case field::level: e.level = s; break;
+            case field::sequence: e.sequence = s; break;
+            case field::beat: e.beat = s; break;
+            case field::correlation: e.correlation = s; break;
+            case field::release: e.release = s; break;
+            case field::status: e.status = s; break;
+            case field::message: e.message = s; break;
+            default: break;
+          }
+        }
+      }
+      if (!ok) {
+        sink.bad(line_, reason.empty() ? std::string(key) + ": malformed value" : reason);
+        return;
+      }
+    }
+    const char* trailing = nullptr;
+    if (whole != nullptr && !whole->current_location().get(trailing)) {
+      sink.bad(line_, "trailing content after the JSON object");
+      return;
+    }
+    sink.event(e);
+  }
+
+  simdjson::ondemand::parser stream_parser_;
+  simdjson::ondemand::parser line_parser_;
+  std::size_t batch_size_;
+  const char* begin_ = nullptr;
+  const char* end_ = nullptr;
+  const char* limit_ = nullptr;
+  const char* cursor_ = nullptr;
+  std::uint64_t line_ = 1;
+};
+
+}  // namespace selfheal::telemetry

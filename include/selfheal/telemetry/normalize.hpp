@@ -1,0 +1,320 @@
+#pragma once
+/// \file
+/// Normalization (beat 4's concern): timestamps → UTC ns, names trimmed and interned, event kinds
+/// mapped onto `event_kind`, `beat-started`/`beat-completed` pairs joined by (correlation id,
+/// sequence, beat) into one execution.
+///
+/// Streaming split: `event_normalizer` runs inside the ingest loop, one per task (a chunk of an
+/// NDJSON file or a whole text file), turning each `raw_event_view` into a `normalized_event` with
+/// ids from the worker's thread-local `interner`. Pairs that straddle tasks are finished in input
+/// order by `pairing_table::apply` (see `task_pairing`), so results equal a one-thread run.
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "selfheal/telemetry/model.hpp"
+#include "selfheal/telemetry/timestamp.hpp"
+
+namespace selfheal::telemetry {
+
+/// `id` value meaning "no name".
+inline constexpr std::uint32_t no_name = 0xffffffffu;
+
+/// Spaces, tabs, CR/LF trimmed from both ends.
+[[nodiscard]] constexpr std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
+  return s;
+}
+
+/// Names → dense integer ids (per thread; merged by name at the end).
+class interner {
+ public:
+  [[nodiscard]] std::uint32_t intern(std::string_view name) {
+    if (auto it = ids_.find(name); it != ids_.end()) return it->second;
+    const auto id = static_cast<std::uint32_t>(names_.size());
+    names_.emplace_back(name);
+    ids_.emplace(names_.back(), id);
+    return id;
+  }
+  [[nodiscard]] std::optional<std::uint32_t> find(std::string_view name) const {
+    if (auto it = ids_.find(name); it != ids_.end()) return it->second;
+    return std::nullopt;
+  }
+  [[nodiscard]] const std::string& name(std::uint32_t id) const { return names_[id]; }
+  [[nodiscard]] std::size_t size() const noexcept { return names_.size(); }
+
+ private:
+  struct hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::vector<std::string> names_;  // deque-like stability is not needed: keys are owned copies below
+  std::unordered_map<std::string, std::uint32_t, hash, std::equal_to<>> ids_;
+};
+
+namespace detail {
+[[nodiscard]] inline bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  return true;
+}
+}  // namespace detail
+
+/// `event|type|kind` text → kind. Case, `_`, `.`, `:` and spaces do not matter
+/// ("beat_completed", "Beat.Completed" and "beat-completed" are one kind).
+[[nodiscard]] inline event_kind map_event_kind(std::string_view text) noexcept {
+  char buf[32];
+  text = trim(text);
+  if (text.empty() || text.size() > sizeof buf) return event_kind::other;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    buf[i] = (c == '_' || c == '.' || c == ':' || c == ' ') ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  const std::string_view k(buf, text.size());
+  struct entry { std::string_view name; event_kind kind; };
+  static constexpr entry table[] = {
+      {"sequence-started", event_kind::sequence_started}, {"sequence-start", event_kind::sequence_started},
+      {"sequence-completed", event_kind::sequence_completed}, {"sequence-complete", event_kind::sequence_completed},
+      {"sequence-finished", event_kind::sequence_completed}, {"sequence-end", event_kind::sequence_completed},
+      {"sequence-failed", event_kind::sequence_failed}, {"sequence-error", event_kind::sequence_failed},
+      {"beat-started", event_kind::beat_started}, {"beat-start", event_kind::beat_started},
+      {"started", event_kind::beat_started}, {"start", event_kind::beat_started}, {"begin", event_kind::beat_started},
+      {"span-start", event_kind::beat_started},
+      {"beat-completed", event_kind::beat_completed}, {"beat-complete", event_kind::beat_completed},
+      {"beat-end", event_kind::beat_completed}, {"completed", event_kind::beat_completed},
+      {"complete", event_kind::beat_completed}, {"finished", event_kind::beat_completed},
+      {"end", event_kind::beat_completed}, {"done", event_kind::beat_completed}, {"span-end", event_kind::beat_completed},
+      {"beat-failed", event_kind::beat_failed}, {"beat-error", event_kind::beat_failed},
+      {"failed", event_kind::beat_failed}, {"failure", event_kind::beat_failed},
+  };
+  for (const auto& e : table)
+    if (e.name == k) return e.kind;
+  return event_kind::other;
+}
+
+/// `level|severity|lvl` values that mean an error (case-insensitive; Serilog's ERR/FTL included).
+[[nodiscard]] inline bool is_error_level(std::string_view level) noexcept {
+  level = trim(level);
+  for (std::string_view e : {"error", "err", "fatal", "ftl", "critical", "crit", "crt", "emerg", "emergency", "alert",
+                             "panic", "severe", "e", "f"})
+    if (detail::iequals(level, e)) return true;
+  return false;
+}
+
+/// `status` values that mean failure.
+[[nodiscard]] inline bool is_error_status(std::string_view status) noexcept {
+  status = trim(status);
+  for (std::string_view e : {"error", "failed", "failure", "fail", "err", "errored", "ko"})
+    if (detail::iequals(status, e)) return true;
+  return false;
+}
+
+/// An error field counts when it is present and not empty/false/null/0.
+[[nodiscard]] inline bool is_error_value(std::string_view v) noexcept {
+  v = trim(v);
+  return !(v.empty() || v == "false" || v == "null" || v == "0" || detail::iequals(v, "none"));
+}
+
+/// Duration in ms → integer ns; nullopt when negative, not finite or above ~31 years.
+[[nodiscard]] inline std::optional<std::int64_t> duration_ms_to_ns(double ms) noexcept {
+  if (!std::isfinite(ms) || ms < 0 || ms > 1e12) return std::nullopt;
+  return static_cast<std::int64_t>(std::llround(ms * 1e6));
+}
+
+/// Start of the window holding `ts` (floor division, so negative times work); `no_time` stays.
+[[nodiscard]] constexpr std::int64_t window_start(std::int64_t ts, std::int64_t window_ns) noexcept {
+  if (ts == no_time || window_ns <= 0) return no_time;
+  std::int64_t q = ts / window_ns;
+  if (ts % window_ns < 0) --q;
+  return q * window_ns;
+}
+
+/// One event after normalization: ids, not names; the error text still borrows the chunk.
+struct normalized_event {
+  std::int64_t ts_ns = no_time;
+  event_kind kind = event_kind::other;
+  std::uint32_t handler = no_name;
+  std::uint32_t sequence = no_name;
+  std::uint32_t release = no_name;
+  std::int64_t duration_ns = -1;     ///< -1: none logged (pairing may supply one)
+  bool failed = false;
+  bool execution = false;            ///< a handler execution by the issue's definition
+  bool sequence_execution = false;   ///< a sequence completion/failure
+  std::string_view error_message;    ///< non-empty when the event is an error
+};
+
+/// The time of a raw event, or an error reason for an unparsable one. `no_time` when it has none.
+[[nodiscard]] inline std::optional<std::int64_t> normalize_time(const raw_event_view& e, std::string& reason) {
+  if (e.has_ts_number) {
+    auto t = e.ts_is_integer ? epoch_to_ns(e.ts_integer) : epoch_to_ns(e.ts_number);
+    if (!t) reason = "timestamp number out of range";
+    return t;
+  }
+  if (!e.ts_text.empty()) {
+    auto t = parse_iso8601(e.ts_text);
+    if (!t) {
+      reason = "unparsable timestamp '" + std::string(e.ts_text.substr(0, 40)) + "'";
+      return std::nullopt;
+    }
+    return t;
+  }
+  return no_time;
+}
+
+/// Started/completed joining state of one task (a chunk or a whole text file).
+///
+/// A completion that finds its start in this task is joined here. A completion whose key this task
+/// has not touched before is *deferred*: its start, if any, is in an earlier task. At the end the
+/// task reports, per touched key, whether a start is left open (`final_starts`), and the ordered
+/// reducer (`pairing_table::apply`) replays deferred completions then final states, task by task in
+/// input order: exactly what one thread reading everything in order would do.
+struct task_pairing {
+  static constexpr std::int64_t cleared = no_time + 1;
+
+  struct deferred {
+    std::string key;
+    std::int64_t ts_ns = no_time;
+    std::string handler;   ///< names, not ids: the reducer has its own interner
+    std::string sequence;
+    std::string error_message;
+    bool failed = false;
+  };
+  std::unordered_map<std::string, std::int64_t> touched;  ///< key → open start ts, or `cleared`
+  std::vector<deferred> deferred_completions;
+};
+
+/// The ordered, cross-task start table (one per run).
+class pairing_table {
+ public:
+  /// Looks up and consumes the open start of `key`: the execution's start time, if any.
+  std::optional<std::int64_t> take(const std::string& key) {
+    auto it = open_.find(key);
+    if (it == open_.end()) return std::nullopt;
+    const auto ts = it->second;
+    open_.erase(it);
+    return ts;
+  }
+  /// Applies a task's end state (after its deferred completions were resolved with `take`).
+  void apply_final(const task_pairing& t) {
+    for (const auto& [key, ts] : t.touched) {
+      if (ts == task_pairing::cleared) open_.erase(key);
+      else open_[key] = ts;
+    }
+  }
+  [[nodiscard]] std::size_t open_starts() const noexcept { return open_.size(); }
+
+ private:
+  std::unordered_map<std::string, std::int64_t> open_;
+};
+
+/// Per-task normalizer: raw event → `normalized_event`, joining pairs it can join locally.
+class event_normalizer {
+ public:
+  explicit event_normalizer(interner& names) : names_(&names) {}
+
+  /// Normalizes `e`. Returns the event, or nullopt with `reason` set (the line is bad).
+  /// A completion without duration whose start is in an earlier task is deferred: it is returned
+  /// with `deferred = true` and must not be aggregated by the caller.
+  std::optional<normalized_event> normalize(const raw_event_view& e, std::string& reason, bool& deferred) {
+    deferred = false;
+    normalized_event n;
+    auto ts = normalize_time(e, reason);
+    if (!ts) return std::nullopt;
+    n.ts_ns = *ts;
+    n.kind = e.has_known_kind ? e.known_kind : map_event_kind(e.kind);
+    const auto handler = trim(e.handler);
+    const auto sequence = trim(e.sequence);
+    const auto release = trim(e.release);
+    if (!handler.empty()) n.handler = names_->intern(handler);
+    if (!sequence.empty()) n.sequence = names_->intern(sequence);
+    if (!release.empty()) n.release = names_->intern(release);
+    if (e.has_duration) {
+      auto d = duration_ms_to_ns(e.duration_ms);
+      if (!d) {
+        reason = "duration out of range";
+        return std::nullopt;
+      }
+      n.duration_ns = *d;
+    }
+    const bool error_field = e.has_error && is_error_value(e.error);
+    n.failed = n.kind == event_kind::beat_failed || n.kind == event_kind::sequence_failed || error_field ||
+               (!e.level.empty() && is_error_level(e.level)) || (!e.status.empty() && is_error_status(e.status));
+    if (n.failed) {
+      if (error_field && e.error != "true") n.error_message = trim(e.error);
+      else if (!trim(e.message).empty()) n.error_message = trim(e.message);
+      else n.error_message = to_string(n.kind);
+    }
+    switch (n.kind) {
+      case event_kind::beat_completed:
+      case event_kind::beat_failed:
+        n.execution = true;
+        break;
+      case event_kind::sequence_completed:
+      case event_kind::sequence_failed:
+        n.sequence_execution = true;
+        break;
+      case event_kind::beat_started:
+      case event_kind::sequence_started:
+        break;
+      case event_kind::other:
+        n.execution = n.handler != no_name && n.duration_ns >= 0;
+        break;
+    }
+    // Joining: starts open a key, completions close it.
+    const bool is_start = n.kind == event_kind::beat_started || n.kind == event_kind::sequence_started;
+    const bool is_end = n.execution ? n.kind != event_kind::other : n.sequence_execution;
+    if (is_start || is_end) {
+      const bool seq_level = n.kind == event_kind::sequence_started || n.sequence_execution;
+      make_key(e, seq_level, handler, sequence);
+      auto it = pairs_.touched.find(key_);
+      if (is_start) {
+        if (it == pairs_.touched.end()) pairs_.touched.emplace(key_, n.ts_ns == no_time ? task_pairing::cleared : n.ts_ns);
+        else it->second = n.ts_ns == no_time ? task_pairing::cleared : n.ts_ns;
+      } else if (it != pairs_.touched.end()) {
+        if (n.duration_ns < 0 && it->second != task_pairing::cleared && n.ts_ns != no_time && n.ts_ns >= it->second)
+          n.duration_ns = n.ts_ns - it->second;
+        it->second = task_pairing::cleared;
+      } else {
+        pairs_.touched.emplace(key_, task_pairing::cleared);
+        if (n.duration_ns < 0) {
+          deferred = true;
+          pairs_.deferred_completions.push_back(
+              {key_, n.ts_ns, std::string(handler), std::string(sequence), std::string(n.error_message), n.failed});
+        }
+      }
+    }
+    return n;
+  }
+
+  /// Hands over the task's pairing state (for `pairing_table`).
+  [[nodiscard]] task_pairing take_pairing() { return std::exchange(pairs_, {}); }
+
+ private:
+  void make_key(const raw_event_view& e, bool seq_level, std::string_view handler, std::string_view sequence) {
+    key_.assign(trim(e.correlation));
+    key_ += '\x1f';
+    key_ += sequence;
+    key_ += '\x1f';
+    if (!seq_level) {
+      const auto beat = trim(e.beat);
+      key_ += beat.empty() ? handler : beat;
+    }
+  }
+
+  interner* names_;
+  task_pairing pairs_;
+  std::string key_;
+};
+
+}  // namespace selfheal::telemetry
