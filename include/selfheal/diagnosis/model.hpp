@@ -199,6 +199,11 @@ struct suspect_commit {
   std::int64_t time = 0;
   double score = 0;
   bool in_release_range = false;
+  bool overlaps = false;              ///< changed lines inside the target's range (not only its file)
+  std::uint32_t lines_in_target = 0;  ///< changed lines inside the range
+  std::uint32_t lines_changed = 0;    ///< all lines the commit changed (additions + deletions)
+  std::string file;                   ///< the target file as of that commit
+  std::vector<hunk> target_hunks;     ///< its hunks that fall in the target (the commit's own line numbers)
   std::vector<std::string> reasons;
 };
 
