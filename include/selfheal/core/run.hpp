@@ -12,13 +12,17 @@
 #include <utility>
 
 #include <boost/hana/at.hpp>
-#include <boost/hana/fold_left.hpp>
-#include <boost/hana/range.hpp>
 
 #include "selfheal/core/context.hpp"
 #include "selfheal/core/events.hpp"
 #include "selfheal/core/result.hpp"
 #include "selfheal/core/sequence.hpp"
+
+#if defined(__GNUC__)
+#define SELFHEAL_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define SELFHEAL_ALWAYS_INLINE inline
+#endif
 
 namespace selfheal {
 
@@ -40,80 +44,106 @@ void emit(context& ctx, event_type type, time_point ts, std::size_t number, std:
   ctx.sink->emit(beat_event_view{type, ts, Seq::id, number, topic, handler, duration_ms, ctx.correlation_id, error});
 }
 
+/// Runs beat `I` on `value`, then the beats after it, and returns the sequence's result.
+/// Each level is force-inlined, so a run with no sink compiles to the handler calls and their error
+/// checks (core_bench holds it to hand-written code). The depth is the beat count, fixed at compile
+/// time; an error returns at once, without walking the remaining beats. `Watched` is false when the
+/// context has neither a sink nor a stop source: then no check is compiled in at all.
+template <class Out, std::size_t I, bool Watched, class S, class V>
+SELFHEAL_ALWAYS_INLINE result<Out> run_beats(const S& seq, context& ctx, bool observed, V&& value) {
+  if constexpr (I == S::size) {
+    return result<Out>(std::forward<V>(value));
+  } else {
+    const auto& b = boost::hana::at_c<I>(seq.beats);
+    using B = std::remove_cvref_t<decltype(b)>;
+    if (Watched && ctx.cancelled()) {
+      return result<Out>(tl::unexpect, error{errc::cancelled, "the run was cancelled before this beat started", I + 1,
+                                             std::string(B::handler_name)});
+    }
+    time_point t0{};
+    if (Watched && observed) {
+      t0 = ctx.now();
+      emit<S>(ctx, event_type::beat_started, t0, I + 1, B::event, B::handler_name, std::nan(""), {});
+    }
+    auto&& r = invoke_handler(b.handler, std::forward<V>(value), ctx);
+    if constexpr (is_result_v<decltype(r)>) {
+      if (!r) {
+        error e = std::move(r).error();
+        e.beat = I + 1;
+        e.handler = std::string(B::handler_name);
+        if (Watched && observed) {
+          const time_point t1 = ctx.now();
+          emit<S>(ctx, event_type::beat_failed, t1, I + 1, B::event, B::handler_name, elapsed_ms(t0, t1), e.message());
+        }
+        return result<Out>(tl::unexpect, std::move(e));
+      }
+      if (Watched && observed) {
+        const time_point t1 = ctx.now();
+        emit<S>(ctx, event_type::beat_completed, t1, I + 1, B::event, B::handler_name, elapsed_ms(t0, t1), {});
+      }
+      return run_beats<Out, I + 1, Watched>(seq, ctx, observed, std::move(*r));
+    } else {
+      if (Watched && observed) {
+        const time_point t1 = ctx.now();
+        emit<S>(ctx, event_type::beat_completed, t1, I + 1, B::event, B::handler_name, elapsed_ms(t0, t1), {});
+      }
+      return run_beats<Out, I + 1, Watched>(seq, ctx, observed, std::move(r));
+    }
+  }
+}
+
 }  // namespace detail
 
+namespace detail {
+
+/// The observed path: correlation id, beat events, cancellation. Kept out of line so that the
+/// unobserved path of `run` stays small enough to inline into its caller.
+template <class Out, class Seq, class In>
+[[gnu::noinline]] result<Out> run_observed(const Seq& seq, context& ctx, In&& input) {
+  using S = std::remove_cvref_t<Seq>;
+  const bool observed = ctx.sink != nullptr;
+  // A run without a caller-chosen correlation id gets a fresh one, given back when it ends.
+  struct correlation_scope {
+    context& ctx;
+    bool generated;
+    ~correlation_scope() {
+      if (generated) ctx.correlation_id.clear();
+    }
+  } scope{ctx, ctx.correlation_id.empty()};
+  if (scope.generated) ctx.correlation_id = ctx.make_correlation_id();
+  time_point started{};
+  if (observed) {
+    started = ctx.now();
+    emit<S>(ctx, event_type::sequence_started, started, 0, {}, {}, std::nan(""), {});
+  }
+  result<Out> out = run_beats<Out, 0, true>(seq, ctx, observed, std::forward<In>(input));
+  if (observed) {
+    const time_point t1 = ctx.now();
+    if (out) {
+      emit<S>(ctx, event_type::sequence_completed, t1, 0, {}, {}, elapsed_ms(started, t1), {});
+    } else {
+      const std::string message = out.error().message();
+      emit<S>(ctx, event_type::sequence_failed, t1, 0, {}, {}, elapsed_ms(started, t1), message);
+    }
+  }
+  return out;
+}
+
+}  // namespace detail
+
+/// Runs `seq` on `input`. With neither a sink nor a stop source in `ctx`, this is the handler
+/// calls and their error checks, nothing else; otherwise beat events are emitted (a correlation id
+/// is made for the run when the context has none) and the stop token is checked before every beat.
 template <sequence_like Seq, class In>
-[[nodiscard]] auto run(const Seq& seq, context& ctx, In&& input)
+[[nodiscard]] SELFHEAL_ALWAYS_INLINE auto run(const Seq& seq, context& ctx, In&& input)
     -> result<typename Seq::template output_for<std::remove_cvref_t<In>>> {
-  namespace hana = boost::hana;
   using Out = typename Seq::template output_for<std::remove_cvref_t<In>>;
   if constexpr (std::is_same_v<Out, composition_failed>) {
     return fail(errc::invalid_request, "mis-composed sequence");  // unreachable: the gate fired
   } else {
-    using S = std::remove_cvref_t<Seq>;
-    const bool observed = ctx.sink != nullptr;
-    time_point started{};
-    // A run without a caller-chosen correlation id gets a fresh one, given back when it ends.
-    struct correlation_scope {
-      context& ctx;
-      bool generated;
-      ~correlation_scope() { if (generated) ctx.correlation_id.clear(); }
-    } scope{ctx, ctx.correlation_id.empty()};
-    if (scope.generated) ctx.correlation_id = ctx.make_correlation_id();
-    if (observed) {
-      started = ctx.now();
-      detail::emit<S>(ctx, event_type::sequence_started, started, 0, {}, {}, std::nan(""), {});
-    }
-
-    auto step = [&](auto&& acc, auto index) {
-      constexpr std::size_t i = decltype(index)::value;
-      const auto& b = hana::at_c<i>(seq.beats);
-      using B = std::remove_cvref_t<decltype(b)>;
-      using Prev = typename std::remove_cvref_t<decltype(acc)>::value_type;
-      using Next = handler_output_t<typename B::handler_type, Prev>;
-      using R = result<Next>;
-      if (!acc) return R(tl::unexpect, std::move(acc).error());
-      if (ctx.cancelled()) {
-        return R(tl::unexpect, error{errc::cancelled, "the run was cancelled before this beat started", i + 1,
-                                      std::string(B::handler_name)});
-      }
-      time_point t0{};
-      if (observed) {
-        t0 = ctx.now();
-        detail::emit<S>(ctx, event_type::beat_started, t0, i + 1, B::event, B::handler_name, std::nan(""), {});
-      }
-      R out = detail::invoke_handler(b.handler, std::move(*acc), ctx);
-      if (!out) {
-        out.error().beat = i + 1;
-        out.error().handler = std::string(B::handler_name);
-      }
-      if (observed) {
-        const time_point t1 = ctx.now();
-        if (out) {
-          detail::emit<S>(ctx, event_type::beat_completed, t1, i + 1, B::event, B::handler_name,
-                          detail::elapsed_ms(t0, t1), {});
-        } else {
-          const std::string message = out.error().message();
-          detail::emit<S>(ctx, event_type::beat_failed, t1, i + 1, B::event, B::handler_name,
-                          detail::elapsed_ms(t0, t1), message);
-        }
-      }
-      return out;
-    };
-
-    result<std::remove_cvref_t<In>> first(std::forward<In>(input));
-    result<Out> out = hana::fold_left(hana::make_range(hana::size_c<0>, hana::size_c<S::size>), std::move(first), step);
-
-    if (observed) {
-      const time_point t1 = ctx.now();
-      if (out) {
-        detail::emit<S>(ctx, event_type::sequence_completed, t1, 0, {}, {}, detail::elapsed_ms(started, t1), {});
-      } else {
-        const std::string message = out.error().message();
-        detail::emit<S>(ctx, event_type::sequence_failed, t1, 0, {}, {}, detail::elapsed_ms(started, t1), message);
-      }
-    }
-    return out;
+    if (ctx.sink == nullptr && !ctx.stop.stop_possible())
+      return detail::run_beats<Out, 0, false>(seq, ctx, false, std::forward<In>(input));
+    return detail::run_observed<Out>(seq, ctx, std::forward<In>(input));
   }
 }
 
