@@ -235,6 +235,40 @@ struct cusum_result {
   return cusum_upper(neg, -mean, sigma, k, h);
 }
 
+/// Most likely start of a shift away from a known level: values are standardised by `mean` and
+/// `sigma` (each clipped to ±4 so one outlier cannot place it) and
+/// τ = argmax over τ ∈ [0, n − min_tail] of max(0, ±Σ_{t≥τ} z_t)² / (n − τ), the likelihood-ratio
+/// estimate of "at the known level before τ, at an unknown higher (`upper`) or lower level from τ".
+/// τ = 0 means the series was shifted from its start. Returns 0 for an empty series.
+[[nodiscard]] inline std::size_t shift_point(std::span<const double> xs, double mean, double sigma, bool upper = true,
+                                             std::size_t min_tail = 1) {
+  const std::size_t n = xs.size();
+  if (n == 0 || !(sigma > 0)) return 0;
+  const double sign = upper ? 1.0 : -1.0;
+  double tail_sum = 0, best_stat = -1;
+  std::size_t best = 0;
+  for (std::size_t i = n; i-- > 0;) {
+    tail_sum += sign * std::clamp((xs[i] - mean) / sigma, -4.0, 4.0);
+    const std::size_t len = n - i;
+    if (len < min_tail) continue;
+    const double pos = std::max(0.0, tail_sum);
+    const double stat = pos * pos / static_cast<double>(len);
+    if (stat >= best_stat) { best_stat = stat; best = i; }
+  }
+  return best;
+}
+
+/// Onset of an upward (or, with `upper` false, downward) change: nullopt unless a CUSUM (k, h)
+/// alarms; then the likelihood-ratio `shift_point` over the whole series (a CUSUM excursion may
+/// start early on noise and run into the real change, so its start alone is a poor onset).
+[[nodiscard]] inline std::optional<std::size_t> change_onset(std::span<const double> xs, double mean, double sigma,
+                                                             bool upper = true, double k = 0.5, double h = 5.0,
+                                                             std::size_t min_tail = 1) {
+  const auto c = upper ? cusum_upper(xs, mean, sigma, k, h) : cusum_lower(xs, mean, sigma, k, h);
+  if (!c.alarm) return std::nullopt;
+  return shift_point(xs, mean, sigma, upper, min_tail);
+}
+
 /// Exponentially weighted moving average of a series (λ weight on the newest value).
 [[nodiscard]] inline std::vector<double> ewma(std::span<const double> xs, double lambda, double start) {
   std::vector<double> out;

@@ -1,0 +1,178 @@
+#pragma once
+/// \file
+/// baseline.establish's pure part: per-handler baselines from window series.
+///
+/// For each handler: executions and errors; overall p50/p95/p99 (from merged sketches when the
+/// series carries them, else the median of per-window quantiles); the dispersion across windows
+/// (median and MAD of per-window p50, p95, error rate and call rate — absent windows count as 0
+/// calls); the per-window values themselves (for rank tests later); a confidence
+/// c = (1 − e^(−n/200)) · (1 − e^(−w/10)) that grows with samples n and windows w; and a
+/// low-confidence flag when n or w is below the detectors' gates or c < 0.5.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "selfheal/anomaly/model.hpp"
+#include "selfheal/anomaly/stats.hpp"
+
+namespace selfheal::anomaly {
+
+struct baseline_options {
+  sample_gates gates{};
+  double confidence_samples = 200;  ///< n at which the sample factor reaches 1 − 1/e
+  double confidence_windows = 10;   ///< w at which the window factor reaches 1 − 1/e
+  double low_confidence_below = 0.5;
+};
+
+/// The window grid of a set of series: first start, number of windows (inclusive of the last).
+struct window_grid {
+  std::int64_t first_ns = 0;
+  std::int64_t window_ns = 60'000'000'000;
+  std::size_t size = 0;
+
+  [[nodiscard]] std::size_t index_of(std::int64_t start_ns) const noexcept {
+    if (window_ns <= 0 || start_ns < first_ns) return 0;
+    return static_cast<std::size_t>((start_ns - first_ns) / window_ns);
+  }
+};
+
+[[nodiscard]] inline window_grid grid_of(std::span<const handler_series> series, std::int64_t window_ns) {
+  window_grid g;
+  g.window_ns = window_ns > 0 ? window_ns : 60'000'000'000;
+  bool any = false;
+  std::int64_t lo = 0, hi = 0;
+  for (const auto& s : series)
+    for (const auto& w : s.windows) {
+      if (!any) { lo = hi = w.start_ns; any = true; }
+      lo = std::min(lo, w.start_ns);
+      hi = std::max(hi, w.start_ns);
+    }
+  if (!any) return g;
+  g.first_ns = lo;
+  g.size = static_cast<std::size_t>((hi - lo) / g.window_ns) + 1;
+  return g;
+}
+
+/// Calls per grid window for one series (absent windows are 0).
+[[nodiscard]] inline std::vector<double> counts_on_grid(const handler_series& s, const window_grid& g) {
+  std::vector<double> out(g.size, 0.0);
+  for (const auto& w : s.windows) {
+    const std::size_t i = g.index_of(w.start_ns);
+    if (i < out.size()) out[i] += static_cast<double>(w.count);
+  }
+  return out;
+}
+
+/// Confidence from sample size and window count (see the file comment).
+[[nodiscard]] inline double baseline_confidence(std::uint64_t samples, std::size_t windows,
+                                                const baseline_options& o = {}) {
+  const double a = 1.0 - std::exp(-static_cast<double>(samples) / o.confidence_samples);
+  const double b = 1.0 - std::exp(-static_cast<double>(windows) / o.confidence_windows);
+  return a * b;
+}
+
+/// One handler's baseline on a grid.
+[[nodiscard]] inline handler_baseline baseline_of(const handler_series& s, const window_grid& g,
+                                                  const baseline_options& o = {}) {
+  handler_baseline b;
+  b.handler = s.handler;
+  b.sequence = s.sequence;
+  std::vector<double> p99s, rates;
+  for (const auto& w : s.windows) {
+    b.samples += w.count;
+    b.errors += w.errors;
+    if (w.count == 0) continue;
+    ++b.windows;
+    rates.push_back(static_cast<double>(w.errors) / static_cast<double>(w.count));
+    if (w.count >= o.gates.min_window_count) b.window_p50.push_back(w.p50_ms);
+    if (w.count >= o.gates.min_window_count_tail) {
+      b.window_p95.push_back(w.p95_ms);
+      p99s.push_back(w.p99_ms);
+    }
+  }
+  b.window_counts = counts_on_grid(s, g);
+  b.p50_windows = stats::summarize(b.window_p50);
+  b.p95_windows = stats::summarize(b.window_p95);
+  b.error_rate_windows = stats::summarize(rates);
+  b.rate_windows = stats::summarize(b.window_counts);
+  if (s.overall) {
+    b.p50_ms = s.overall->p50_ms;
+    b.p95_ms = s.overall->p95_ms;
+    b.p99_ms = s.overall->p99_ms;
+  } else {
+    if (!b.window_p50.empty()) b.p50_ms = b.p50_windows.median;
+    if (!b.window_p95.empty()) { b.p95_ms = b.p95_windows.median; b.p99_ms = stats::median(p99s); }
+  }
+  b.confidence = baseline_confidence(b.samples, b.windows, o);
+  b.low_confidence = b.samples < o.gates.min_samples || b.window_p50.size() < o.gates.min_windows ||
+                     b.confidence < o.low_confidence_below;
+  return b;
+}
+
+/// Merges several periods' series by handler (windows concatenated and sorted; windows with the
+/// same start are summed, their quantiles count-weighted).
+[[nodiscard]] inline std::vector<handler_series> merge_series(std::span<const telemetry_data> parts) {
+  std::map<std::string, handler_series> by_name;
+  for (const auto& part : parts)
+    for (const auto& s : part.handlers) {
+      auto& dst = by_name[s.handler];
+      if (dst.handler.empty()) { dst.handler = s.handler; dst.sequence = s.sequence; dst.overall = s.overall; }
+      else dst.overall.reset();  // overall quantiles of one part do not describe the union
+      dst.windows.insert(dst.windows.end(), s.windows.begin(), s.windows.end());
+    }
+  std::vector<handler_series> out;
+  out.reserve(by_name.size());
+  for (auto& [name, s] : by_name) {
+    std::sort(s.windows.begin(), s.windows.end(), [](const auto& a, const auto& b) { return a.start_ns < b.start_ns; });
+    std::vector<window_point> merged;
+    for (const auto& w : s.windows) {
+      if (!merged.empty() && merged.back().start_ns == w.start_ns) {
+        auto& m = merged.back();
+        const double n1 = static_cast<double>(m.count), n2 = static_cast<double>(w.count);
+        const double n = n1 + n2;
+        if (n > 0) {
+          m.p50_ms = (m.p50_ms * n1 + w.p50_ms * n2) / n;
+          m.p95_ms = (m.p95_ms * n1 + w.p95_ms * n2) / n;
+          m.p99_ms = (m.p99_ms * n1 + w.p99_ms * n2) / n;
+        }
+        m.count += w.count;
+        m.errors += w.errors;
+      } else {
+        merged.push_back(w);
+      }
+    }
+    s.windows = std::move(merged);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+/// Builds a baseline from series (id and times are set by the caller / the sequence).
+[[nodiscard]] inline baseline build_baseline(std::span<const handler_series> series, std::int64_t window_ns,
+                                             std::span<const error_sample> errors = {},
+                                             const baseline_options& o = {}) {
+  baseline out;
+  out.window_ns = window_ns;
+  const window_grid g = grid_of(series, window_ns);
+  out.period_windows = g.size;
+  if (g.size) {
+    out.from_ns = g.first_ns;
+    out.until_ns = g.first_ns + static_cast<std::int64_t>(g.size) * g.window_ns;
+  }
+  out.handlers.reserve(series.size());
+  for (const auto& s : series) {
+    out.handlers.push_back(baseline_of(s, g, o));
+    out.total_samples += out.handlers.back().samples;
+  }
+  std::sort(out.handlers.begin(), out.handlers.end(),
+            [](const auto& a, const auto& b) { return a.handler < b.handler; });
+  out.errors.assign(errors.begin(), errors.end());
+  return out;
+}
+
+}  // namespace selfheal::anomaly

@@ -1,0 +1,383 @@
+#pragma once
+/// \file
+/// Plain data of baseline.establish and anomaly.detect: window series (what the detectors read),
+/// baselines, anomalies with their evidence, and the options of every detector. No I/O here.
+///
+/// Times are UTC nanoseconds since the epoch (`std::int64_t`), like telemetry's; durations in ms.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "selfheal/anomaly/stats.hpp"
+
+namespace selfheal::anomaly {
+
+/// "No time" marker (no onset, unknown timestamp).
+inline constexpr std::int64_t no_time_ns = std::numeric_limits<std::int64_t>::min();
+
+namespace detail {
+/// A number for messages: `precision` significant digits, no trailing noise.
+inline std::string fmt_num(double v, int precision = 3) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+  return buf;
+}
+}  // namespace detail
+
+/// UTC nanoseconds → "YYYY-MM-DDTHH:MM:SS.mmmZ" (H. Hinnant's civil-from-days); "" for `no_time_ns`.
+[[nodiscard]] inline std::string iso8601(std::int64_t ns) {
+  if (ns == no_time_ns) return {};
+  std::int64_t ms = ns / 1'000'000;
+  if (ns < 0 && ns % 1'000'000 != 0) --ms;
+  std::int64_t days = ms / 86'400'000;
+  std::int64_t rem = ms % 86'400'000;
+  if (rem < 0) { rem += 86'400'000; --days; }
+  const std::int64_t z = days + 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const std::int64_t doe = z - era * 146097;
+  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  std::int64_t y = yoe + era * 400;
+  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const std::int64_t mp = (5 * doy + 2) / 153;
+  const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  if (m <= 2) ++y;
+  char buf[40];
+  const auto two = [](char* p, std::int64_t v) { p[0] = static_cast<char>('0' + v / 10); p[1] = static_cast<char>('0' + v % 10); };
+  std::int64_t yy = y;
+  for (int i = 3; i >= 0; --i) { buf[i] = static_cast<char>('0' + yy % 10); yy /= 10; }
+  buf[4] = '-'; two(buf + 5, m); buf[7] = '-'; two(buf + 8, d); buf[10] = 'T';
+  two(buf + 11, rem / 3'600'000); buf[13] = ':'; two(buf + 14, rem / 60'000 % 60); buf[16] = ':';
+  two(buf + 17, rem / 1000 % 60); buf[19] = '.';
+  const std::int64_t milli = rem % 1000;
+  buf[20] = static_cast<char>('0' + milli / 100); buf[21] = static_cast<char>('0' + milli / 10 % 10);
+  buf[22] = static_cast<char>('0' + milli % 10); buf[23] = 'Z';
+  return std::string(buf, 24);
+}
+
+// ---- input: windowed metrics -------------------------------------------------------------------
+
+/// One handler in one time window: executions, failed executions and latency quantiles (ms).
+/// Quantiles are meaningless when `count` is 0.
+struct window_point {
+  std::int64_t start_ns = 0;
+  std::uint64_t count = 0;
+  std::uint64_t errors = 0;
+  double p50_ms = 0;
+  double p95_ms = 0;
+  double p99_ms = 0;
+};
+
+/// Overall latency quantiles of a handler over a whole period (from merged sketches).
+struct overall_quantiles {
+  double p50_ms = 0;
+  double p95_ms = 0;
+  double p99_ms = 0;
+};
+
+/// A handler's window series (windows in time order; absent windows mean no executions).
+struct handler_series {
+  std::string handler;
+  std::string sequence;                   ///< empty when the handler is seen outside sequences
+  std::vector<window_point> windows;
+  std::optional<overall_quantiles> overall;  ///< from merged sketches, when the store has them
+
+  [[nodiscard]] std::uint64_t total_count() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto& w : windows) n += w.count;
+    return n;
+  }
+  [[nodiscard]] std::uint64_t total_errors() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto& w : windows) n += w.errors;
+    return n;
+  }
+};
+
+/// An error message as stored by telemetry (deduplicated by message and handler).
+struct error_sample {
+  std::string handler;
+  std::string message;
+  std::uint64_t count = 1;
+  std::int64_t first_seen_ns = no_time_ns;
+  std::int64_t last_seen_ns = no_time_ns;
+};
+
+/// One observed beat of one execution (for behavioral checks against sequence definitions).
+struct beat_observation {
+  std::string correlation_id;
+  std::string sequence;  ///< sequence id or name as logged
+  std::string event;     ///< beat event (topic) when logged
+  std::string handler;   ///< handler name when logged
+  std::int64_t ts_ns = no_time_ns;
+  std::int64_t beat = -1;  ///< beat number when logged, else -1
+};
+
+/// What the detectors read for one period: the telemetry record's windows, errors and beats.
+struct telemetry_data {
+  std::string record_id;
+  std::int64_t window_ns = 60'000'000'000;
+  std::vector<handler_series> handlers;
+  std::vector<error_sample> errors;
+  std::vector<beat_observation> beats;
+};
+
+// ---- baselines ---------------------------------------------------------------------------------
+
+/// The normal behaviour of one handler.
+struct handler_baseline {
+  std::string handler;
+  std::string sequence;
+  std::uint64_t samples = 0;    ///< executions
+  std::uint64_t errors = 0;     ///< failed executions
+  std::size_t windows = 0;      ///< windows with at least one execution
+  double p50_ms = 0, p95_ms = 0, p99_ms = 0;  ///< overall quantiles (merged sketches, else window medians)
+  stats::robust_summary p50_windows;          ///< median/MAD of per-window p50 (windows with enough samples)
+  stats::robust_summary p95_windows;
+  stats::robust_summary error_rate_windows;   ///< per-window error rate
+  stats::robust_summary rate_windows;         ///< executions per window, absent windows as 0
+  std::vector<double> window_p50;             ///< the per-window values themselves, for rank tests
+  std::vector<double> window_p95;
+  std::vector<double> window_counts;
+  double confidence = 0;                      ///< grows with samples and windows, in [0, 1)
+  bool low_confidence = true;
+
+  [[nodiscard]] double error_rate() const noexcept {
+    return samples ? static_cast<double>(errors) / static_cast<double>(samples) : 0.0;
+  }
+};
+
+/// A stored baseline: per-handler statistics, plus the error messages of the period (for templates).
+struct baseline {
+  std::string id;
+  std::int64_t created_ns = no_time_ns;
+  std::int64_t from_ns = no_time_ns;
+  std::int64_t until_ns = no_time_ns;
+  std::int64_t window_ns = 60'000'000'000;
+  std::size_t period_windows = 0;               ///< windows in the period (the grid)
+  std::vector<std::string> records;             ///< telemetry records it was built from
+  std::vector<handler_baseline> handlers;       ///< sorted by handler name
+  std::vector<error_sample> errors;
+  std::uint64_t total_samples = 0;
+
+  /// The baseline of `handler` (binary search: `handlers` is kept sorted by name).
+  [[nodiscard]] const handler_baseline* find(std::string_view handler) const noexcept {
+    auto it = std::lower_bound(handlers.begin(), handlers.end(), handler,
+                               [](const handler_baseline& h, std::string_view n) { return h.handler < n; });
+    return it != handlers.end() && it->handler == handler ? &*it : nullptr;
+  }
+  void sort_handlers() {
+    std::sort(handlers.begin(), handlers.end(), [](const auto& a, const auto& b) { return a.handler < b.handler; });
+  }
+  [[nodiscard]] std::vector<const handler_baseline*> low_confidence() const {
+    std::vector<const handler_baseline*> out;
+    for (const auto& h : handlers)
+      if (h.low_confidence) out.push_back(&h);
+    return out;
+  }
+};
+
+// ---- anomalies ---------------------------------------------------------------------------------
+
+enum class anomaly_type : std::uint8_t { performance, slo, behavioral, coverage, error };
+
+enum class anomaly_kind : std::uint8_t {
+  latency_shift,         ///< the whole latency distribution moved up (p50 and usually p95)
+  latency_tail,          ///< only the tail (p95/p99) moved up
+  slo_burn,              ///< error budget burning faster than the multi-window alert thresholds
+  missing_beat,
+  out_of_order,
+  unexpected_beat,
+  new_handler,           ///< a handler never seen in the baseline
+  traffic_surge,
+  traffic_drop,
+  coverage_gap,          ///< a handler hot in production with poorly covered code
+  error_rate,            ///< error rate rose significantly (two-proportion test)
+  new_error_template,
+  error_template_spike,
+};
+
+inline constexpr anomaly_kind all_kinds[] = {
+    anomaly_kind::latency_shift, anomaly_kind::latency_tail,    anomaly_kind::slo_burn,
+    anomaly_kind::missing_beat,  anomaly_kind::out_of_order,    anomaly_kind::unexpected_beat,
+    anomaly_kind::new_handler,   anomaly_kind::traffic_surge,   anomaly_kind::traffic_drop,
+    anomaly_kind::coverage_gap,  anomaly_kind::error_rate,      anomaly_kind::new_error_template,
+    anomaly_kind::error_template_spike};
+
+enum class severity : std::uint8_t { low, medium, high, critical };
+
+[[nodiscard]] constexpr std::string_view to_string(anomaly_type t) noexcept {
+  switch (t) {
+    case anomaly_type::performance: return "performance";
+    case anomaly_type::slo: return "slo";
+    case anomaly_type::behavioral: return "behavioral";
+    case anomaly_type::coverage: return "coverage";
+    case anomaly_type::error: return "error";
+  }
+  return "performance";
+}
+
+[[nodiscard]] constexpr std::string_view to_string(anomaly_kind k) noexcept {
+  switch (k) {
+    case anomaly_kind::latency_shift: return "latency_shift";
+    case anomaly_kind::latency_tail: return "latency_tail";
+    case anomaly_kind::slo_burn: return "slo_burn";
+    case anomaly_kind::missing_beat: return "missing_beat";
+    case anomaly_kind::out_of_order: return "out_of_order";
+    case anomaly_kind::unexpected_beat: return "unexpected_beat";
+    case anomaly_kind::new_handler: return "new_handler";
+    case anomaly_kind::traffic_surge: return "traffic_surge";
+    case anomaly_kind::traffic_drop: return "traffic_drop";
+    case anomaly_kind::coverage_gap: return "coverage_gap";
+    case anomaly_kind::error_rate: return "error_rate";
+    case anomaly_kind::new_error_template: return "new_error_template";
+    case anomaly_kind::error_template_spike: return "error_template_spike";
+  }
+  return "latency_shift";
+}
+
+[[nodiscard]] constexpr std::string_view to_string(severity s) noexcept {
+  switch (s) {
+    case severity::low: return "low";
+    case severity::medium: return "medium";
+    case severity::high: return "high";
+    case severity::critical: return "critical";
+  }
+  return "low";
+}
+
+/// The type a kind belongs to.
+[[nodiscard]] constexpr anomaly_type type_of(anomaly_kind k) noexcept {
+  switch (k) {
+    case anomaly_kind::latency_shift:
+    case anomaly_kind::latency_tail: return anomaly_type::performance;
+    case anomaly_kind::slo_burn: return anomaly_type::slo;
+    case anomaly_kind::coverage_gap: return anomaly_type::coverage;
+    case anomaly_kind::error_rate:
+    case anomaly_kind::new_error_template:
+    case anomaly_kind::error_template_spike: return anomaly_type::error;
+    default: return anomaly_type::behavioral;
+  }
+}
+
+/// Severity weight for scoring: low ¼, medium ½, high ¾, critical 1.
+[[nodiscard]] constexpr double weight(severity s) noexcept {
+  return (static_cast<double>(static_cast<int>(s)) + 1.0) / 4.0;
+}
+
+/// One named piece of evidence: a number or a text.
+struct evidence_item {
+  std::string key;
+  double number = 0;
+  std::string text;
+  bool is_text = false;
+};
+
+/// What a detector found. `kinds` lists every kind merged into it (the first is `kind`).
+struct anomaly {
+  std::string id;
+  anomaly_kind kind = anomaly_kind::latency_shift;
+  std::string handler;
+  std::string sequence;
+  severity level = severity::low;
+  double confidence = 0;  ///< in [0, 1]
+  double score = 0;       ///< weight(level) × confidence, set by aggregation
+  std::int64_t onset_ns = no_time_ns;
+  std::string description;
+  std::vector<evidence_item> evidence;
+  std::vector<anomaly_kind> kinds;
+
+  [[nodiscard]] anomaly_type type() const noexcept { return type_of(kind); }
+  anomaly& number(std::string key, double v) {
+    evidence.push_back({std::move(key), v, {}, false});
+    return *this;
+  }
+  anomaly& text(std::string key, std::string v) {
+    evidence.push_back({std::move(key), 0, std::move(v), true});
+    return *this;
+  }
+  [[nodiscard]] const evidence_item* find(std::string_view key) const noexcept {
+    for (const auto& e : evidence)
+      if (e.key == key) return &e;
+    return nullptr;
+  }
+  [[nodiscard]] bool has_kind(anomaly_kind k) const noexcept {
+    if (kind == k) return true;
+    for (auto x : kinds)
+      if (x == k) return true;
+    return false;
+  }
+};
+
+// ---- options -----------------------------------------------------------------------------------
+
+/// Sample-size gates shared by the detectors: nothing is claimed on tiny samples.
+struct sample_gates {
+  std::uint64_t min_samples = 50;        ///< executions of a handler in the period
+  std::size_t min_windows = 3;           ///< usable windows in the period
+  std::uint64_t min_window_count = 5;    ///< executions for a window's p50 to count
+  std::uint64_t min_window_count_tail = 20;  ///< executions for a window's p95 to count (below, p95 is the max)
+};
+
+struct performance_options {
+  double ratio = 1.3;         ///< p50 or p95 ratio vs baseline that counts as large
+  double alpha = 1e-3;        ///< one-sided Mann-Whitney significance
+  double cusum_k = 0.5, cusum_h = 5.0;
+  double min_relative_sigma = 0.02;  ///< floor of the baseline's robust sigma, relative to its median
+  sample_gates gates{};
+};
+
+struct traffic_options {
+  double surge_ratio = 1.5;  ///< median calls per window vs baseline
+  double drop_ratio = 1.5;   ///< baseline over current
+  double alpha = 1e-3;
+  std::size_t min_windows = 5;
+  double min_baseline_rate = 5;  ///< calls per window in the baseline before a drop can be claimed
+  std::uint64_t new_handler_min_count = 20;
+};
+
+struct error_options {
+  double alpha = 1e-4;           ///< two-proportion / Poisson significance
+  double min_rate_increase = 0.01;  ///< absolute error-rate rise that matters
+  std::uint64_t min_errors = 10;
+  std::uint64_t new_template_min_count = 5;
+  double spike_ratio = 2.0;
+  double spike_share_alpha = 1e-3;  ///< the template's share of its handlers' errors must rise at this level
+  std::uint64_t spike_min_count = 10;
+};
+
+struct behavioral_options {
+  double min_share = 0.02;          ///< share of executions affected
+  std::uint64_t min_executions = 5; ///< affected executions
+};
+
+struct coverage_options {
+  double min_traffic_share = 0.01;  ///< handler's share of all executions
+  double min_line_coverage = 0.80;
+};
+
+struct detect_options {
+  performance_options performance{};
+  traffic_options traffic{};
+  error_options errors{};
+  behavioral_options behavioral{};
+  coverage_options coverage{};
+};
+
+/// Severity from a ratio of "how much worse": ≥3 critical, ≥2 high, ≥1.5 medium, else low.
+[[nodiscard]] constexpr severity severity_from_ratio(double r) noexcept {
+  if (r >= 3.0) return severity::critical;
+  if (r >= 2.0) return severity::high;
+  if (r >= 1.5) return severity::medium;
+  return severity::low;
+}
+
+}  // namespace selfheal::anomaly
