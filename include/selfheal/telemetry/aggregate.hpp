@@ -106,6 +106,35 @@ struct partial_aggregate {
   }
 };
 
+/// One interner for every partial: all names, sorted, ids in that order (beat 4's global interning).
+[[nodiscard]] inline interner global_names(const std::vector<partial_aggregate*>& parts) {
+  std::vector<std::string> all;
+  for (const auto* p : parts)
+    for (std::uint32_t i = 0; i < p->names.size(); ++i) all.push_back(p->names.name(i));
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  interner g;
+  for (const auto& n : all) static_cast<void>(g.intern(n));
+  return g;
+}
+
+/// Rewrites a partial's thread-local ids into `global`'s ids (which must know every name).
+inline void adopt_names(partial_aggregate& p, const interner& global) {
+  std::vector<std::uint32_t> map(p.names.size());
+  for (std::uint32_t i = 0; i < p.names.size(); ++i) map[i] = global.find(p.names.name(i)).value_or(no_name);
+  auto remap = [&](std::uint32_t id) { return id == no_name ? no_name : map[id]; };
+  decltype(p.metrics) metrics;
+  for (auto& [k, v] : p.metrics) metrics.emplace(partial_aggregate::key{k.window, remap(k.name), k.scope}, std::move(v));
+  decltype(p.releases) releases;
+  for (auto& [k, v] : p.releases) releases.emplace(partial_aggregate::key{k.window, remap(k.name), k.scope}, std::move(v));
+  decltype(p.errors) errors;
+  for (auto& [k, v] : p.errors) errors.emplace(partial_aggregate::error_key{remap(k.handler), k.message}, std::move(v));
+  p.metrics = std::move(metrics);
+  p.releases = std::move(releases);
+  p.errors = std::move(errors);
+  p.names = global;
+}
+
 namespace detail {
 inline bool by_count_then_name(const named_metric& a, const named_metric& b) {
   if (a.stats.count != b.stats.count) return a.stats.count > b.stats.count;

@@ -154,6 +154,7 @@ struct source_plan {
   std::uint64_t size = 0;        ///< bytes at stat time (compressed size for .gz)
   std::int64_t mtime_ns = 0;
   std::uint64_t start_offset = 0;  ///< first byte to read (uncompressed offset)
+  std::uint64_t start_line = 1;    ///< number of the line at `start_offset`
   bool gzip = false;
   std::string note;              ///< "resumed", "rotated", "truncated", "unchanged" or empty
 };
@@ -170,7 +171,7 @@ struct source_result {
   log_format format = log_format::auto_detect;
   std::uint64_t bytes = 0;        ///< bytes read this run
   std::uint64_t end_offset = 0;   ///< offset consumed up to (resume point of the next run)
-  std::uint64_t lines = 0;
+  std::uint64_t lines = 0;        ///< lines up to `end_offset`, from the start of the source
   std::uint64_t events = 0;
   std::uint64_t bad_lines = 0;
   std::string error;              ///< non-empty when the source failed part-way

@@ -189,6 +189,7 @@ struct task_pairing {
     std::string sequence;
     std::string error_message;
     bool failed = false;
+    bool sequence_level = false;  ///< a sequence completion (else a beat/handler execution)
   };
   std::unordered_map<std::string, std::int64_t> touched;  ///< key → open start ts, or `cleared`
   std::vector<deferred> deferred_completions;
@@ -290,7 +291,8 @@ class event_normalizer {
         if (n.duration_ns < 0) {
           deferred = true;
           pairs_.deferred_completions.push_back(
-              {key_, n.ts_ns, std::string(handler), std::string(sequence), std::string(n.error_message), n.failed});
+              {key_, n.ts_ns, std::string(handler), std::string(sequence), std::string(n.error_message), n.failed,
+               n.sequence_execution});
         }
       }
     }

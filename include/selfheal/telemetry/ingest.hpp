@@ -1,0 +1,473 @@
+#pragma once
+/// \file
+/// The streaming ingest that beat 3 runs: sources → chunks → extract → normalize → thread-local
+/// partial aggregates, on all cores, in bounded memory.
+///
+/// Work is cut into *tasks*: each chunk of an NDJSON source is a task (chunks of one file are
+/// parsed in parallel); a text-format source (Conductor, Serilog, key=value) is one task, because
+/// its parser carries context from line to line. A worker runs a task through the format parser
+/// (extraction), `event_normalizer` (normalization of each event) and its own `partial_aggregate`
+/// (aggregation), so no event is ever materialised beyond its line. Chunk reading is serialised
+/// (one reader per file, under a lock); parsing is not. At most threads + 1 chunk buffers exist.
+///
+/// Task results are reduced per file in input order: line numbers of bad lines become absolute,
+/// and started/completed pairs that straddle chunks are joined exactly as one thread would (pairs
+/// are joined within a file). The reduction does not depend on the thread count, so the merged
+/// aggregate is identical for 1 or N threads.
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "selfheal/telemetry/aggregate.hpp"
+#include "selfheal/telemetry/formats.hpp"
+#include "selfheal/telemetry/model.hpp"
+#include "selfheal/telemetry/ndjson.hpp"
+#include "selfheal/telemetry/normalize.hpp"
+#include "selfheal/telemetry/source.hpp"
+
+namespace selfheal::telemetry {
+
+/// Knobs of one ingest.
+struct ingest_options {
+  log_format format = log_format::auto_detect;  ///< forced format, or detect per file
+  unsigned threads = 0;                         ///< 0: hardware threads
+  std::int64_t window_ns = 60'000'000'000;
+  std::size_t chunk_size = std::size_t{4} << 20;
+  std::size_t max_bad_line_samples = 20;
+};
+
+/// What the ingest produced: unmerged thread-local partials plus per-source bookkeeping.
+struct ingest_result {
+  std::vector<std::unique_ptr<partial_aggregate>> partials;  ///< one per worker, plus the reducer's
+  std::vector<source_result> sources;                        ///< in input order
+  std::vector<bad_line> bad_line_samples;                    ///< first samples per source, input order
+  std::uint64_t bad_lines = 0;
+  std::uint64_t out_of_order = 0;
+  std::uint64_t unmatched_starts = 0;
+  std::uint64_t bytes = 0;
+  std::int64_t elapsed_ns = 0;
+  std::int64_t window_ns = 60'000'000'000;
+  unsigned threads = 1;
+};
+
+namespace detail {
+
+/// The outcome of one task, reduced in order by `ingest_engine`.
+struct task_result {
+  std::size_t file = 0;
+  std::size_t seq = 0;               ///< task number within its file
+  bool absolute_lines = false;       ///< line numbers already absolute (whole-file tasks)
+  std::uint64_t lines = 0;
+  std::uint64_t events = 0;
+  std::uint64_t bad_lines = 0;
+  std::uint64_t out_of_order = 0;
+  std::uint64_t bytes = 0;
+  std::vector<std::pair<std::uint64_t, std::string>> bad_samples;
+  task_pairing pairing;
+  bool ends_source = false;
+  bool tail_bad = false;             ///< the unterminated last line of the source was bad
+  std::uint64_t tail_offset = 0;     ///< source offset of that line
+  std::uint64_t end_offset = 0;      ///< source offset after this task's data
+  std::string error;
+};
+
+/// Sink of a task: normalizes and aggregates each event into the worker's partial.
+struct task_sink {
+  partial_aggregate* agg;
+  event_normalizer norm;
+  task_result* r;
+  std::size_t max_samples;
+  std::uint64_t line_base = 0;  ///< added to parser line numbers (0: relative to the chunk)
+  std::int64_t last_ts = no_time;
+  std::uint64_t last_bad = 0;
+  std::string reason;
+
+  void event(const raw_event_view& e) {
+    bool deferred = false;
+    reason.clear();
+    auto n = norm.normalize(e, reason, deferred);
+    if (!n) {
+      bad(e.line, std::move(reason));
+      return;
+    }
+    ++r->events;
+    if (n->ts_ns != no_time) {
+      if (last_ts != no_time && n->ts_ns < last_ts) ++r->out_of_order;
+      last_ts = n->ts_ns;
+    }
+    agg->add_event(*n);
+    if (!deferred) agg->add_executions(*n);
+  }
+  void bad(std::uint64_t line, std::string why) {
+    ++r->bad_lines;
+    last_bad = line;
+    if (r->bad_samples.size() < max_samples) r->bad_samples.emplace_back(line + line_base, std::move(why));
+  }
+};
+
+/// Splits a chunk into lines for a text parser; returns lines seen.
+template <class Parser, class Sink>
+std::uint64_t feed_lines(Parser& parser, std::string_view data, std::uint64_t first_line, Sink& sink) {
+  std::uint64_t line = first_line;
+  while (!data.empty()) {
+    const auto nl = data.find('\n');
+    const auto text = data.substr(0, nl);
+    parser.line(text, line, sink);
+    ++line;
+    if (nl == std::string_view::npos) break;
+    data.remove_prefix(nl + 1);
+  }
+  return line - first_line;
+}
+
+}  // namespace detail
+
+/// Runs the ingest of `plans` (see the file comment). Never fails as a whole: per-source problems
+/// are recorded in `sources[i].error` and as bad lines.
+class ingest_engine {
+ public:
+  ingest_engine(std::vector<source_plan> plans, ingest_options opt) : plans_(std::move(plans)), opt_(opt) {
+    files_.resize(plans_.size());
+    result_.sources.resize(plans_.size());
+    for (std::size_t i = 0; i < plans_.size(); ++i) {
+      result_.sources[i].plan = plans_[i];
+      result_.sources[i].end_offset = plans_[i].start_offset;
+      result_.sources[i].lines = plans_[i].start_line - 1;
+      files_[i].lines_before = plans_[i].start_line - 1;
+    }
+  }
+
+  ingest_result run() {
+    const auto t0 = std::chrono::steady_clock::now();
+    unsigned n = opt_.threads ? opt_.threads : std::max(1u, std::thread::hardware_concurrency());
+    result_.threads = n;
+    result_.window_ns = opt_.window_ns;
+    for (unsigned i = 0; i < n + 1; ++i) {
+      result_.partials.push_back(std::make_unique<partial_aggregate>());
+      result_.partials.back()->window_ns = opt_.window_ns;
+    }
+    reducer_ = result_.partials.back().get();
+    if (n == 1) {
+      work(*result_.partials[0]);
+    } else {
+      std::vector<std::thread> threads;
+      for (unsigned i = 0; i < n; ++i) threads.emplace_back([this, i] { work(*result_.partials[i]); });
+      for (auto& t : threads) t.join();
+    }
+    std::sort(samples_.begin(), samples_.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.first, a.second.line) < std::tie(b.first, b.second.line);
+    });
+    for (auto& [file, b] : samples_) {
+      if (result_.bad_line_samples.size() >= opt_.max_bad_line_samples) break;
+      result_.bad_line_samples.push_back(std::move(b));
+    }
+    for (const auto& s : result_.sources) result_.bytes += s.bytes;
+    result_.elapsed_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+    return std::move(result_);
+  }
+
+ private:
+  struct file_state {
+    std::uint64_t lines_before = 0;  ///< lines of the source before the next task to reduce
+    std::size_t next_seq = 0;
+    std::size_t tasks = 0;           ///< tasks handed out so far
+    bool reading_done = false;
+    std::map<std::size_t, detail::task_result> waiting;
+    pairing_table pairs;
+    bool finished = false;
+  };
+
+  /// What a worker gets: a chunk of the current NDJSON file, or a whole text file.
+  struct task {
+    std::size_t file = 0;
+    std::size_t seq = 0;
+    log_format format = log_format::ndjson;
+    std::unique_ptr<chunk> data;               // NDJSON chunk, or the first chunk of a text file
+    std::optional<chunk_reader> reader;        // whole-file task: the rest of the file
+  };
+
+  std::unique_ptr<chunk> take_buffer() {
+    if (!free_.empty()) {
+      auto c = std::move(free_.back());
+      free_.pop_back();
+      return c;
+    }
+    return std::make_unique<chunk>();
+  }
+
+  /// Hands out the next task, or nullopt when every source is read. Called under the lock.
+  std::optional<task> next_task() {
+    for (;;) {
+      if (!current_) {
+        if (next_file_ >= plans_.size()) return std::nullopt;
+        const std::size_t i = next_file_++;
+        auto r = chunk_reader::open(plans_[i], opt_.chunk_size);
+        if (!r) {
+          source_failed(i, r.error().detail);
+          continue;
+        }
+        auto first = take_buffer();
+        auto got = r->next(*first);
+        if (!got) {
+          free_.push_back(std::move(first));
+          source_failed(i, got.error().detail);
+          continue;
+        }
+        if (!*got) {  // empty (or nothing new)
+          free_.push_back(std::move(first));
+          result_.sources[i].format = opt_.format == log_format::auto_detect ? log_format::ndjson : opt_.format;
+          files_[i].reading_done = true;
+          files_[i].finished = true;
+          continue;
+        }
+        log_format f = opt_.format;
+        if (f == log_format::auto_detect) f = detect_format(std::string_view(first->buffer.data(), std::min<std::size_t>(first->size, 64 * 1024)));
+        result_.sources[i].format = f;
+        if (f == log_format::binary) {
+          free_.push_back(std::move(first));
+          files_[i].reading_done = true;
+          files_[i].finished = true;
+          result_.sources[i].bad_lines = 1;
+          result_.sources[i].error = "binary data (NUL bytes): skipped";
+          result_.bad_lines += 1;
+          samples_.push_back({i, bad_line{plans_[i].path, 0, "binary data (NUL bytes): file skipped"}});
+          continue;
+        }
+        if (f != log_format::ndjson) {  // whole-file task
+          task t;
+          t.file = i;
+          t.seq = files_[i].tasks++;
+          t.format = f;
+          t.data = std::move(first);
+          t.reader.emplace(std::move(*r));
+          files_[i].reading_done = true;
+          return t;
+        }
+        current_.emplace(std::move(*r));
+        current_file_ = i;
+        task t;
+        t.file = i;
+        t.seq = files_[i].tasks++;
+        t.data = std::move(first);
+        if (t.data->last) finish_reading();
+        return t;
+      }
+      auto buf = take_buffer();
+      auto got = current_->next(*buf);
+      if (!got || !*got) {
+        free_.push_back(std::move(buf));
+        if (!got) result_.sources[current_file_].error = got.error().detail;
+        finish_reading();
+        maybe_finish(current_file_);
+        continue;
+      }
+      task t;
+      t.file = current_file_;
+      t.seq = files_[current_file_].tasks++;
+      t.data = std::move(buf);
+      if (t.data->last) finish_reading();
+      return t;
+    }
+  }
+
+  void finish_reading() {
+    files_[current_file_].reading_done = true;
+    current_.reset();
+  }
+
+  void source_failed(std::size_t i, const std::string& why) {
+    result_.sources[i].error = why;
+    files_[i].reading_done = true;
+    files_[i].finished = true;
+    result_.bad_lines += 1;
+    result_.sources[i].bad_lines += 1;
+    samples_.push_back({i, bad_line{plans_[i].path, 0, why}});
+  }
+
+  void work(partial_aggregate& agg) {
+    ndjson_parser json;
+    std::unique_lock lock(mu_);
+    for (;;) {
+      auto t = next_task();
+      if (!t) break;
+      lock.unlock();
+      detail::task_result r;
+      r.file = t->file;
+      r.seq = t->seq;
+      detail::task_sink sink{&agg, event_normalizer(agg.names), &r, opt_.max_bad_line_samples, 0, no_time, 0, {}};
+      if (t->format == log_format::ndjson) {
+        chunk& c = *t->data;
+        r.lines = json.parse(c.view(), 1, sink);
+        note_chunk(r, c, sink);
+      } else {
+        run_text_file(*t, r, sink);
+      }
+      r.pairing = sink.norm.take_pairing();
+      lock.lock();
+      if (t->data) free_.push_back(std::move(t->data));
+      reduce(std::move(r));
+    }
+  }
+
+  void note_chunk(detail::task_result& r, const chunk& c, const detail::task_sink& sink) {
+    r.bytes += c.size;
+    r.end_offset = c.offset + c.size;
+    r.ends_source = c.last;
+    if (c.skipped_long_lines) {
+      r.bad_lines += c.skipped_long_lines;
+      if (r.bad_samples.size() < opt_.max_bad_line_samples)
+        r.bad_samples.emplace_back(sink.line_base + r.lines + 1, "line longer than " + std::to_string(max_line_bytes >> 20) + " MiB skipped");
+    }
+    if (c.unterminated) {
+      r.tail_offset = c.offset + c.tail_start;
+      r.tail_bad = sink.last_bad == r.lines;  // the last (unterminated) line was reported bad
+    }
+  }
+
+  void run_text_file(task& t, detail::task_result& r, detail::task_sink& sink) {
+    r.absolute_lines = true;
+    const std::uint64_t first = plans_[t.file].start_line;
+    conductor_parser conductor;
+    serilog_parser serilog;
+    text_parser text;
+    chunk* c = t.data.get();
+    std::uint64_t line = first;
+    for (;;) {
+      const std::string_view data(c->buffer.data(), c->size);
+      std::uint64_t n = 0;
+      switch (t.format) {
+        case log_format::conductor: n = detail::feed_lines(conductor, data, line, sink); break;
+        case log_format::serilog: n = detail::feed_lines(serilog, data, line, sink); break;
+        default: n = detail::feed_lines(text, data, line, sink); break;
+      }
+      if (!data.empty() && data.back() == '\n') {}  // n counts the lines of this chunk
+      r.lines += n;
+      const std::uint64_t before = line;
+      line += n;
+      // note_chunk compares the last bad line with the chunk's line count: use absolute numbers
+      r.bytes += c->size;
+      r.end_offset = c->offset + c->size;
+      r.ends_source = c->last;
+      if (c->skipped_long_lines) {
+        r.bad_lines += c->skipped_long_lines;
+        if (r.bad_samples.size() < opt_.max_bad_line_samples)
+          r.bad_samples.emplace_back(line, "line longer than " + std::to_string(max_line_bytes >> 20) + " MiB skipped");
+      }
+      if (c->unterminated) {
+        r.tail_offset = c->offset + c->tail_start;
+        r.tail_bad = sink.last_bad == before + n - 1;
+      }
+      if (c->last) break;
+      auto got = t.reader->next(*c);
+      if (!got) {
+        r.error = got.error().detail;
+        break;
+      }
+      if (!*got) break;
+    }
+    r.ends_source = true;
+  }
+
+  /// Under the lock: reduce results of a file in task order.
+  void reduce(detail::task_result r) {
+    auto& f = files_[r.file];
+    const std::size_t file = r.file;
+    f.waiting.emplace(r.seq, std::move(r));
+    for (auto it = f.waiting.find(f.next_seq); it != f.waiting.end(); it = f.waiting.find(f.next_seq)) {
+      auto& t = it->second;
+      auto& src = result_.sources[file];
+      for (auto& d : t.pairing.deferred_completions) {
+        const auto start = f.pairs.take(d.key);
+        const std::int64_t dur = (start && d.ts_ns != no_time && d.ts_ns >= *start) ? d.ts_ns - *start : -1;
+        const std::string& name = d.sequence_level ? d.sequence : d.handler;
+        reducer_->add_execution(d.sequence_level ? metric_scope::sequence : metric_scope::handler,
+                                reducer_->names.intern(name.empty() ? std::string_view("(none)") : std::string_view(name)),
+                                d.ts_ns, d.failed, dur);
+      }
+      f.pairs.apply_final(t.pairing);
+      const std::uint64_t base = t.absolute_lines ? 0 : f.lines_before;
+      for (auto& [line, why] : t.bad_samples) {
+        if (per_file_samples(file) >= opt_.max_bad_line_samples) break;
+        samples_.push_back({file, bad_line{plans_[file].path, line + base, std::move(why)}});
+      }
+      f.lines_before += t.lines;
+      src.events += t.events;
+      src.bad_lines += t.bad_lines;
+      src.bytes += t.bytes;
+      result_.bad_lines += t.bad_lines;
+      result_.out_of_order += t.out_of_order;
+      // Resume point: after the data, except an unterminated bad last line (it may still be written).
+      src.end_offset = t.end_offset;
+      src.lines = f.lines_before;
+      if (t.tail_bad) {
+        src.end_offset = t.tail_offset;
+        src.lines = f.lines_before - 1;
+      }
+      if (!t.error.empty()) src.error = t.error;
+      f.waiting.erase(it);
+      ++f.next_seq;
+    }
+    maybe_finish(file);
+  }
+
+  void maybe_finish(std::size_t file) {
+    auto& f = files_[file];
+    if (f.finished || !f.reading_done || f.next_seq != f.tasks || !f.waiting.empty()) return;
+    result_.unmatched_starts += f.pairs.open_starts();
+    f.pairs = pairing_table{};
+    f.finished = true;
+  }
+
+  [[nodiscard]] std::size_t per_file_samples(std::size_t file) const {
+    std::size_t n = 0;
+    for (const auto& s : samples_) n += s.first == file ? 1 : 0;
+    return n;
+  }
+
+  std::vector<source_plan> plans_;
+  ingest_options opt_;
+  std::mutex mu_;
+  std::vector<file_state> files_;
+  std::size_t next_file_ = 0;
+  std::optional<chunk_reader> current_;
+  std::size_t current_file_ = 0;
+  std::vector<std::unique_ptr<chunk>> free_;
+  std::vector<std::pair<std::size_t, bad_line>> samples_;
+  partial_aggregate* reducer_ = nullptr;
+  ingest_result result_;
+};
+
+/// Runs the ingest of `plans` with `opt`.
+[[nodiscard]] inline ingest_result ingest(std::vector<source_plan> plans, const ingest_options& opt) {
+  ingest_engine engine(std::move(plans), opt);
+  return engine.run();
+}
+
+/// Merges an ingest's partials into the final aggregate (beat 5), with its bookkeeping.
+[[nodiscard]] inline telemetry_aggregate finish_aggregate(const ingest_result& in) {
+  std::vector<const partial_aggregate*> parts;
+  for (const auto& p : in.partials) parts.push_back(p.get());
+  auto out = merge_partials(parts, in.window_ns);
+  out.bad_lines = in.bad_lines;
+  out.out_of_order = in.out_of_order;
+  out.unmatched_starts = in.unmatched_starts;
+  out.bad_line_samples = in.bad_line_samples;
+  out.sources = in.sources;
+  out.bytes = in.bytes;
+  out.elapsed_ns = in.elapsed_ns;
+  return out;
+}
+
+}  // namespace selfheal::telemetry

@@ -1,0 +1,431 @@
+#pragma once
+/// \file
+/// Log sources (beat 2's concern): expanding files, directories (recursive, symlink loops
+/// detected), globs and "-" (standard input); identity (device:inode), size and mtime per source;
+/// resume points for incremental re-ingest (rotation and truncation detected); and
+/// `chunk_reader`, which reads a source in fixed-size chunks of whole lines, each followed by
+/// simdjson's padding, so memory stays bounded whatever the file size. `.gz` files go through zlib.
+///
+/// A line longer than the chunk grows that reader's buffer (doubling) until it fits, up to
+/// `max_line_bytes`; a longer line is skipped and reported, never silently cut.
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <fcntl.h>
+#include <glob.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "selfheal/core/result.hpp"
+#include "selfheal/telemetry/model.hpp"
+
+namespace selfheal::telemetry {
+
+/// Longest line a reader accepts (bytes).
+inline constexpr std::size_t max_line_bytes = std::size_t{64} << 20;
+
+/// What path expansion found.
+struct expanded_sources {
+  std::vector<source_plan> sources;
+  std::vector<skipped_source> skipped;
+};
+
+namespace detail {
+
+[[nodiscard]] inline bool has_glob_chars(std::string_view p) noexcept {
+  return p.find_first_of("*?[") != std::string_view::npos;
+}
+
+[[nodiscard]] inline bool ends_with(std::string_view s, std::string_view suffix) noexcept {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+/// Adds one regular file (checked readable) to `out`, once per identity.
+inline void add_file(const std::string& path, expanded_sources& out, std::set<std::pair<dev_t, ino_t>>& seen) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    out.skipped.push_back({path, std::string("cannot stat: ") + std::strerror(errno)});
+    return;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    out.skipped.push_back({path, "not a regular file"});
+    return;
+  }
+  if (!seen.insert({st.st_dev, st.st_ino}).second) return;  // same file reached twice
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    out.skipped.push_back({path, std::string("cannot open: ") + std::strerror(errno)});
+    return;
+  }
+  ::close(fd);
+  source_plan p;
+  p.path = path;
+  p.identity = std::to_string(static_cast<unsigned long long>(st.st_dev)) + ":" +
+               std::to_string(static_cast<unsigned long long>(st.st_ino));
+  p.size = static_cast<std::uint64_t>(st.st_size);
+  p.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  p.gzip = ends_with(path, ".gz");
+  out.sources.push_back(std::move(p));
+}
+
+/// Walks a directory recursively (following symlinks to directories, each directory once).
+inline void add_directory(const std::string& root, expanded_sources& out, std::set<std::pair<dev_t, ino_t>>& seen) {
+  namespace fs = std::filesystem;
+  std::set<std::pair<dev_t, ino_t>> dirs;
+  struct stat st {};
+  if (::stat(root.c_str(), &st) == 0) dirs.insert({st.st_dev, st.st_ino});
+  std::vector<std::string> files;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(root, fs::directory_options::follow_directory_symlink |
+                                                fs::directory_options::skip_permission_denied, ec);
+  if (ec) {
+    out.skipped.push_back({root, "cannot read directory: " + ec.message()});
+    return;
+  }
+  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) {
+      out.skipped.push_back({root, "directory walk stopped: " + ec.message()});
+      break;
+    }
+    const std::string p = it->path().string();
+    std::error_code e2;
+    if (it->is_directory(e2)) {
+      if (::stat(p.c_str(), &st) == 0 && !dirs.insert({st.st_dev, st.st_ino}).second) {
+        out.skipped.push_back({p, "directory loop through a symlink (already visited)"});
+        it.disable_recursion_pending();
+      }
+      continue;
+    }
+    files.push_back(p);
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) add_file(f, out, seen);
+}
+
+}  // namespace detail
+
+/// Expands `paths` (files, directories, globs, "-") into sources in a stable order: arguments in
+/// order, directory and glob contents sorted. Problems become `skipped` entries with a reason.
+[[nodiscard]] inline expanded_sources expand_paths(const std::vector<std::string>& paths) {
+  expanded_sources out;
+  std::set<std::pair<dev_t, ino_t>> seen;
+  for (const auto& path : paths) {
+    if (path == "-") {
+      source_plan p;
+      p.path = "-";
+      p.identity = "stdin";
+      out.sources.push_back(std::move(p));
+      continue;
+    }
+    std::vector<std::string> matches;
+    if (detail::has_glob_chars(path)) {
+      glob_t g{};
+      const int rc = ::glob(path.c_str(), 0, nullptr, &g);
+      if (rc == 0)
+        for (std::size_t i = 0; i < g.gl_pathc; ++i) matches.emplace_back(g.gl_pathv[i]);
+      ::globfree(&g);
+      if (matches.empty()) {
+        out.skipped.push_back({path, "glob matched nothing"});
+        continue;
+      }
+    } else {
+      matches.push_back(path);
+    }
+    for (const auto& m : matches) {
+      struct stat st {};
+      if (::stat(m.c_str(), &st) != 0) {
+        out.skipped.push_back({m, std::string("not found: ") + std::strerror(errno)});
+      } else if (S_ISDIR(st.st_mode)) {
+        detail::add_directory(m, out, seen);
+      } else {
+        detail::add_file(m, out, seen);
+      }
+    }
+  }
+  return out;
+}
+
+/// FNV-1a of the first `min(64, limit)` bytes of a file, hex; "" if unreadable. Detects a file
+/// replaced under the same path and inode (copy-truncate rotation that already grew again).
+[[nodiscard]] inline std::string head_hash(const std::string& path, std::uint64_t limit) {
+  if (path == "-") return {};
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  char buf[64];
+  const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(64, limit));
+  const auto n = ::pread(fd, buf, want, 0);
+  ::close(fd);
+  if (n < 0) return {};
+  std::uint64_t h = 14695981039346656037ull;
+  for (ssize_t i = 0; i < n; ++i) {
+    h ^= static_cast<unsigned char>(buf[i]);
+    h *= 1099511628211ull;
+  }
+  char out[48];
+  std::snprintf(out, sizeof out, "%016llx:%zd", static_cast<unsigned long long>(h), n);
+  return out;
+}
+
+/// What a previous run recorded about a source (see `store.hpp`'s `last_source_state`).
+struct previous_source {
+  std::string identity;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::uint64_t end_offset = 0;
+  std::uint64_t lines = 0;  ///< lines up to end_offset
+  std::string head_hash;
+};
+
+/// Sets `plan.start_offset`/`start_line`/`note` from the previous state: resume where it stopped
+/// if the file is the same and has not shrunk; read from the start if it was rotated (new identity
+/// or new head) or truncated. A `.gz` file is read again only when it changed.
+inline void plan_resume(source_plan& plan, const std::optional<previous_source>& prev) {
+  plan.start_offset = 0;
+  plan.start_line = 1;
+  if (!prev || plan.path == "-") return;
+  if (prev->identity != plan.identity) {
+    plan.note = "rotated";
+    return;
+  }
+  if (plan.gzip) {
+    if (plan.size == prev->size && plan.mtime_ns == prev->mtime_ns) {
+      plan.start_offset = prev->end_offset;
+      plan.start_line = prev->lines + 1;
+      plan.note = "unchanged";
+    } else {
+      plan.note = "rewritten";
+    }
+    return;
+  }
+  if (plan.size < prev->end_offset) {
+    plan.note = "truncated";
+    return;
+  }
+  if (head_hash(plan.path, prev->end_offset) != prev->head_hash) {
+    plan.note = "rotated";
+    return;
+  }
+  plan.start_offset = prev->end_offset;
+  plan.start_line = prev->lines + 1;
+  plan.note = plan.size == prev->end_offset ? "unchanged" : "resumed";
+}
+
+/// A chunk of whole lines handed out by `chunk_reader`: an owned buffer with padding.
+struct chunk {
+  std::string buffer;            ///< data then at least `chunk_padding` bytes
+  std::size_t size = 0;          ///< bytes of data
+  std::uint64_t offset = 0;      ///< source offset of the first byte (uncompressed)
+  bool last = false;             ///< the source ends with this chunk
+  bool unterminated = false;     ///< its last line has no newline (end of source)
+  std::size_t tail_start = 0;    ///< offset in the chunk of that unterminated last line
+  std::uint64_t skipped_long_lines = 0;  ///< lines over `max_line_bytes` dropped before this chunk
+  [[nodiscard]] padded_view view() const noexcept { return padded_view::of(buffer, size); }
+};
+
+/// Reads a file, a `.gz` file or standard input in chunks of whole lines (see the file comment).
+class chunk_reader {
+ public:
+  chunk_reader() = default;
+  chunk_reader(const chunk_reader&) = delete;
+  chunk_reader& operator=(const chunk_reader&) = delete;
+  chunk_reader(chunk_reader&& o) noexcept { *this = std::move(o); }
+  chunk_reader& operator=(chunk_reader&& o) noexcept {
+    if (this != &o) {
+      close();
+      fd_ = std::exchange(o.fd_, -1);
+      gz_ = std::exchange(o.gz_, nullptr);
+      own_fd_ = o.own_fd_;
+      chunk_size_ = o.chunk_size_;
+      offset_ = o.offset_;
+      carry_ = std::move(o.carry_);
+      eof_ = o.eof_;
+      first_ = o.first_;
+      path_ = std::move(o.path_);
+    }
+    return *this;
+  }
+  ~chunk_reader() { close(); }
+
+  /// Opens `plan` at its start offset.
+  [[nodiscard]] static result<chunk_reader> open(const source_plan& plan, std::size_t chunk_size) {
+    chunk_reader r;
+    r.chunk_size_ = std::max<std::size_t>(chunk_size, 4096);
+    r.path_ = plan.path;
+    r.offset_ = plan.start_offset;
+    r.first_ = plan.start_offset == 0;
+    if (plan.path == "-") {
+      r.fd_ = 0;
+      r.own_fd_ = false;
+    } else {
+      r.fd_ = ::open(plan.path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (r.fd_ < 0) return fail(errc::io_error, plan.path + ": cannot open: " + std::strerror(errno));
+    }
+    if (plan.gzip) {
+      const int dupfd = ::dup(r.fd_);
+      if (dupfd < 0) return fail(errc::io_error, plan.path + ": dup: " + std::strerror(errno));
+      r.gz_ = ::gzdopen(dupfd, "rb");
+      if (r.gz_ == nullptr) {
+        ::close(dupfd);
+        return fail(errc::io_error, plan.path + ": cannot open as gzip");
+      }
+      ::gzbuffer(r.gz_, 128 * 1024);
+      if (plan.start_offset > 0 && ::gzseek(r.gz_, static_cast<z_off_t>(plan.start_offset), SEEK_SET) < 0)
+        return fail(errc::io_error, plan.path + ": cannot seek in gzip stream");
+    } else if (plan.start_offset > 0) {
+      if (::lseek(r.fd_, static_cast<off_t>(plan.start_offset), SEEK_SET) < 0)
+        return fail(errc::io_error, plan.path + ": cannot seek: " + std::strerror(errno));
+    }
+    return r;
+  }
+
+  /// Fills `out` with the next chunk; returns false at the end of the source (nothing filled).
+  [[nodiscard]] result<bool> next(chunk& out) {
+    out.size = 0;
+    out.last = false;
+    out.unterminated = false;
+    out.skipped_long_lines = 0;
+    if (eof_ && carry_.empty()) return false;
+    std::size_t cap = std::max(chunk_size_, carry_.size() * 2);
+    if (out.buffer.size() < cap + chunk_padding) out.buffer.resize(cap + chunk_padding);
+    std::memcpy(out.buffer.data(), carry_.data(), carry_.size());
+    std::size_t filled = carry_.size();
+    carry_.clear();
+    out.offset = offset_;
+    std::size_t scan_from = 0;  // bytes before this hold no newline
+    for (;;) {
+      while (!eof_ && filled < cap) {
+        auto n = read_some(out.buffer.data() + filled, cap - filled);
+        if (!n) return tl::unexpected(n.error());
+        if (*n == 0) eof_ = true;
+        filled += *n;
+      }
+      if (first_ && filled >= 3 && std::memcmp(out.buffer.data(), "\xEF\xBB\xBF", 3) == 0) {
+        std::memmove(out.buffer.data(), out.buffer.data() + 3, filled - 3);  // byte-order mark
+        filled -= 3;
+        out.offset += 3;
+        offset_ += 3;
+        first_ = false;
+        continue;
+      }
+      first_ = false;
+      if (eof_) break;
+      // Cut after the last newline; keep the rest for the next chunk.
+      const char* base = out.buffer.data();
+      const char* nl = nullptr;
+      for (std::size_t i = filled; i > scan_from; --i)
+        if (base[i - 1] == '\n') { nl = base + i - 1; break; }
+      if (nl != nullptr) {
+        const auto keep = static_cast<std::size_t>(nl - base) + 1;
+        carry_.assign(base + keep, filled - keep);
+        filled = keep;
+        break;
+      }
+      // One line longer than the buffer: grow, or give up on that line.
+      scan_from = filled;
+      if (cap * 2 > max_line_bytes) {
+        out.skipped_long_lines += 1;
+        if (auto r = skip_to_newline(out.buffer, filled); !r) return tl::unexpected(r.error());
+        out.offset = offset_;
+        filled = 0;
+        scan_from = 0;
+        cap = chunk_size_;
+        if (eof_ && carry_.empty()) break;
+        std::memcpy(out.buffer.data(), carry_.data(), carry_.size());
+        filled = carry_.size();
+        carry_.clear();
+        continue;
+      }
+      cap *= 2;
+      out.buffer.resize(cap + chunk_padding);
+    }
+    out.size = filled;
+    offset_ += filled;
+    std::memset(out.buffer.data() + filled, ' ', chunk_padding);
+    out.last = eof_ && carry_.empty();
+    if (out.last && filled > 0 && out.buffer[filled - 1] != '\n') {
+      out.unterminated = true;
+      const char* base = out.buffer.data();
+      std::size_t t = filled;
+      while (t > 0 && base[t - 1] != '\n') --t;
+      out.tail_start = t;
+    }
+    return filled > 0 || !out.last ? true : out.skipped_long_lines > 0;
+  }
+
+  /// Uncompressed bytes handed out so far, counted from the start of the source.
+  [[nodiscard]] std::uint64_t offset() const noexcept { return offset_; }
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+ private:
+  result<std::size_t> read_some(char* dst, std::size_t n) {
+    if (gz_ != nullptr) {
+      const int got = ::gzread(gz_, dst, static_cast<unsigned>(std::min<std::size_t>(n, 1u << 30)));
+      if (got < 0) {
+        int errnum = 0;
+        const char* msg = ::gzerror(gz_, &errnum);
+        return fail(errc::io_error, path_ + ": gzip: " + (msg ? msg : "read error"));
+      }
+      return static_cast<std::size_t>(got);
+    }
+    for (;;) {
+      const auto got = ::read(fd_, dst, n);
+      if (got >= 0) return static_cast<std::size_t>(got);
+      if (errno == EINTR) continue;
+      return fail(errc::io_error, path_ + ": read: " + std::strerror(errno));
+    }
+  }
+
+  /// Drops the rest of an over-long line (through its newline); what follows goes to `carry_`.
+  result<void> skip_to_newline(std::string& buf, std::size_t filled) {
+    offset_ += filled;
+    for (;;) {
+      if (eof_) return {};
+      auto n = read_some(buf.data(), buf.size() - chunk_padding);
+      if (!n) return tl::unexpected(n.error());
+      if (*n == 0) {
+        eof_ = true;
+        return {};
+      }
+      const void* nl = std::memchr(buf.data(), '\n', *n);
+      if (nl != nullptr) {
+        const auto used = static_cast<std::size_t>(static_cast<const char*>(nl) - buf.data()) + 1;
+        offset_ += used;
+        carry_.assign(buf.data() + used, *n - used);
+        return {};
+      }
+      offset_ += *n;
+    }
+  }
+
+  void close() noexcept {
+    if (gz_ != nullptr) ::gzclose(gz_);
+    gz_ = nullptr;
+    if (fd_ >= 0 && own_fd_) ::close(fd_);
+    fd_ = -1;
+  }
+
+  int fd_ = -1;
+  gzFile gz_ = nullptr;
+  bool own_fd_ = true;
+  std::size_t chunk_size_ = std::size_t{4} << 20;
+  std::uint64_t offset_ = 0;
+  std::string carry_;
+  bool eof_ = false;
+  bool first_ = true;
+  std::string path_;
+};
+
+}  // namespace selfheal::telemetry

@@ -1,0 +1,79 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+
+#include "selfheal/core/run.hpp"
+#include "selfheal/store/database.hpp"
+#include "selfheal/telemetry/sequence.hpp"
+
+namespace sh = selfheal;
+namespace tel = selfheal::telemetry;
+namespace fs = std::filesystem;
+
+namespace {
+struct fixture {
+  fs::path dir;
+  std::optional<sh::store::database> db;
+  sh::manual_clock clock{sh::time_point(std::chrono::seconds(1'763'224'800))};
+  sh::context ctx;
+  explicit fixture(const std::string& name) {
+    dir = fs::temp_directory_path() / ("selfheal-tel-seq-" + std::to_string(::getpid()) + "-" + name);
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    auto d = sh::store::database::open((dir / "store.db").string());
+    REQUIRE(d);
+    db.emplace(std::move(*d));
+    ctx.store = &*db;
+    ctx.clock = &clock;
+  }
+  ~fixture() { fs::remove_all(dir); }
+  sh::result<tel::parse_summary> parse(std::vector<std::string> paths, unsigned threads = 2) {
+    tel::parse_request req;
+    req.paths = std::move(paths);
+    req.threads = threads;
+    return sh::run(tel::parse_telemetry, ctx, std::move(req));
+  }
+};
+const tel::named_metric* find(const std::vector<tel::named_metric>& v, std::string_view name) {
+  for (const auto& m : v)
+    if (m.name == name) return &m;
+  return nullptr;
+}
+}  // namespace
+
+TEST_CASE("the real Conductor sample gives two sequence executions and six beat timings",
+          "[telemetry][parseTelemetryCompleted][conductor]") {
+  fixture f("conductor");
+  auto s = f.parse({std::string(SELFHEAL_SHARED_DIR) + "/data/conductor-drop-sample.log"});
+  REQUIRE(s);
+  const auto& a = s->aggregate;
+  REQUIRE(a.sources.size() == 1);
+  CHECK(a.sources[0].format == tel::log_format::conductor);
+  CHECK(a.sources[0].events == 46);
+  CHECK(a.bad_lines == 0);
+  REQUIRE(a.sequences.size() == 2);
+  const auto* drop = find(a.sequences, "Library Component Drop");
+  const auto* create = find(a.sequences, "Canvas Component Create");
+  REQUIRE(drop);
+  REQUIRE(create);
+  CHECK(drop->stats.count == 1);
+  CHECK(drop->stats.max_ns == 17'000'000);
+  CHECK(create->stats.count == 1);
+  CHECK(create->stats.max_ns == 73'000'000);
+  CHECK(a.executions == 6);
+  REQUIRE(a.handlers.size() == 6);
+  struct want { const char* handler; std::int64_t ns; };
+  for (auto w : {want{"library:component:drop", 15'200'000}, want{"registerInstance", 11'400'000},
+                 want{"createNode", 12'200'000}, want{"renderReact", 10'700'000}, want{"notifyUi", 12'300'000},
+                 want{"enhanceLine", 10'800'000}}) {
+    const auto* h = find(a.handlers, w.handler);
+    INFO(w.handler);
+    REQUIRE(h);
+    CHECK(h->stats.count == 1);
+    CHECK(h->stats.max_ns == w.ns);
+  }
+  CHECK(s->record_id == "telemetry-1");
+}
