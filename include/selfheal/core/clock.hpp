@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <ctime>
 #include <string>
 
 namespace selfheal {
@@ -48,24 +47,47 @@ class manual_clock final : public clock_source {
   return clock;
 }
 
-/// "2025-11-15T16:38:23.985Z": ISO-8601 UTC with milliseconds, as beat events carry it.
-[[nodiscard]] inline std::string format_iso8601_ms(time_point t) {
+/// Appends "2025-11-15T16:38:23.985Z": ISO-8601 UTC with milliseconds, as beat events carry it.
+/// Computed with Howard Hinnant's days-to-civil algorithm: no locale, no libc time calls.
+inline void append_iso8601_ms(std::string& out, time_point t) {
   using namespace std::chrono;
-  const auto ms_total = duration_cast<milliseconds>(t.time_since_epoch()).count();
-  auto secs = ms_total / 1000;
-  auto ms = ms_total % 1000;
-  if (ms < 0) { ms += 1000; secs -= 1; }
-  const std::time_t tt = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  const auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out(buf, n);
-  out += '.';
-  out += static_cast<char>('0' + ms / 100);
-  out += static_cast<char>('0' + (ms / 10) % 10);
-  out += static_cast<char>('0' + ms % 10);
-  out += 'Z';
+  const std::int64_t ms_total = duration_cast<milliseconds>(t.time_since_epoch()).count();
+  std::int64_t days = ms_total / 86'400'000;
+  std::int64_t ms_of_day = ms_total % 86'400'000;
+  if (ms_of_day < 0) { ms_of_day += 86'400'000; days -= 1; }
+  const std::int64_t z = days + 719'468;
+  const std::int64_t era = (z >= 0 ? z : z - 146'096) / 146'097;
+  const std::int64_t doe = z - era * 146'097;
+  const std::int64_t yoe = (doe - doe / 1460 + doe / 36'524 - doe / 146'096) / 365;
+  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const std::int64_t mp = (5 * doy + 2) / 153;
+  const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  char buf[24];
+  auto put = [&buf](std::size_t at, std::int64_t v, std::size_t width) {
+    for (std::size_t i = width; i-- > 0; v /= 10) buf[at + i] = static_cast<char>('0' + v % 10);
+  };
+  put(0, y, 4);
+  buf[4] = '-';
+  put(5, m, 2);
+  buf[7] = '-';
+  put(8, d, 2);
+  buf[10] = 'T';
+  put(11, ms_of_day / 3'600'000, 2);
+  buf[13] = ':';
+  put(14, ms_of_day / 60'000 % 60, 2);
+  buf[16] = ':';
+  put(17, ms_of_day / 1000 % 60, 2);
+  buf[19] = '.';
+  put(20, ms_of_day % 1000, 3);
+  buf[23] = 'Z';
+  out.append(buf, sizeof buf);
+}
+
+[[nodiscard]] inline std::string format_iso8601_ms(time_point t) {
+  std::string out;
+  append_iso8601_ms(out, t);
   return out;
 }
 

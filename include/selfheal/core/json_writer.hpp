@@ -4,6 +4,7 @@
 /// by U+FFFD), no DOM, appends to a `std::string`. Used for beat events and the CLI's `--json` output.
 /// Reading JSON is simdjson's job and lives outside `core/`.
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -64,23 +65,13 @@ inline void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
-/// Appends a number; non-finite doubles become `null` (JSON has no NaN).
+/// Appends a number in its shortest round-trip form (`std::to_chars`); non-finite doubles become
+/// `null` (JSON has no NaN).
 inline void append_json_number(std::string& out, double v) {
   if (!std::isfinite(v)) { out += "null"; return; }
   char buf[32];
-  if (v == std::floor(v) && std::fabs(v) < 1e15) {  // integral values print as integers: 10, not 1e+01
-    const int m = std::snprintf(buf, sizeof buf, "%.0f", v);
-    out.append(buf, static_cast<std::size_t>(m));
-    return;
-  }
-  const int n = std::snprintf(buf, sizeof buf, "%.17g", v);
-  // Prefer the shortest representation that round-trips.
-  for (int precision = 1; precision < 17; ++precision) {
-    char shorter[32];
-    const int m = std::snprintf(shorter, sizeof shorter, "%.*g", precision, v);
-    if (std::strtod(shorter, nullptr) == v) { out.append(shorter, static_cast<std::size_t>(m)); return; }
-  }
-  out.append(buf, static_cast<std::size_t>(n));
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, static_cast<std::size_t>(end - buf));
 }
 
 /// Streaming writer: `w.begin_object(); w.key("a"); w.value(1); w.end_object();`.

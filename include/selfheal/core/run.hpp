@@ -29,9 +29,19 @@ namespace selfheal {
 namespace detail {
 
 template <class H, class In>
-decltype(auto) invoke_handler(const H& h, In&& in, context& ctx) {
+SELFHEAL_ALWAYS_INLINE decltype(auto) invoke_handler(const H& h, In&& in, context& ctx) {
   if constexpr (std::invocable<const H&, In&&, context&>) return h(std::forward<In>(in), ctx);
   else return h(std::forward<In>(in));
+}
+
+/// The error paths live out of line, so that the happy path stays small enough for the inliner.
+[[gnu::cold, gnu::noinline]] inline void stamp(error& e, std::size_t beat, std::string_view handler) {
+  e.beat = beat;
+  e.handler = std::string(handler);
+}
+template <class Out>
+[[gnu::cold, gnu::noinline]] result<Out> moved_error(error& e) {
+  return result<Out>(tl::unexpect, std::move(e));
 }
 
 inline double elapsed_ms(time_point from, time_point to) {
@@ -56,37 +66,40 @@ SELFHEAL_ALWAYS_INLINE result<Out> run_beats(const S& seq, context& ctx, bool ob
   } else {
     const auto& b = boost::hana::at_c<I>(seq.beats);
     using B = std::remove_cvref_t<decltype(b)>;
-    if (Watched && ctx.cancelled()) {
-      return result<Out>(tl::unexpect, error{errc::cancelled, "the run was cancelled before this beat started", I + 1,
-                                             std::string(B::handler_name)});
+    if constexpr (Watched) {
+      if (ctx.cancelled()) {
+        return result<Out>(tl::unexpect, error{errc::cancelled, "the run was cancelled before this beat started",
+                                               I + 1, std::string(B::handler_name)});
+      }
     }
     time_point t0{};
     if (Watched && observed) {
       t0 = ctx.now();
       emit<S>(ctx, event_type::beat_started, t0, I + 1, B::event, B::handler_name, std::nan(""), {});
     }
-    auto&& r = invoke_handler(b.handler, std::forward<V>(value), ctx);
-    if constexpr (is_result_v<decltype(r)>) {
-      if (!r) {
-        error e = std::move(r).error();
-        e.beat = I + 1;
-        e.handler = std::string(B::handler_name);
+    using Ret = std::remove_cvref_t<decltype(invoke_handler(b.handler, std::forward<V>(value), ctx))>;
+    Ret r = invoke_handler(b.handler, std::forward<V>(value), ctx);
+    if constexpr (is_result_v<Ret>) {
+      if (!r) [[unlikely]] {
+        stamp(r.error(), I + 1, B::handler_name);
         if (Watched && observed) {
           const time_point t1 = ctx.now();
-          emit<S>(ctx, event_type::beat_failed, t1, I + 1, B::event, B::handler_name, elapsed_ms(t0, t1), e.message());
+          emit<S>(ctx, event_type::beat_failed, t1, I + 1, B::event, B::handler_name, elapsed_ms(t0, t1),
+                  r.error().message());
         }
-        return result<Out>(tl::unexpect, std::move(e));
+        if constexpr (std::is_same_v<Ret, result<Out>>) return r;  // NRVO: the caller's slot
+        else return moved_error<Out>(r.error());
       }
-      if (Watched && observed) {
-        const time_point t1 = ctx.now();
-        emit<S>(ctx, event_type::beat_completed, t1, I + 1, B::event, B::handler_name, elapsed_ms(t0, t1), {});
-      }
+    }
+    if (Watched && observed) {
+      const time_point t1 = ctx.now();
+      emit<S>(ctx, event_type::beat_completed, t1, I + 1, B::event, B::handler_name, elapsed_ms(t0, t1), {});
+    }
+    if constexpr (I + 1 == S::size && std::is_same_v<Ret, result<Out>>) {
+      return r;  // the last beat's result is the run's result: constructed in place
+    } else if constexpr (is_result_v<Ret>) {
       return run_beats<Out, I + 1, Watched>(seq, ctx, observed, std::move(*r));
     } else {
-      if (Watched && observed) {
-        const time_point t1 = ctx.now();
-        emit<S>(ctx, event_type::beat_completed, t1, I + 1, B::event, B::handler_name, elapsed_ms(t0, t1), {});
-      }
       return run_beats<Out, I + 1, Watched>(seq, ctx, observed, std::move(r));
     }
   }
