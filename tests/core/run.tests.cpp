@@ -42,7 +42,7 @@ sh::time_point at(long long epoch_ms) { return sh::time_point{std::chrono::milli
 }  // namespace
 
 // Layered concepts: each layer refines the one before.
-static_assert(sh::handler<render>);
+static_assert(sh::beat_handler<render>);
 static_assert(sh::handler_for<render, long>);
 static_assert(!sh::handler_for<render, std::string>);
 static_assert(sh::handler_of<render, long, std::string>);

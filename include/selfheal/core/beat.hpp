@@ -35,7 +35,7 @@ inline constexpr kind stage_crew = kind::stage_crew;
   return k == kind::stage_crew ? "stage-crew" : "pure";
 }
 
-template <fixed_string Event, fixed_string Handler, timing Timing, kind Kind, handler H>
+template <fixed_string Event, fixed_string Handler, timing Timing, kind Kind, beat_handler H>
 struct beat_t {
   using handler_type = H;
   static constexpr std::string_view event = Event.view();
@@ -49,13 +49,13 @@ struct beat_t {
   H handler;
 
   /// The same beat (event, name, timing, kind) around another handler.
-  template <selfheal::handler H2>
+  template <selfheal::beat_handler H2>
   [[nodiscard]] constexpr beat_t<Event, Handler, Timing, Kind, H2> with_handler(H2 h) const {
     return {std::move(h)};
   }
 };
 
-template <fixed_string Event, fixed_string Handler, timing Timing = immediate, kind Kind = pure, handler H>
+template <fixed_string Event, fixed_string Handler, timing Timing = immediate, kind Kind = pure, beat_handler H>
 [[nodiscard]] constexpr beat_t<Event, Handler, Timing, Kind, H> beat(H h) {
   return {std::move(h)};
 }

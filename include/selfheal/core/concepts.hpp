@@ -3,7 +3,7 @@
 /// The handler concepts, in layers (each a refinement of the one before, so a diagnostic names the
 /// layer that failed):
 ///
-///   handler<H>                 H is an object type a beat can hold (copy-constructible).
+///   beat_handler<H>            H is an object type a beat can hold (copy-constructible).
 ///   handler_for<H, In>         ... and it can be invoked with an `In&&`, alone or with a `context&`.
 ///   handler_of<H, In, Out>     ... and what it hands on (its return value, unwrapped from
 ///                              `result<Out>`) is exactly `Out`.
@@ -11,6 +11,10 @@
 /// Laws: a *pure* handler depends only on its input (same input, same output, no I/O); a
 /// *stage-crew* handler may do I/O, and does it only through the `context` it is given.
 /// Models: every handler type in `selfheal::<domain>`, e.g. `telemetry::parse_telemetry_requested`.
+///
+/// Why `beat_handler` and not `handler`: a concept named `handler` in namespace `selfheal` makes
+/// clang 16 read `a.handler < b.handler` (a generic lambda comparing records by their `handler`
+/// field, common in this code base) as a template-id. The layered shape stays as STYLE.md asks.
 ///
 /// \code
 /// struct add_one { int operator()(int x) const { return x + 1; } };
@@ -29,11 +33,11 @@ namespace selfheal {
 struct context;
 
 template <class H>
-concept handler = std::is_object_v<H> && std::copy_constructible<H>;
+concept beat_handler = std::is_object_v<H> && std::copy_constructible<H>;
 
 template <class H, class In>
 concept handler_for =
-    handler<H> && (std::invocable<const H&, In&&> || std::invocable<const H&, In&&, context&>);
+    beat_handler<H> && (std::invocable<const H&, In&&> || std::invocable<const H&, In&&, context&>);
 
 namespace detail {
 template <class H, class In>

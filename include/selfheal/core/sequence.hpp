@@ -159,7 +159,7 @@ struct sequence_t {
   }
 
   /// The same sequence with the handler of beat `Name` replaced by `h` (event, timing, kind kept).
-  template <fixed_string Name, handler H>
+  template <fixed_string Name, beat_handler H>
   [[nodiscard]] constexpr auto replace(H h) const {
     constexpr std::size_t at = index_of<Name>();
     if constexpr (at == size) {
