@@ -56,7 +56,7 @@ dx::diagnosis_item perf_item() {
 TEST_CASE("recommendations are ranked by applicability × prior", "[diagnosis][recommendFixes]") {
   const auto priors = dx::strategy_priors::defaults();
   const dx::codebase cb;
-  const auto recs = dx::recommend_with_defaults(perf_item(), cb, priors);
+  const auto recs = dx::rank_fixes_with_defaults(perf_item(), cb, priors);
   // No coverage test: the handler has a test nearby and no uncovered lines were reported.
   REQUIRE(recs.size() == 5);
   // Hand-computed: revert 0.8×(0.6+0.4×0.5)=0.64 ×0.85 = 0.544; partial 0.8×(0.7+0.3×0.5)=0.68 ×0.75 = 0.51;
@@ -78,7 +78,7 @@ TEST_CASE("recommendations are ranked by applicability × prior", "[diagnosis][r
   SECTION("without tests nearby a coverage test is proposed") {
     auto d = perf_item();
     d.nearby_tests.clear();
-    const auto r = dx::recommend_with_defaults(d, cb, priors);
+    const auto r = dx::rank_fixes_with_defaults(d, cb, priors);
     CHECK(std::any_of(r.begin(), r.end(), [](const dx::recommendation& x) { return x.strategy == "coverage_test"; }));
   }
 }
@@ -86,11 +86,11 @@ TEST_CASE("recommendations are ranked by applicability × prior", "[diagnosis][r
 TEST_CASE("a user strategy joins the ranking", "[diagnosis][recommendFixes]") {
   const auto priors = dx::strategy_priors::defaults();
   const dx::codebase cb;
-  const auto only = dx::recommend_using<feature_flag_strategy>(perf_item(), cb, priors);
+  const auto only = dx::rank_fixes_using<feature_flag_strategy>(perf_item(), cb, priors);
   REQUIRE(only.size() == 1);
   CHECK(only[0].strategy == "feature_flag");
   CHECK(only[0].expected_benefit == Approx(0.45));  // 0.9 × the fallback prior 0.5
-  const auto all = dx::recommend_with_defaults<feature_flag_strategy>(perf_item(), cb, priors);
+  const auto all = dx::rank_fixes_with_defaults<feature_flag_strategy>(perf_item(), cb, priors);
   CHECK(all.size() == 6);
 }
 
@@ -123,7 +123,7 @@ TEST_CASE("impact: traffic share, sequences, budget burn and severity", "[diagno
   dx::diagnosis_item d;
   d.type = "performance";
   SECTION("×3.2 on a quarter of traffic is critical") {
-    const auto im = dx::assess_impact(a, d, cb);
+    const auto im = dx::estimate_impact(a, d, cb);
     CHECK(im.traffic_share == Approx(0.25));
     CHECK(im.sequences == std::vector<std::string>{"checkout-symphony", "quote-symphony"});
     CHECK(im.severity == "critical");
@@ -132,14 +132,14 @@ TEST_CASE("impact: traffic share, sequences, budget burn and severity", "[diagno
     a.current_p50 = 16;  // ×1.6 alone would be medium
     a.slo_target = 0.99;
     a.bad_fraction = 0.07;  // 7 % bad against a 1 % budget: burn 7
-    const auto im = dx::assess_impact(a, d, cb);
+    const auto im = dx::estimate_impact(a, d, cb);
     CHECK(im.slo_budget_burn == Approx(7.0));
     CHECK(im.severity == "high");
   }
   SECTION("small and slight is low") {
     a.current_p50 = 11;
     a.handler_count = 5;
-    const auto im = dx::assess_impact(a, d, cb);
+    const auto im = dx::estimate_impact(a, d, cb);
     CHECK(im.severity == "low");
   }
 }

@@ -21,7 +21,7 @@
 
 namespace selfheal::diagnosis {
 
-[[nodiscard]] inline impact assess_impact(const anomaly_input& a, const diagnosis_item& d, const codebase& cb) {
+[[nodiscard]] inline impact estimate_impact(const anomaly_input& a, const diagnosis_item& d, const codebase& cb) {
   impact im;
   im.traffic_share = a.total_count ? static_cast<double>(a.handler_count) / static_cast<double>(a.total_count) : 0.0;
   im.traffic_share = std::round(im.traffic_share * 10000.0) / 10000.0;

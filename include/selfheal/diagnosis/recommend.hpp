@@ -12,7 +12,7 @@
 ///   `std::optional<recommendation>`: `std::nullopt` when the strategy does not apply, otherwise a
 ///   recommendation whose `expected_benefit` is the strategy's *applicability* in [0, 1].
 /// Laws: `propose` is pure (no I/O, same answer for the same input) and sets `strategy = S::name`.
-/// `recommend_fixes` multiplies applicability by the prior success rate of (anomaly type,
+/// `rank_fixes` multiplies applicability by the prior success rate of (anomaly type,
 /// strategy), ranks by the product and numbers the priorities 1, 2, …
 ///
 /// Models: `revert_strategy`, `partial_revert_strategy`, `config_change_strategy`,
@@ -33,8 +33,8 @@
 ///   }
 /// };
 /// static_assert(selfheal::diagnosis::fix_strategy<feature_flag_strategy>);
-/// auto recs = selfheal::diagnosis::recommend_using<feature_flag_strategy>(item, code, priors);  // only it
-/// auto all  = selfheal::diagnosis::recommend_with_defaults<feature_flag_strategy>(item, code, priors);
+/// auto recs = selfheal::diagnosis::rank_fixes_using<feature_flag_strategy>(item, code, priors);  // only it
+/// auto all  = selfheal::diagnosis::rank_fixes_with_defaults<feature_flag_strategy>(item, code, priors);
 /// ```
 ///
 /// ## Priors
@@ -251,7 +251,7 @@ static_assert(fix_strategy<doc_update_strategy>);
 
 /// Ask each strategy, weigh applicability by the prior, rank, number the priorities.
 template <fix_strategy... Strategies>
-[[nodiscard]] std::vector<recommendation> recommend_fixes(const diagnosis_item& d, const codebase& cb,
+[[nodiscard]] std::vector<recommendation> rank_fixes(const diagnosis_item& d, const codebase& cb,
                                                           const strategy_priors& priors, const Strategies&... strategies) {
   std::vector<recommendation> out;
   auto one = [&](const auto& s) {
@@ -270,18 +270,18 @@ template <fix_strategy... Strategies>
   return out;
 }
 
-/// Default-constructed strategies only: `recommend_using<my_strategy>(d, cb, priors)`.
+/// Default-constructed strategies only: `rank_fixes_using<my_strategy>(d, cb, priors)`.
 template <fix_strategy... Strategies>
-[[nodiscard]] std::vector<recommendation> recommend_using(const diagnosis_item& d, const codebase& cb,
+[[nodiscard]] std::vector<recommendation> rank_fixes_using(const diagnosis_item& d, const codebase& cb,
                                                           const strategy_priors& priors) {
-  return recommend_fixes(d, cb, priors, Strategies{}...);
+  return rank_fixes(d, cb, priors, Strategies{}...);
 }
 
 /// The six built-in strategies plus any of the user's.
 template <fix_strategy... Extra>
-[[nodiscard]] std::vector<recommendation> recommend_with_defaults(const diagnosis_item& d, const codebase& cb,
+[[nodiscard]] std::vector<recommendation> rank_fixes_with_defaults(const diagnosis_item& d, const codebase& cb,
                                                                   const strategy_priors& priors) {
-  return recommend_fixes(d, cb, priors, revert_strategy{}, partial_revert_strategy{}, config_change_strategy{},
+  return rank_fixes(d, cb, priors, revert_strategy{}, partial_revert_strategy{}, config_change_strategy{},
                          regression_test_strategy{}, coverage_test_strategy{}, doc_update_strategy{}, Extra{}...);
 }
 

@@ -1,40 +1,259 @@
 #pragma once
 /// \file
 /// The diagnosis sequence(s), declared beat by beat so that they read like their JSON files.
-/// Handlers still `pending_handler` fail with `errc::not_implemented` naming themselves.
+///
+/// ```cpp
+/// namespace dx = selfheal::diagnosis;
+/// selfheal::context ctx;  ctx.store = &db;
+/// dx::analyze_request req;  req.repo = "/path/to/repo";                  // anomaly record: latest
+/// auto summary = selfheal::run(dx::analyze_diagnosis, ctx, std::move(req));   // result<analysis_summary>
+/// // a user's own fix strategy, checked at compile time:
+/// auto mine = dx::analyze_diagnosis.replace<"recommendFixes">(dx::basic_recommend_fixes<my_strategy>{});
+/// ```
+///
+/// Data flow: `analyze_request` → beat 1 → `analysis` → … → beat 11 → `analysis_summary`.
 
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "selfheal/anomaly/model.hpp"
 #include "selfheal/core/beat.hpp"
+#include "selfheal/core/context.hpp"
+#include "selfheal/core/result.hpp"
 #include "selfheal/core/sequence.hpp"
+#include "selfheal/diagnosis/analyzers.hpp"
+#include "selfheal/diagnosis/codebase.hpp"
+#include "selfheal/diagnosis/impact.hpp"
+#include "selfheal/diagnosis/input.hpp"
+#include "selfheal/diagnosis/model.hpp"
+#include "selfheal/diagnosis/recommend.hpp"
+#include "selfheal/diagnosis/store.hpp"
+#include "selfheal/store/database.hpp"
+#include "selfheal/store/records.hpp"
 
 namespace selfheal::diagnosis {
 
 namespace sh = ::selfheal;
-using ::selfheal::pending_handler;
+
+/// What the caller asks for.
+struct analyze_request {
+  std::filesystem::path repo;                 ///< the monitored repository (a git work tree)
+  std::string anomaly_record;                 ///< "anomaly-3"; empty = the latest anomaly record
+  std::vector<std::string> anomaly_ids;       ///< only these anomalies (empty = all of the record)
+  std::vector<anomaly::anomaly> detected;     ///< given directly (hosts, tests): no store read
+  std::vector<anomaly_input> anomalies;       ///< given directly, already in the analyzers' form
+  std::string telemetry_record;               ///< adds deploy markers/traffic/errors from it (optional)
+  codebase_options codebase{};
+  ranking_weights weights{};
+  bool store_result = true;                   ///< false: beat 10 writes nothing (record id stays empty)
+};
+
+/// The state the beats hand on.
+struct analysis {
+  analyze_request request;
+  std::string anomaly_record;
+  std::vector<anomaly_input> anomalies;
+  codebase code;
+  strategy_priors priors = strategy_priors::defaults();
+  std::vector<diagnosis_item> diagnoses;
+  std::string record_id;
+};
+
+/// What the caller gets back.
+struct analysis_summary {
+  std::string record_id;
+  std::string anomaly_record;
+  std::vector<diagnosis_item> diagnoses;
+  std::size_t symbols = 0;
+  std::string symbol_source;
+  std::size_t commits = 0;
+  std::size_t commits_from_git = 0;
+  std::size_t commits_from_cache = 0;
+  std::vector<std::string> warnings;
+};
+
+namespace detail {
+inline bool valid_record_id(std::string_view id) {
+  return !id.empty() && id.size() < 128 && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+}
+}  // namespace detail
 
 // ---- diagnosis.analyze -------------------------------------------------------------------------
 
 /// Beat 1: Validate; anomaly record (default latest); repository path.
-struct analyze_requested : pending_handler<"analyzeRequested"> {};
+struct analyze_requested {
+  result<analysis> operator()(analyze_request req) const {
+    if (req.repo.empty()) return fail(errc::invalid_request, "no repository given (--repo DIR)");
+    if (!req.anomaly_record.empty() && !detail::valid_record_id(req.anomaly_record))
+      return fail(errc::invalid_request, "anomaly record id '" + req.anomaly_record + "' is malformed (expected e.g. anomaly-3)");
+    if (!req.telemetry_record.empty() && !detail::valid_record_id(req.telemetry_record))
+      return fail(errc::invalid_request, "telemetry record id '" + req.telemetry_record + "' is malformed");
+    if (req.weights.max_suspects == 0) return fail(errc::invalid_request, "max_suspects must be at least 1");
+    analysis a;
+    a.anomaly_record = req.anomaly_record;
+    a.request = std::move(req);
+    return a;
+  }
+};
+
 /// Beat 2: Load the anomalies and the telemetry they came from.
-struct load_anomalies : pending_handler<"loadAnomalies"> {};
-/// Beat 3: Index the monitored repository: symbols with file and line range (Universal Ctags JSON, fallback scanner), tests, sequence files, config files; git history (commits, times, touched files and hunks).
-struct load_codebase_info : pending_handler<"loadCodebaseInfo"> {};
-/// Beat 4: Locate the handler's code; shift vs tail shape; suspect commits that changed that code before the onset (or between the deploy markers around it), ranked.
-struct analyze_performance_issues : pending_handler<"analyzePerformanceIssues"> {};
+struct load_anomalies {
+  result<analysis> operator()(analysis a, context& ctx) const {
+    auto& req = a.request;
+    a.anomalies = req.anomalies;
+    for (const auto& d : req.detected) a.anomalies.push_back(to_input(d));
+    if (a.anomalies.empty()) {
+      if (!ctx.store) return fail(errc::invalid_request, "no anomalies given and no store to read them from");
+      // anomaly.detect's stored records are read here once its store API exists (issue 4).
+      return fail(errc::not_implemented,
+                  "reading anomaly records from the store needs anomaly.detect's store tables; pass anomalies directly");
+    }
+    if (!req.anomaly_ids.empty())
+      std::erase_if(a.anomalies, [&](const anomaly_input& x) {
+        return std::find(req.anomaly_ids.begin(), req.anomaly_ids.end(), x.id) == req.anomaly_ids.end();
+      });
+    if (a.anomalies.empty()) return fail(errc::not_found, "none of the requested anomaly ids is in the record");
+    if (ctx.store && !req.telemetry_record.empty()) {
+      if (auto r = add_telemetry(*ctx.store, req.telemetry_record, a.anomalies); !r) return tl::unexpected(r.error());
+    }
+    return a;
+  }
+};
+
+/// Beat 3: Index the monitored repository (symbols, tests, sequence files, config files, history).
+struct load_codebase_info {
+  result<analysis> operator()(analysis a, context& ctx) const {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(a.request.repo, ec))
+      return fail(errc::not_found, "repository '" + a.request.repo.string() + "' is not a directory");
+    auto cb = load_codebase(a.request.repo, ctx.store, a.request.codebase);
+    if (!cb) return tl::unexpected(cb.error());
+    a.code = std::move(*cb);
+    if (ctx.store) {
+      auto p = load_priors(*ctx.store);
+      if (!p) return tl::unexpected(p.error());
+      a.priors = std::move(*p);
+    }
+    return a;
+  }
+};
+
+namespace detail {
+/// Runs `f` on every anomaly of the given types, appending its diagnosis (in place: `f` may hold
+/// references into `a.code`).
+template <class F>
+void analyze_type(analysis& a, std::initializer_list<std::string_view> types, F&& f) {
+  for (const auto& in : a.anomalies)
+    if (std::find(types.begin(), types.end(), in.type) != types.end()) a.diagnoses.push_back(f(in));
+}
+}  // namespace detail
+
+/// Beat 4: Locate the handler's code; shift vs tail; suspect commits before the onset, ranked.
+struct analyze_performance_issues {
+  analysis operator()(analysis a) const {
+    detail::analyze_type(a, {"performance", "slo"},
+                         [&](const anomaly_input& in) { return analyze_performance(in, a.code, a.request.weights); });
+    return a;
+  }
+};
+
 /// Beat 5: Which definition or code change explains missing/out-of-order/new beats.
-struct analyze_behavioral_issues : pending_handler<"analyzeBehavioralIssues"> {};
+struct analyze_behavioral_issues {
+  analysis operator()(analysis a) const {
+    detail::analyze_type(a, {"behavioral"},
+                         [&](const anomaly_input& in) { return analyze_behavioral(in, a.code, a.request.weights); });
+    return a;
+  }
+};
+
 /// Beat 6: Uncovered lines and branches of the hot handler; which tests exist near it.
-struct analyze_coverage_issues : pending_handler<"analyzeCoverageIssues"> {};
+struct analyze_coverage_issues {
+  analysis operator()(analysis a) const {
+    detail::analyze_type(a, {"coverage"}, [&](const anomaly_input& in) { return analyze_coverage(in, a.code); });
+    return a;
+  }
+};
+
 /// Beat 7: Stack frames / messages → source location; first-seen time vs commits.
-struct analyze_error_issues : pending_handler<"analyzeErrorIssues"> {};
+struct analyze_error_issues {
+  analysis operator()(analysis a) const {
+    detail::analyze_type(a, {"error"}, [&](const anomaly_input& in) { return analyze_errors(in, a.code, a.request.weights); });
+    return a;
+  }
+};
+
 /// Beat 8: Traffic share, affected sequences, SLO error-budget burn, severity.
-struct assess_impact : pending_handler<"assessImpact"> {};
-/// Beat 9: Ranked fix strategies per diagnosis (revert, partial revert, config tuning, regression test, coverage test, doc update), with rationale and expected benefit; priors from learning when present.
-struct recommend_fixes : pending_handler<"recommendFixes"> {};
+struct assess_impact {
+  analysis operator()(analysis a) const {
+    for (auto& d : a.diagnoses)
+      for (const auto& in : a.anomalies)
+        if (in.id == d.anomaly_id) { d.effect = estimate_impact(in, d, a.code); break; }
+    // Most severe first, then most confident.
+    auto rank = [](const std::string& s) { return s == "critical" ? 4 : s == "high" ? 3 : s == "medium" ? 2 : 1; };
+    std::stable_sort(a.diagnoses.begin(), a.diagnoses.end(), [&](const diagnosis_item& x, const diagnosis_item& y) {
+      if (rank(x.effect.severity) != rank(y.effect.severity)) return rank(x.effect.severity) > rank(y.effect.severity);
+      return x.confidence > y.confidence;
+    });
+    return a;
+  }
+};
+
+/// Beat 9: Ranked fix strategies per diagnosis, priors from learning when present. `Extra` are
+/// user strategies (models of `fix_strategy`) ranked with the six built-in ones.
+template <fix_strategy... Extra>
+struct basic_recommend_fixes {
+  analysis operator()(analysis a) const {
+    for (auto& d : a.diagnoses) d.recommendations = rank_fixes_with_defaults<Extra...>(d, a.code, a.priors);
+    return a;
+  }
+};
+struct recommend_fixes : basic_recommend_fixes<> {};
+
 /// Beat 10: One transaction; record id.
-struct store_diagnosis : pending_handler<"storeDiagnosis"> {};
+struct store_diagnosis {
+  result<analysis> operator()(analysis a, context& ctx) const {
+    if (!a.request.store_result) return a;
+    if (!ctx.store) return fail(errc::invalid_request, "no store to write the diagnosis to");
+    run_info info;
+    info.anomaly_record = a.anomaly_record;
+    info.repo = a.request.repo.string();
+    info.head = a.code.git.head;
+    info.symbols = a.code.symbols.symbols.size();
+    info.symbol_source = a.code.symbols.source;
+    info.commits = a.code.git.commits.size();
+    info.commits_from_git = a.code.git.read_from_git;
+    auto id = store_diagnoses(*ctx.store, info, a.diagnoses, ctx.now());
+    if (!id) return tl::unexpected(id.error());
+    a.record_id = std::move(*id);
+    return a;
+  }
+};
+
 /// Beat 11: Summary.
-struct analyze_completed : pending_handler<"analyzeCompleted"> {};
+struct analyze_completed {
+  analysis_summary operator()(analysis a) const {
+    analysis_summary s;
+    s.record_id = std::move(a.record_id);
+    s.anomaly_record = std::move(a.anomaly_record);
+    s.diagnoses = std::move(a.diagnoses);
+    s.symbols = a.code.symbols.symbols.size();
+    s.symbol_source = a.code.symbols.source;
+    s.commits = a.code.git.commits.size();
+    s.commits_from_git = a.code.git.read_from_git;
+    s.commits_from_cache = a.code.git.read_from_cache;
+    s.warnings = std::move(a.code.warnings);
+    return s;
+  }
+};
 
 /// `self-healing-diagnosis-analyze-symphony` — reads like `sequences/diagnosis.analyze.json`.
 inline constexpr auto analyze_diagnosis = sh::sequence<"self-healing-diagnosis-analyze-symphony">(

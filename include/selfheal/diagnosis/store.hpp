@@ -1,0 +1,268 @@
+#pragma once
+/// \file
+/// The diagnosis tables of the store and their one-transaction writer / reader.
+///
+/// Schema (component "diagnosis", migration 1):
+///
+/// | table | one row per | columns |
+/// |---|---|---|
+/// | `diagnosis_runs` | run (= record "diagnosis-N") | `record_id`, `anomaly_record`, `repo`, `head`, `symbols`, `symbol_source`, `commits`, `commits_from_git`, `created_at_ns` |
+/// | `diagnosis_items` | diagnosis | `record_id`, `idx`, `anomaly_id`, `type`, `handler`, `root_cause`, `confidence`, `file`, `line`, `end_line`, `symbol` (NULLs when not located), `shape`, `severity`, `traffic_share`, `slo_budget_burn`, `sequences` (\n-joined), `evidence` (\n-joined), `json` (the item as `diagnose --json` prints it) |
+/// | `diagnosis_suspects` | suspect commit | `record_id`, `item_idx`, `rank` (1 = top), `commit_id` (full sha), `summary`, `author`, `time` (s), `score`, `in_release`, `overlaps`, `file`, `hunks` ("os,ol,ns,nl;…"), `reasons` (\n-joined) |
+/// | `diagnosis_recommendations` | recommendation | `record_id`, `item_idx`, `priority`, `strategy`, `expected_benefit`, `rationale`, `commit_id`, `file`, `config_key`, `hunks` |
+///
+/// The git history cache (`diagnosis_git_*`, component "diagnosis-history") is in history.hpp.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "selfheal/core/clock.hpp"
+#include "selfheal/core/result.hpp"
+#include "selfheal/diagnosis/history.hpp"
+#include "selfheal/diagnosis/model.hpp"
+#include "selfheal/diagnosis/report.hpp"
+#include "selfheal/store/database.hpp"
+#include "selfheal/store/records.hpp"
+
+namespace selfheal::diagnosis {
+
+inline constexpr std::string_view record_kind = "diagnosis";
+
+inline constexpr std::array<std::string_view, 1> diagnosis_migrations = {R"sql(
+CREATE TABLE diagnosis_runs(
+  record_id TEXT PRIMARY KEY REFERENCES records(id), anomaly_record TEXT, repo TEXT NOT NULL, head TEXT,
+  symbols INTEGER, symbol_source TEXT, commits INTEGER, commits_from_git INTEGER, created_at_ns INTEGER NOT NULL);
+CREATE TABLE diagnosis_items(
+  record_id TEXT NOT NULL REFERENCES records(id), idx INTEGER NOT NULL, anomaly_id TEXT, type TEXT, handler TEXT,
+  root_cause TEXT, confidence REAL, file TEXT, line INTEGER, end_line INTEGER, symbol TEXT, shape TEXT,
+  severity TEXT, traffic_share REAL, slo_budget_burn REAL, sequences TEXT, evidence TEXT, json TEXT,
+  PRIMARY KEY(record_id, idx));
+CREATE TABLE diagnosis_suspects(
+  record_id TEXT NOT NULL REFERENCES records(id), item_idx INTEGER NOT NULL, rank INTEGER NOT NULL,
+  commit_id TEXT NOT NULL, summary TEXT, author TEXT, time INTEGER, score REAL, in_release INTEGER,
+  overlaps INTEGER, file TEXT, hunks TEXT, reasons TEXT, PRIMARY KEY(record_id, item_idx, rank));
+CREATE TABLE diagnosis_recommendations(
+  record_id TEXT NOT NULL REFERENCES records(id), item_idx INTEGER NOT NULL, priority INTEGER NOT NULL,
+  strategy TEXT NOT NULL, expected_benefit REAL, rationale TEXT, commit_id TEXT, file TEXT, config_key TEXT,
+  hunks TEXT, PRIMARY KEY(record_id, item_idx, priority));
+)sql"};
+
+[[nodiscard]] inline result<void> migrate_diagnosis(store::database& db) {
+  return store::migrate(db, "diagnosis", std::span<const std::string_view>(diagnosis_migrations));
+}
+
+namespace detail {
+
+inline std::string join_lines(const std::vector<std::string>& v) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size(); ++i) { if (i) s += '\n'; s += v[i]; }
+  return s;
+}
+inline std::vector<std::string> split_nl(const std::string& s) {
+  std::vector<std::string> v;
+  if (s.empty()) return v;
+  std::size_t p = 0;
+  while (true) {
+    auto n = s.find('\n', p);
+    v.push_back(s.substr(p, n == std::string::npos ? std::string::npos : n - p));
+    if (n == std::string::npos) break;
+    p = n + 1;
+  }
+  return v;
+}
+inline std::string encode_hunks(const std::vector<hunk>& hs) {
+  std::string s;
+  for (std::size_t i = 0; i < hs.size(); ++i) {
+    if (i) s += ';';
+    s += std::to_string(hs[i].old_start) + ',' + std::to_string(hs[i].old_lines) + ',' + std::to_string(hs[i].new_start) +
+         ',' + std::to_string(hs[i].new_lines);
+  }
+  return s;
+}
+inline std::vector<hunk> decode_hunks(const std::string& s) {
+  std::vector<hunk> out;
+  if (s.empty()) return out;
+  auto files = decode_changes("M\tx\tx\t0\t0\t" + s + "\n");
+  if (!files.empty()) out = files.front().hunks;
+  return out;
+}
+
+}  // namespace detail
+
+/// What a diagnosis run stores about its inputs.
+struct run_info {
+  std::string anomaly_record;  ///< may be empty (anomalies given directly)
+  std::string repo;
+  std::string head;
+  std::size_t symbols = 0;
+  std::string symbol_source;
+  std::size_t commits = 0;
+  std::size_t commits_from_git = 0;
+};
+
+/// One transaction: a `records` row ("diagnosis-N", parent = the anomaly record when it is one),
+/// the run, its items, suspects and recommendations. Returns the record id; on error nothing is written.
+[[nodiscard]] inline result<std::string> store_diagnoses(store::database& db, const run_info& run,
+                                                         const std::vector<diagnosis_item>& items, time_point now) {
+  if (auto r = migrate_diagnosis(db); !r) return tl::unexpected(r.error());
+  store::transaction tx(db);
+  std::optional<std::string_view> parent;
+  if (!run.anomaly_record.empty()) {
+    auto exists = db.prepare("SELECT 1 FROM records WHERE id = ?1");
+    if (!exists) return tl::unexpected(exists.error());
+    exists->bind(1, run.anomaly_record);
+    auto row = exists->step();
+    if (!row) return tl::unexpected(row.error());
+    if (*row) parent = run.anomaly_record;
+  }
+  const std::string summary = std::to_string(items.size()) + " diagnoses";
+  auto id = store::create_record(db, record_kind, now, parent, summary);
+  if (!id) return tl::unexpected(id.error());
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+  auto r1 = db.prepare(
+      "INSERT INTO diagnosis_runs(record_id, anomaly_record, repo, head, symbols, symbol_source, commits, "
+      "commits_from_git, created_at_ns) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+  if (!r1) return tl::unexpected(r1.error());
+  r1->bind(1, *id).bind(2, run.anomaly_record).bind(3, run.repo).bind(4, run.head)
+      .bind(5, static_cast<std::int64_t>(run.symbols)).bind(6, run.symbol_source)
+      .bind(7, static_cast<std::int64_t>(run.commits)).bind(8, static_cast<std::int64_t>(run.commits_from_git))
+      .bind(9, static_cast<std::int64_t>(ns));
+  if (auto r = r1->exec(); !r) return tl::unexpected(r.error());
+  auto it = db.prepare(
+      "INSERT INTO diagnosis_items(record_id, idx, anomaly_id, type, handler, root_cause, confidence, file, line, "
+      "end_line, symbol, shape, severity, traffic_share, slo_budget_burn, sequences, evidence, json) "
+      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)");
+  auto su = db.prepare(
+      "INSERT INTO diagnosis_suspects(record_id, item_idx, rank, commit_id, summary, author, time, score, in_release, "
+      "overlaps, file, hunks, reasons) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)");
+  auto re = db.prepare(
+      "INSERT INTO diagnosis_recommendations(record_id, item_idx, priority, strategy, expected_benefit, rationale, "
+      "commit_id, file, config_key, hunks) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
+  if (!it) return tl::unexpected(it.error());
+  if (!su) return tl::unexpected(su.error());
+  if (!re) return tl::unexpected(re.error());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto& d = items[i];
+    const auto idx = static_cast<std::int64_t>(i);
+    std::string json;
+    json_writer w(json);
+    write_json(w, d);
+    it->bind(1, *id).bind(2, idx).bind(3, d.anomaly_id).bind(4, d.type).bind(5, d.handler).bind(6, d.root_cause)
+        .bind(7, d.confidence);
+    if (d.where) {
+      it->bind(8, d.where->file).bind(9, static_cast<std::int64_t>(d.where->line))
+          .bind(10, static_cast<std::int64_t>(d.where->end_line)).bind(11, d.where->symbol);
+    } else {
+      it->bind_null(8).bind_null(9).bind_null(10).bind_null(11);
+    }
+    it->bind(12, d.shape).bind(13, d.effect.severity).bind(14, d.effect.traffic_share).bind(15, d.effect.slo_budget_burn)
+        .bind(16, detail::join_lines(d.effect.sequences)).bind(17, detail::join_lines(d.evidence)).bind(18, json);
+    if (auto r = it->exec(); !r) return tl::unexpected(r.error());
+    for (std::size_t k = 0; k < d.suspects.size(); ++k) {
+      const auto& s = d.suspects[k];
+      su->bind(1, *id).bind(2, idx).bind(3, static_cast<std::int64_t>(k + 1)).bind(4, s.commit).bind(5, s.summary)
+          .bind(6, s.author).bind(7, s.time).bind(8, s.score).bind(9, static_cast<std::int64_t>(s.in_release_range))
+          .bind(10, static_cast<std::int64_t>(s.overlaps)).bind(11, s.file).bind(12, detail::encode_hunks(s.target_hunks))
+          .bind(13, detail::join_lines(s.reasons));
+      if (auto r = su->exec(); !r) return tl::unexpected(r.error());
+    }
+    for (const auto& rc : d.recommendations) {
+      re->bind(1, *id).bind(2, idx).bind(3, static_cast<std::int64_t>(rc.priority)).bind(4, rc.strategy)
+          .bind(5, rc.expected_benefit).bind(6, rc.rationale).bind(7, rc.commit).bind(8, rc.file).bind(9, rc.key)
+          .bind(10, detail::encode_hunks(rc.hunks));
+      if (auto r = re->exec(); !r) return tl::unexpected(r.error());
+    }
+  }
+  if (auto r = tx.commit(); !r) return tl::unexpected(r.error());
+  return *id;
+}
+
+/// The newest diagnosis record, or `errc::not_found`.
+[[nodiscard]] inline result<std::string> latest_diagnosis_record(store::database& db) {
+  return store::latest_record(db, record_kind);
+}
+
+/// What `store_diagnoses` wrote: items with location, suspects and recommendations (for fix.generate).
+[[nodiscard]] inline result<std::vector<diagnosis_item>> load_diagnoses(store::database& db, std::string_view record_id) {
+  if (auto r = migrate_diagnosis(db); !r) return tl::unexpected(r.error());
+  auto ok = store::record_exists(db, record_id, record_kind);
+  if (!ok) return tl::unexpected(ok.error());
+  if (!*ok) return fail(errc::not_found, "no diagnosis record '" + std::string(record_id) + "'");
+  std::vector<diagnosis_item> items;
+  auto st = db.prepare(
+      "SELECT anomaly_id, type, handler, root_cause, confidence, file, line, end_line, symbol, shape, severity, "
+      "traffic_share, slo_budget_burn, sequences, evidence FROM diagnosis_items WHERE record_id = ?1 ORDER BY idx");
+  if (!st) return tl::unexpected(st.error());
+  st->bind(1, record_id);
+  for (auto row = st->step(); ; row = st->step()) {
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) break;
+    diagnosis_item d;
+    d.anomaly_id = st->column_text(0);
+    d.type = st->column_text(1);
+    d.handler = st->column_text(2);
+    d.root_cause = st->column_text(3);
+    d.confidence = st->column_double(4);
+    if (!st->is_null(5))
+      d.where = location{st->column_text(5), static_cast<std::uint32_t>(st->column_int(6)),
+                         static_cast<std::uint32_t>(st->column_int(7)), st->column_text(8)};
+    d.shape = st->column_text(9);
+    d.effect.severity = st->column_text(10);
+    d.effect.traffic_share = st->column_double(11);
+    d.effect.slo_budget_burn = st->column_double(12);
+    d.effect.sequences = detail::split_nl(st->column_text(13));
+    d.evidence = detail::split_nl(st->column_text(14));
+    items.push_back(std::move(d));
+  }
+  auto su = db.prepare(
+      "SELECT item_idx, commit_id, summary, author, time, score, in_release, overlaps, file, hunks, reasons "
+      "FROM diagnosis_suspects WHERE record_id = ?1 ORDER BY item_idx, rank");
+  if (!su) return tl::unexpected(su.error());
+  su->bind(1, record_id);
+  for (auto row = su->step(); ; row = su->step()) {
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) break;
+    const auto idx = static_cast<std::size_t>(su->column_int(0));
+    if (idx >= items.size()) continue;
+    suspect_commit s;
+    s.commit = su->column_text(1);
+    s.summary = su->column_text(2);
+    s.author = su->column_text(3);
+    s.time = su->column_int(4);
+    s.score = su->column_double(5);
+    s.in_release_range = su->column_int(6) != 0;
+    s.overlaps = su->column_int(7) != 0;
+    s.file = su->column_text(8);
+    s.target_hunks = detail::decode_hunks(su->column_text(9));
+    s.reasons = detail::split_nl(su->column_text(10));
+    items[idx].suspects.push_back(std::move(s));
+  }
+  auto re = db.prepare(
+      "SELECT item_idx, priority, strategy, expected_benefit, rationale, commit_id, file, config_key, hunks "
+      "FROM diagnosis_recommendations WHERE record_id = ?1 ORDER BY item_idx, priority");
+  if (!re) return tl::unexpected(re.error());
+  re->bind(1, record_id);
+  for (auto row = re->step(); ; row = re->step()) {
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) break;
+    const auto idx = static_cast<std::size_t>(re->column_int(0));
+    if (idx >= items.size()) continue;
+    recommendation r;
+    r.priority = static_cast<int>(re->column_int(1));
+    r.strategy = re->column_text(2);
+    r.expected_benefit = re->column_double(3);
+    r.rationale = re->column_text(4);
+    r.commit = re->column_text(5);
+    r.file = re->column_text(6);
+    r.key = re->column_text(7);
+    r.hunks = detail::decode_hunks(re->column_text(8));
+    items[idx].recommendations.push_back(std::move(r));
+  }
+  return items;
+}
+
+}  // namespace selfheal::diagnosis
