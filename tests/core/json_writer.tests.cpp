@@ -24,7 +24,7 @@ TEST_CASE("json_writer keeps valid UTF-8 and replaces invalid bytes", "[core][js
   CHECK(out == "\"\xE2\x9C\x85 ok \xEF\xBF\xBD\xEF\xBF\xBD\"");
 }
 
-TEST_CASE("numbers print short and round-trip; non-finite become null", "[core][json]") {
+TEST_CASE("numbers print short and round-trip, non-finite ones become null", "[core][json]") {
   std::string out;
   sh::append_json_number(out, 10.0);
   out += ' ';

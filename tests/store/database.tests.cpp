@@ -57,7 +57,7 @@ TEST_CASE("a failed migration names its component and version and leaves nothing
   CHECK_FALSE(db->exec("SELECT * FROM b"));  // rolled back with the transaction
 }
 
-TEST_CASE("records get readable sequential ids per kind; a rollback keeps nothing", "[store][records]") {
+TEST_CASE("records get readable sequential ids per kind, and a rollback keeps nothing", "[store][records]") {
   sh::test::temp_dir dir;
   auto db = st::database::open((dir.path() / "s.db").string());
   REQUIRE(db);

@@ -26,9 +26,9 @@ struct context {
   /// The time source; defaults to the system clock.
   const clock_source* clock = &default_clock();
   /// Ties the events of one run together; `run` fills it in when empty.
-  std::string correlation_id;
+  std::string correlation_id{};
   /// Cancellation: `run` checks it before every beat; long handlers may poll it.
-  std::stop_token stop;
+  std::stop_token stop{};
 
   [[nodiscard]] time_point now() const { return clock->now(); }
   [[nodiscard]] bool cancelled() const noexcept { return stop.stop_requested(); }
@@ -36,11 +36,11 @@ struct context {
   /// "sh-<epoch ms>-<n>": deterministic under an injected clock.
   [[nodiscard]] std::string make_correlation_id() {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now().time_since_epoch()).count();
-    return "sh-" + std::to_string(ms) + "-" + std::to_string(++runs_);
+    return "sh-" + std::to_string(ms) + "-" + std::to_string(++generated_ids);
   }
 
- private:
-  std::uint64_t runs_ = 0;
+  /// How many correlation ids this context has made (an aggregate, so `context{.sink = &s}` works).
+  std::uint64_t generated_ids = 0;
 };
 
 }  // namespace selfheal
