@@ -1,0 +1,259 @@
+#pragma once
+// Seeded generator of realistic telemetry with known truth, shared by `selfheal-gen` (the tool),
+// the telemetry benchmark and the telemetry tests. It writes what real services log: several
+// services' NDJSON field conventions (ISO and epoch times, different aliases), started/completed
+// pairs with no duration, failures with messages, events that name no handler, and malformed lines;
+// or Musical-Conductor console text. Alongside it keeps the truth (per handler: executions, errors,
+// every duration) computed independently of selfheal, so tests can hold selfheal's output to it.
+//
+// Durations are whole microseconds, so every representation (ms with 3 decimals, ns, timestamp
+// differences with 6-digit fractions) is exact.
+
+#include <algorithm>
+#include <cinttypes>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <deque>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace selfheal_gen {
+
+struct options {
+  std::uint64_t seed = 1;
+  std::uint64_t target_bytes = 1 << 20;   ///< stop after about this many bytes
+  int handlers = 12;
+  double fail_rate = 0.03;                ///< executions that fail
+  double malformed_rate = 0.002;          ///< lines that are broken
+  double pair_rate = 0.25;                ///< executions logged as a started/completed pair
+  double info_rate = 0.1;                 ///< events without a handler
+  std::int64_t start_ns = 1'735'689'600'000'000'000;  ///< 2025-01-01T00:00:00Z
+  std::int64_t mean_gap_us = 5'000;       ///< mean time between events
+  bool keep_durations = true;             ///< keep every duration (for exact quantiles)
+  bool crlf = false;
+};
+
+struct handler_truth {
+  std::uint64_t count = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t sum_us = 0;
+  std::uint64_t max_us = 0;
+  std::vector<std::uint64_t> durations_us;
+  /// Exact nearest-rank quantile in ms.
+  [[nodiscard]] double quantile_ms(double q) const {
+    if (durations_us.empty()) return 0;
+    auto v = durations_us;
+    std::sort(v.begin(), v.end());
+    auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
+    rank = std::clamp<std::size_t>(rank, 1, v.size());
+    return static_cast<double>(v[rank - 1]) / 1000.0;
+  }
+};
+
+struct truth {
+  std::map<std::string, handler_truth> handlers;
+  std::uint64_t lines = 0;
+  std::uint64_t events = 0;      // good lines
+  std::uint64_t executions = 0;
+  std::uint64_t bad_lines = 0;
+  std::uint64_t bytes = 0;
+};
+
+namespace detail {
+inline std::string iso(std::int64_t ns, int offset_minutes = 0) {
+  const std::int64_t local = ns + static_cast<std::int64_t>(offset_minutes) * 60'000'000'000;
+  const std::time_t s = static_cast<std::time_t>(local / 1'000'000'000);
+  const auto us = static_cast<long>((local % 1'000'000'000) / 1000);
+  std::tm tm{};
+  gmtime_r(&s, &tm);
+  char buf[64];
+  const auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string out(buf, n);
+  char frac[16];
+  std::snprintf(frac, sizeof frac, ".%06ld", us);
+  out += frac;
+  if (offset_minutes == 0) {
+    out += 'Z';
+  } else {
+    char z[16];
+    std::snprintf(z, sizeof z, "%c%02d:%02d", offset_minutes < 0 ? '-' : '+', std::abs(offset_minutes) / 60,
+                  std::abs(offset_minutes) % 60);
+    out += z;
+  }
+  return out;
+}
+}  // namespace detail
+
+/// Writes NDJSON to `out` until `opt.target_bytes`; returns the truth.
+inline truth write_ndjson(std::FILE* out, const options& opt) {
+  std::mt19937_64 rng(opt.seed);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::exponential_distribution<double> gap(1.0 / static_cast<double>(opt.mean_gap_us));
+  truth t;
+  std::vector<std::string> names;
+  std::vector<double> medians_us;
+  const char* verbs[] = {"load", "parse", "render", "save", "notify", "resolve", "fetch", "validate", "publish", "index"};
+  const char* nouns[] = {"Order", "Cart", "Library", "Theme", "Canvas", "User", "Invoice", "Route"};
+  for (int i = 0; i < opt.handlers; ++i) {
+    names.push_back(std::string(verbs[i % 10]) + nouns[(i / 10 + i) % 8]);
+    medians_us.push_back(500.0 * std::pow(1.7, i % 9) + 37.0 * i);
+  }
+  const char* messages[] = {"timeout after 30s calling inventory", "connection reset by peer",
+                            "NullReferenceException in OrderMapper", "disk quota exceeded on /var/data"};
+  const char* sequences[] = {"Checkout Flow", "Library Load", "Canvas Component Create"};
+  const char* releases[] = {"1.4.2", "1.4.3"};
+  const char* eol = opt.crlf ? "\r\n" : "\n";
+  struct pending { std::int64_t end_ns; std::string line; int handler; std::uint64_t dur_us; bool failed; };
+  std::deque<pending> open;
+  std::int64_t now = opt.start_ns;
+  std::uint64_t corr = 0;
+  std::string line;
+  auto emit = [&](const std::string& l, bool good) {
+    std::fputs(l.c_str(), out);
+    std::fputs(eol, out);
+    t.bytes += l.size() + std::char_traits<char>::length(eol);
+    ++t.lines;
+    if (good) ++t.events; else ++t.bad_lines;
+  };
+  auto record = [&](int h, std::uint64_t dur_us, bool failed) {
+    auto& ht = t.handlers[names[static_cast<std::size_t>(h)]];
+    ++ht.count;
+    ++t.executions;
+    if (failed) ++ht.errors;
+    ht.sum_us += dur_us;
+    ht.max_us = std::max(ht.max_us, dur_us);
+    if (opt.keep_durations) ht.durations_us.push_back(dur_us);
+  };
+  char buf[512];
+  while (t.bytes < opt.target_bytes || !open.empty()) {
+    now += static_cast<std::int64_t>(gap(rng)) * 1000 + 1000;
+    // Complete pairs whose time has come (or all of them once the size is reached).
+    while (!open.empty() && (open.front().end_ns <= now || t.bytes >= opt.target_bytes)) {
+      emit(open.front().line, true);
+      record(open.front().handler, open.front().dur_us, open.front().failed);
+      open.pop_front();
+    }
+    if (t.bytes >= opt.target_bytes) continue;
+    const double r = u(rng);
+    if (r < opt.malformed_rate) {
+      const int kind = static_cast<int>(u(rng) * 4);
+      if (kind == 0) emit("{\"ts\":\"" + detail::iso(now) + "\",\"handler\":\"" + names[0] + "\",\"durationMs\":1", false);
+      else if (kind == 1) emit("this is not json at all", false);
+      else if (kind == 2) emit("{\"ts\":\"" + detail::iso(now) + "\",\"handler\":\"unterminated", false);
+      else emit("{\"ts\":\"not a time\",\"handler\":\"" + names[1] + "\",\"durationMs\":3}", false);
+      continue;
+    }
+    if (r < opt.malformed_rate + opt.info_rate) {
+      std::snprintf(buf, sizeof buf, "{\"ts\":\"%s\",\"level\":\"info\",\"message\":\"cache warmed\",\"service\":\"api\",\"version\":\"%s\"}",
+                    detail::iso(now).c_str(), releases[now / 60'000'000'000 % 2]);
+      emit(buf, true);
+      continue;
+    }
+    const int h = static_cast<int>(u(rng) * opt.handlers) % opt.handlers;
+    const auto& name = names[static_cast<std::size_t>(h)];
+    std::lognormal_distribution<double> dist(std::log(medians_us[static_cast<std::size_t>(h)]), 0.6);
+    const auto dur_us = static_cast<std::uint64_t>(std::max(1.0, std::round(dist(rng))));
+    const bool failed = u(rng) < opt.fail_rate;
+    const char* msg = messages[static_cast<std::size_t>(u(rng) * 4) % 4];
+    const char* seq = sequences[h % 3];
+    const double style = u(rng);
+    if (style < opt.pair_rate) {
+      ++corr;
+      std::snprintf(buf, sizeof buf,
+                    "{\"ts\":\"%s\",\"event\":\"beat-started\",\"sequence\":\"%s\",\"beat\":%d,\"handler\":\"%s\",\"correlationId\":\"c%" PRIu64 "\"}",
+                    detail::iso(now).c_str(), seq, h + 1, name.c_str(), corr);
+      emit(buf, true);
+      const std::int64_t end = now + static_cast<std::int64_t>(dur_us) * 1000;
+      if (failed)
+        std::snprintf(buf, sizeof buf,
+                      "{\"ts\":\"%s\",\"event\":\"beat-failed\",\"sequence\":\"%s\",\"beat\":\"%d\",\"handler\":\"%s\",\"correlationId\":\"c%" PRIu64 "\",\"error\":\"%s\"}",
+                      detail::iso(end).c_str(), seq, h + 1, name.c_str(), corr, msg);
+      else
+        std::snprintf(buf, sizeof buf,
+                      "{\"ts\":\"%s\",\"event\":\"beat-completed\",\"sequence\":\"%s\",\"beat\":\"%d\",\"handler\":\"%s\",\"correlationId\":\"c%" PRIu64 "\"}",
+                      detail::iso(end).c_str(), seq, h + 1, name.c_str(), corr);
+      open.push_back({end, buf, h, dur_us, failed});
+      std::sort(open.begin(), open.end(), [](const pending& a, const pending& b) { return a.end_ns < b.end_ns; });
+      continue;
+    }
+    const double ms = static_cast<double>(dur_us) / 1000.0;
+    if (style < opt.pair_rate + (1 - opt.pair_rate) / 3) {
+      // service A: beat events with durations (our own beat-event format)
+      std::snprintf(buf, sizeof buf,
+                    "{\"ts\":\"%s\",\"event\":\"%s\",\"sequence\":\"%s\",\"beat\":%d,\"topic\":\"app:%s\",\"handler\":\"%s\",\"durationMs\":%.3f,\"correlationId\":\"a%" PRIu64 "\"%s%s%s}",
+                    detail::iso(now).c_str(), failed ? "beat-failed" : "beat-completed", seq, h + 1, name.c_str(),
+                    name.c_str(), ms, ++corr, failed ? ",\"error\":\"" : "", failed ? msg : "", failed ? "\"" : "");
+    } else if (style < opt.pair_rate + 2 * (1 - opt.pair_rate) / 3) {
+      // service B: epoch milliseconds, snake_case, severity, nested error
+      const auto epoch_ms = static_cast<long long>(now / 1'000'000);
+      std::snprintf(buf, sizeof buf,
+                    "{\"timestamp\":%lld,\"handler_name\":\"%s\",\"duration_ms\":%.3f,\"severity\":\"%s\",\"host\":\"web-%d\"%s%s%s}",
+                    epoch_ms, name.c_str(), ms, failed ? "ERROR" : "INFO", h % 4, failed ? ",\"error\":{\"message\":\"" : "",
+                    failed ? msg : "", failed ? "\",\"code\":500}" : "");
+    } else {
+      // service C: OpenTelemetry-ish, offsets, span names, status
+      std::snprintf(buf, sizeof buf,
+                    "{\"@timestamp\":\"%s\",\"span\":\"%s\",\"latency_ms\":%.3f,\"status\":\"%s\",\"trace_id\":\"t%" PRIu64 "\",\"release\":\"%s\",\"attrs\":{\"http.status\":%d,\"tags\":[\"x\",\"y\"]}}",
+                    detail::iso(now, h % 2 ? 120 : -300).c_str(), name.c_str(), ms, failed ? "error" : "ok", ++corr,
+                    releases[now / 60'000'000'000 % 2], failed ? 500 : 200);
+    }
+    emit(buf, true);
+    record(h, dur_us, failed);
+  }
+  return t;
+}
+
+/// Writes Musical-Conductor console text (the shapes of the real sample) until `target_bytes`.
+inline truth write_conductor(std::FILE* out, const options& opt) {
+  std::mt19937_64 rng(opt.seed);
+  std::uniform_real_distribution<double> u(0, 1);
+  truth t;
+  std::int64_t now = opt.start_ns;
+  const char* handlers[] = {"registerInstance", "createNode", "renderReact", "notifyUi", "enhanceLine"};
+  const char* events[] = {"canvas:component:register-instance", "canvas:component:create",
+                          "canvas:component:render-react", "canvas:component:notify-ui", "canvas:component:augment:line"};
+  char buf[512];
+  auto emit = [&](const char* l) {
+    std::fputs(l, out);
+    std::fputc('\n', out);
+    t.bytes += std::char_traits<char>::length(l) + 1;
+    ++t.lines;
+    ++t.events;
+  };
+  while (t.bytes < opt.target_bytes) {
+    std::uint64_t total_us = 0;
+    for (int b = 0; b < 5; ++b) {
+      now += 1'000'000;
+      std::snprintf(buf, sizeof buf,
+                    "EventBus.ts:56 %s \xF0\x9F\x8E\xBD \xF0\x9F\x8E\xBD Data: No changes | seq=Canvas Component Create beat=? event=%s handler=%s",
+                    detail::iso(now).c_str(), events[b], handlers[b]);
+      emit(buf);
+      std::snprintf(buf, sizeof buf,
+                    "EventBus.ts:56 %s \xF0\x9F\x8E\xBD \xF0\x9F\x8E\xBD Data: No changes | seq=Canvas Component Create beat=%d event=%s handler=?",
+                    detail::iso(now).c_str(), b + 2, events[b]);
+      emit(buf);
+      const auto dur_us = static_cast<std::uint64_t>(5000 + u(rng) * 10000) / 100 * 100;  // 0.1 ms steps
+      total_us += dur_us;
+      std::snprintf(buf, sizeof buf, "EventBus.ts:56 %s \xE2\x8F\xB1\xEF\xB8\x8F PerformanceTracker: \xE2\x9C\x85 Beat %d: %.2fms",
+                    detail::iso(now).c_str(), b + 2, static_cast<double>(dur_us) / 1000.0);
+      emit(buf);
+      auto& ht = t.handlers[handlers[b]];
+      ++ht.count;
+      ++t.executions;
+      ht.sum_us += dur_us;
+      ht.max_us = std::max(ht.max_us, dur_us);
+      if (opt.keep_durations) ht.durations_us.push_back(dur_us);
+    }
+    std::snprintf(buf, sizeof buf,
+                  "EventBus.ts:56 %s \xE2\x9C\x85 SequenceExecutor: \xF0\x9F\x8E\x8A Sequence Complete: Canvas Component Create (%" PRIu64 "ms)",
+                  detail::iso(now).c_str(), total_us / 1000 + 1);
+    emit(buf);
+  }
+  return t;
+}
+
+}  // namespace selfheal_gen

@@ -1,0 +1,227 @@
+// telemetry.parse end to end on generated data with known truth, thread-count independence and
+// incremental re-ingest. The truth comes from the generator (benchmarks/tools/telemetry_gen.hpp),
+// which computes it from the values it writes, independently of selfheal.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "../../benchmarks/tools/telemetry_gen.hpp"
+#include "selfheal/core/run.hpp"
+#include "selfheal/store/database.hpp"
+#include "selfheal/telemetry/sequence.hpp"
+
+namespace sh = selfheal;
+namespace tel = selfheal::telemetry;
+namespace fs = std::filesystem;
+
+namespace {
+struct fixture {
+  fs::path dir;
+  std::optional<sh::store::database> db;
+  sh::manual_clock clock{sh::time_point(std::chrono::seconds(1'763'224'800))};
+  sh::context ctx;
+  explicit fixture(const std::string& name) {
+    dir = fs::temp_directory_path() / ("selfheal-tel-ingest-" + std::to_string(::getpid()) + "-" + name);
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    auto d = sh::store::database::open((dir / "store.db").string());
+    REQUIRE(d);
+    db.emplace(std::move(*d));
+    ctx.store = &*db;
+    ctx.clock = &clock;
+  }
+  ~fixture() { fs::remove_all(dir); }
+  sh::result<tel::parse_summary> parse(std::vector<std::string> paths, unsigned threads = 2,
+                                       std::size_t chunk = 16 << 10, bool incremental = true) {
+    tel::parse_request req;
+    req.incremental = incremental;
+    req.paths = std::move(paths);
+    req.threads = threads;
+    req.chunk_size = chunk;
+    return sh::run(tel::parse_telemetry, ctx, std::move(req));
+  }
+  selfheal_gen::truth generate(const fs::path& p, selfheal_gen::options opt) {
+    std::FILE* f = std::fopen(p.c_str(), "wb");
+    REQUIRE(f);
+    auto t = selfheal_gen::write_ndjson(f, opt);
+    std::fclose(f);
+    return t;
+  }
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+void spit(const fs::path& p, const std::string& s, std::ios::openmode mode = std::ios::trunc) {
+  std::ofstream out(p, std::ios::binary | mode);
+  out << s;
+}
+bool within_1pct(double got, double want) { return std::fabs(got - want) <= 0.01 * std::fabs(want) + 1e-9; }
+}  // namespace
+
+TEST_CASE("JSON output matches the truth of generated telemetry", "[telemetry][parseTelemetryCompleted][truth]") {
+  fixture f("truth");
+  selfheal_gen::options opt;
+  opt.seed = 7;
+  opt.target_bytes = 700'000;
+  const auto truth = f.generate(f.dir / "app.ndjson", opt);
+  REQUIRE(truth.bad_lines > 0);
+  auto s = f.parse({(f.dir / "app.ndjson").string()});
+  REQUIRE(s);
+  const auto json = nlohmann::json::parse(tel::to_json(*s));
+  CHECK(json["record_id"] == "telemetry-1");
+  REQUIRE(json["files"].size() == 1);
+  CHECK(json["files"][0]["format"] == "ndjson");
+  CHECK(json["files"][0]["bytes"] == truth.bytes);
+  CHECK(json["files"][0]["events"] == truth.events);
+  CHECK(json["files"][0]["bad_lines"] == truth.bad_lines);
+  CHECK(json["events"] == truth.events);
+  CHECK(json["executions"] == truth.executions);
+  CHECK(json["bad_lines"] == truth.bad_lines);
+  CHECK(json["bad_line_samples"].size() == std::min<std::uint64_t>(20, truth.bad_lines));
+  std::vector<std::string> keys;
+  for (auto it = json.begin(); it != json.end(); ++it) keys.push_back(it.key());
+  CHECK(keys == std::vector<std::string>{"bad_line_samples", "bad_lines", "events", "executions", "files", "handlers",
+                                         "record_id", "sequences"});
+  REQUIRE(json["handlers"].size() == truth.handlers.size());
+  for (const auto& h : json["handlers"]) {
+    const std::string name = h["handler"];
+    INFO(name);
+    REQUIRE(truth.handlers.count(name) == 1);
+    const auto& t = truth.handlers.at(name);
+    CHECK(h["count"] == t.count);
+    CHECK(h["errors"] == t.errors);
+    CHECK(h["error_rate"].get<double>() == Approx(static_cast<double>(t.errors) / static_cast<double>(t.count)));
+    CHECK(h["max_ms"].get<double>() == Approx(static_cast<double>(t.max_us) / 1000.0).epsilon(1e-12));
+    CHECK(h["mean_ms"].get<double>() ==
+          Approx(static_cast<double>(t.sum_us) / static_cast<double>(t.count) / 1000.0).epsilon(1e-12));
+    CHECK(within_1pct(h["p50_ms"].get<double>(), t.quantile_ms(0.50)));
+    CHECK(within_1pct(h["p95_ms"].get<double>(), t.quantile_ms(0.95)));
+    CHECK(within_1pct(h["p99_ms"].get<double>(), t.quantile_ms(0.99)));
+  }
+  // The sample lines are in input order and name their file.
+  std::uint64_t prev = 0;
+  for (const auto& b : json["bad_line_samples"]) {
+    CHECK(b["path"] == (f.dir / "app.ndjson").string());
+    CHECK(b["line"].get<std::uint64_t>() > prev);
+    prev = b["line"];
+    CHECK_FALSE(b["reason"].get<std::string>().empty());
+  }
+  SECTION("the store holds the same numbers") {
+    auto rows = tel::load_window_metrics(*f.db, s->record_id);
+    REQUIRE(rows);
+    std::uint64_t count = 0;
+    for (const auto& m : *rows)
+      if (m.scope == tel::metric_scope::handler) count += m.stats.count;
+    CHECK(count == truth.executions);
+    auto errs = tel::load_error_samples(*f.db, s->record_id);
+    REQUIRE(errs);
+    CHECK_FALSE(errs->empty());
+    auto rel = tel::load_releases(*f.db, s->record_id);
+    REQUIRE(rel);
+    CHECK_FALSE(rel->empty());
+  }
+}
+
+TEST_CASE("results are identical on one thread and on several", "[telemetry][aggregateTelemetryMetrics][threads]") {
+  fixture f("threads");
+  selfheal_gen::options opt;
+  opt.seed = 11;
+  opt.target_bytes = 400'000;
+  opt.pair_rate = 0.5;  // many pairs straddling chunk boundaries
+  f.generate(f.dir / "a.ndjson", opt);
+  opt.seed = 12;
+  f.generate(f.dir / "b.ndjson", opt);
+  auto one = f.parse({f.dir.string() + "/*.ndjson"}, 1, 8 << 10);
+  auto three = f.parse({f.dir.string() + "/*.ndjson"}, 3, 8 << 10, false);
+  REQUIRE(three);
+  CHECK(three->aggregate.sources.size() == 2);
+  CHECK(three->aggregate.events == one->aggregate.events);
+  REQUIRE(one);
+  REQUIRE(three);
+  CHECK(one->aggregate.windows == three->aggregate.windows);
+  CHECK(one->aggregate.handlers == three->aggregate.handlers);
+  CHECK(one->aggregate.errors == three->aggregate.errors);
+  CHECK(one->aggregate.releases == three->aggregate.releases);
+  CHECK(one->aggregate.bad_line_samples == three->aggregate.bad_line_samples);
+  CHECK(one->aggregate.unmatched_starts == 0);
+  CHECK(three->aggregate.unmatched_starts == 0);
+  // Pairs across chunk boundaries were joined: every execution has its duration.
+  for (const auto& h : three->aggregate.handlers) CHECK(h.stats.timed == h.stats.count);
+}
+
+TEST_CASE("a second parse of a growing log ingests only the new bytes", "[telemetry][loadLogFiles][incremental]") {
+  fixture f("incremental");
+  selfheal_gen::options opt;
+  opt.seed = 5;
+  opt.target_bytes = 200'000;
+  opt.pair_rate = 0;  // no pairs across the cut
+  const auto full_path = f.dir / "full.ndjson";
+  const auto truth = f.generate(full_path, opt);
+  const std::string all = slurp(full_path);
+  const auto cut = all.find('\n', all.size() / 2) + 1;
+  const auto log = f.dir / "app.log";
+  spit(log, all.substr(0, cut));
+  auto first = f.parse({log.string()});
+  REQUIRE(first);
+  CHECK(first->aggregate.sources[0].bytes == cut);
+  spit(log, all.substr(cut), std::ios::app);
+  auto second = f.parse({log.string()});
+  REQUIRE(second);
+  const auto& src = second->aggregate.sources[0];
+  CHECK(src.plan.note == "resumed");
+  CHECK(src.plan.start_offset == cut);
+  CHECK(src.bytes == all.size() - cut);
+  CHECK(first->aggregate.events + second->aggregate.events == truth.events);
+  CHECK(first->aggregate.executions + second->aggregate.executions == truth.executions);
+  CHECK(first->aggregate.bad_lines + second->aggregate.bad_lines == truth.bad_lines);
+  // Line numbers continue from the first run.
+  for (const auto& b : second->aggregate.bad_line_samples) CHECK(b.line > first->aggregate.sources[0].lines);
+
+  SECTION("nothing new: nothing read") {
+    auto third = f.parse({log.string()});
+    REQUIRE(third);
+    CHECK(third->aggregate.sources[0].plan.note == "unchanged");
+    CHECK(third->aggregate.sources[0].bytes == 0);
+    CHECK(third->aggregate.events == 0);
+  }
+  SECTION("truncated: read from the start") {
+    spit(log, all.substr(0, 1000 + all.find('\n', 1000) - 1000 + 1));
+    auto third = f.parse({log.string()});
+    REQUIRE(third);
+    CHECK(third->aggregate.sources[0].plan.note == "truncated");
+    CHECK(third->aggregate.sources[0].plan.start_offset == 0);
+  }
+  SECTION("rotated (a new file under the same name): read from the start") {
+    const auto tmp = f.dir / "new.log";
+    spit(tmp, all);
+    fs::rename(tmp, log);
+    auto third = f.parse({log.string()});
+    REQUIRE(third);
+    CHECK(third->aggregate.sources[0].plan.note == "rotated");
+    CHECK(third->aggregate.sources[0].bytes == all.size());
+    CHECK(third->aggregate.events == truth.events);
+  }
+  SECTION("a half-written last line is read again once complete") {
+    const std::string half = R"({"ts":"2025-01-01T00:00:00Z","handler":"late","durationMs":)";
+    spit(log, half, std::ios::app);
+    auto third = f.parse({log.string()});
+    REQUIRE(third);
+    CHECK(third->aggregate.bad_lines == 1);
+    spit(log, "5}\n", std::ios::app);
+    auto fourth = f.parse({log.string()});
+    REQUIRE(fourth);
+    CHECK(fourth->aggregate.bad_lines == 0);
+    CHECK(fourth->aggregate.executions == 1);
+    REQUIRE(fourth->aggregate.handlers.size() == 1);
+    CHECK(fourth->aggregate.handlers[0].name == "late");
+  }
+}
