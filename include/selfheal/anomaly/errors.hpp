@@ -111,6 +111,10 @@ struct template_tally {
     if (e.first_seen_ns != no_time_ns && (t.first_seen == no_time_ns || e.first_seen_ns < t.first_seen)) t.first_seen = e.first_seen_ns;
     if (t.example.empty()) t.example = e.message;
   }
+  // error messages per handler (the share test counts within the samples, consistently)
+  std::unordered_map<std::string, std::uint64_t> base_messages, current_messages;
+  for (const auto& e : base.errors) base_messages[e.handler] += e.count;
+  for (const auto& e : cur.errors) current_messages[e.handler] += e.count;
   std::unordered_map<std::string_view, const handler_series*> current_index;
   for (const auto& s : cur.handlers) current_index.emplace(s.handler, &s);
   const auto current_by_name = [&](const std::string& h) -> const handler_series* {
@@ -149,8 +153,10 @@ struct template_tally {
       std::uint64_t hb = 0, hc = 0, eb = 0, ec = 0, tb = 0;
       for (const auto& [h, c] : t.handlers) {
         (void)c;
-        if (const auto* b = base.find(h)) { hb += b->samples; eb += b->errors; }
-        if (const auto* s = current_by_name(h)) { hc += s->total_count(); ec += s->total_errors(); }
+        if (const auto* b = base.find(h)) hb += b->samples;
+        if (const auto* s = current_by_name(h)) hc += s->total_count();
+        if (auto it = base_messages.find(h); it != base_messages.end()) eb += it->second;
+        if (auto it = current_messages.find(h); it != current_messages.end()) ec += it->second;
         if (auto it = t.baseline_by_handler.find(h); it != t.baseline_by_handler.end()) tb += it->second;
       }
       if (hb > 0 && hc > 0) exposure = static_cast<double>(hc) / static_cast<double>(hb);

@@ -1,0 +1,171 @@
+// Latency detection on hand-built window series; expected values computed by hand in the comments.
+#include <selfheal/anomaly/baseline.hpp>
+#include <selfheal/anomaly/performance.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <vector>
+
+namespace an = selfheal::anomaly;
+
+namespace {
+constexpr std::int64_t W = 60'000'000'000;
+
+// 20 baseline windows of 100 calls: p50 = 10.0, 10.1, …, 10.4 repeating (median 10.2, MAD 0.1),
+// p95 = 30.0 … 30.4 (median 30.2), p99 = 50
+an::handler_series baseline_series(const char* name = "checkout") {
+  an::handler_series s;
+  s.handler = name;
+  for (int i = 0; i < 20; ++i)
+    s.windows.push_back({i * W, 100, 0, 10.0 + 0.1 * (i % 5), 30.0 + 0.1 * (i % 5), 50.0});
+  return s;
+}
+
+an::handler_series current_series(double p50_after, double p95_after, std::uint64_t count = 100) {
+  an::handler_series s;
+  s.handler = "checkout";
+  const std::int64_t t0 = 1000 * W;
+  for (int i = 0; i < 10; ++i) s.windows.push_back({t0 + i * W, count, 0, 10.0 + 0.1 * (i % 5), 30.0 + 0.1 * (i % 5), 50.0});
+  for (int k = 0; k < 10; ++k)
+    s.windows.push_back({t0 + (10 + k) * W, count, 0, p50_after + 0.1 * k, p95_after + 0.1 * k, 90.0});
+  return s;
+}
+
+an::handler_baseline make_baseline() {
+  const auto s = baseline_series();
+  const an::window_grid g = an::grid_of(std::span<const an::handler_series>(&s, 1), W);
+  return an::baseline_of(s, g);
+}
+}  // namespace
+
+TEST_CASE("a baseline holds quantiles, dispersion and a confidence", "[anomaly][baseline]") {
+  const auto b = make_baseline();
+  CHECK(b.samples == 2000);
+  CHECK(b.windows == 20);
+  CHECK(b.p50_windows.median == Approx(10.2));
+  CHECK(b.p50_windows.mad == Approx(0.1));
+  CHECK(b.p95_windows.median == Approx(30.2));
+  CHECK(b.rate_windows.median == 100.0);
+  // (1 − e^(−2000/200)) (1 − e^(−20/10)) = 0.9999546 · 0.8646647 = 0.864625
+  CHECK(b.confidence == Approx(0.864625).epsilon(1e-5));
+  CHECK_FALSE(b.low_confidence);
+
+  SECTION("absent windows count as zero calls on the grid") {
+    an::handler_series s;
+    s.handler = "sparse";
+    s.windows = {{0, 100, 1, 5, 9, 12}, {2 * W, 200, 3, 6, 10, 14}};  // window 1 missing
+    const an::window_grid g = an::grid_of(std::span<const an::handler_series>(&s, 1), W);
+    REQUIRE(g.size == 3);
+    const auto sb = an::baseline_of(s, g);
+    CHECK(sb.window_counts == std::vector<double>{100, 0, 200});
+    CHECK(sb.rate_windows.median == 100.0);
+    CHECK(sb.errors == 4);
+    CHECK(sb.error_rate() == Approx(4.0 / 300.0));
+    // (1 − e^(−1.5)) (1 − e^(−0.2)) = 0.776870 · 0.181269 = 0.140823: low confidence
+    CHECK(sb.confidence == Approx(0.140823).epsilon(1e-5));
+    CHECK(sb.low_confidence);
+  }
+  SECTION("merged sketches' quantiles win over window medians") {
+    auto s = baseline_series();
+    s.overall = an::overall_quantiles{11.0, 33.0, 55.0};
+    const an::window_grid g = an::grid_of(std::span<const an::handler_series>(&s, 1), W);
+    const auto sb = an::baseline_of(s, g);
+    CHECK(sb.p50_ms == 11.0);
+    CHECK(sb.p99_ms == 55.0);
+  }
+  SECTION("build_baseline sorts handlers and finds them") {
+    std::vector<an::handler_series> v{baseline_series("zeta"), baseline_series("alpha")};
+    const auto base = an::build_baseline(v, W);
+    REQUIRE(base.handlers.size() == 2);
+    CHECK(base.handlers[0].handler == "alpha");
+    CHECK(base.find("zeta") != nullptr);
+    CHECK(base.find("nope") == nullptr);
+    CHECK(base.period_windows == 20);
+    CHECK(base.total_samples == 4000);
+  }
+}
+
+TEST_CASE("a large and significant p50 rise is a latency shift with its onset", "[anomaly][detectPerformanceAnomalies]") {
+  const auto b = make_baseline();
+  const auto cur = current_series(20.0, 60.0);
+  const auto a = an::detect_latency(cur, b);
+  REQUIRE(a.has_value());
+  CHECK(a->kind == an::anomaly_kind::latency_shift);
+  CHECK(a->onset_ns == (1000 + 10) * W);  // the first shifted window
+  // post-onset p50 median 20.45 / 10.2
+  CHECK(a->find("p50_ratio")->number == Approx(20.45 / 10.2));
+  CHECK(a->find("p95_ratio")->number == Approx(60.45 / 30.2));
+  // Mann-Whitney: 10 post values all above 20 baseline values, U = 200; ties: 5 groups of 4 →
+  // σ² = 200/12 · (31 − 300/870) = 510.92; z = 99.5/22.604 = 4.40197; p = 5.3637e-6
+  CHECK(a->find("mann_whitney_u")->number == 200.0);
+  CHECK(a->find("p_value")->number == Approx(5.3637e-6).epsilon(1e-3));
+  CHECK(a->level == an::severity::high);  // ratio 2.005 ≥ 2
+  CHECK(a->confidence > 0.9);
+}
+
+TEST_CASE("a p95-only rise is a tail regression", "[anomaly][detectPerformanceAnomalies]") {
+  const auto a = an::detect_latency(current_series(10.2, 90.0), make_baseline());
+  REQUIRE(a.has_value());
+  CHECK(a->kind == an::anomaly_kind::latency_tail);
+  CHECK(a->find("p95_ratio")->number == Approx(90.45 / 30.2));
+  CHECK(a->level == an::severity::high);  // 2.995: just under 3
+  CHECK(a->onset_ns == (1000 + 10) * W);
+}
+
+TEST_CASE("small, insignificant or tiny-sample changes are never flagged", "[anomaly][detectPerformanceAnomalies]") {
+  const auto b = make_baseline();
+  SECTION("a 5% drift") {
+    CHECK_FALSE(an::detect_latency(current_series(10.7, 31.7), b).has_value());
+  }
+  SECTION("below the ratio threshold (1.25×)") {
+    CHECK_FALSE(an::detect_latency(current_series(12.75, 37.75), b).has_value());
+  }
+  SECTION("a configurable threshold: 1.2 flags the 1.25× rise") {
+    an::performance_options o;
+    o.ratio = 1.2;
+    CHECK(an::detect_latency(current_series(12.75, 37.75), b, o).has_value());
+  }
+  SECTION("tiny samples: 3 calls per window") {
+    CHECK_FALSE(an::detect_latency(current_series(40.0, 120.0, 3), b).has_value());
+  }
+  SECTION("a handler present in one window only") {
+    an::handler_series one;
+    one.handler = "checkout";
+    one.windows = {{5000 * W, 10000, 0, 500.0, 900.0, 990.0}};
+    CHECK_FALSE(an::detect_latency(one, b).has_value());
+  }
+  SECTION("one slow window among normal ones is not a regression") {
+    auto cur = current_series(10.2, 30.2);
+    cur.windows[15].p50_ms = 300;
+    cur.windows[15].p95_ms = 900;
+    CHECK_FALSE(an::detect_latency(cur, b).has_value());
+  }
+  SECTION("a low-confidence baseline makes no latency claim") {
+    auto lb = b;
+    lb.low_confidence = true;
+    CHECK_FALSE(an::detect_latency(current_series(20.0, 60.0), lb).has_value());
+  }
+}
+
+TEST_CASE("detect_performance runs over every handler with a baseline", "[anomaly][detectPerformanceAnomalies]") {
+  std::vector<an::handler_series> base_series{baseline_series()};
+  const auto base = an::build_baseline(base_series, W);
+  an::telemetry_data cur;
+  cur.handlers.push_back(current_series(20.0, 60.0));
+  auto unknown = current_series(20.0, 60.0);
+  unknown.handler = "unknown";  // no baseline: not a latency claim
+  cur.handlers.push_back(unknown);
+  const auto found = an::detect_performance(cur, base);
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].handler == "checkout");
+  CHECK(found[0].description.find("latency shift: p50 2x baseline") == 0);
+}
+
+TEST_CASE("iso8601 formats UTC nanoseconds", "[anomaly][model]") {
+  CHECK(an::iso8601(0) == "1970-01-01T00:00:00.000Z");
+  // 2026-01-01T00:00:00Z = 1767225600 s
+  CHECK(an::iso8601(1'767'225'600'123'000'000) == "2026-01-01T00:00:00.123Z");
+  CHECK(an::iso8601(951'782'400'000'000'000) == "2000-02-29T00:00:00.000Z");
+  CHECK(an::iso8601(an::no_time_ns).empty());
+}
