@@ -1,0 +1,64 @@
+#pragma once
+// `selfheal diagnose --repo DIR [--db F] [--record ID] [--telemetry-record ID] [--anomaly ID]... [--json]`:
+// runs diagnosis.analyze on an anomaly record (default: the latest) against a git repository and
+// prints the diagnoses: the function, the commit to blame, the evidence and the recommended fixes.
+// With --json, standard output is exactly one object (the schema in selfheal/diagnosis/report.hpp).
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli/common.hpp"
+#include "selfheal/core/context.hpp"
+#include "selfheal/core/run.hpp"
+#include "selfheal/diagnosis/report.hpp"
+#include "selfheal/diagnosis/sequence.hpp"
+#include "selfheal/store/database.hpp"
+
+namespace selfheal::cli {
+
+inline void register_diagnose(CLI::App& app, globals& g, int& exit_code) {
+  struct options {
+    std::string repo;
+    std::string record;
+    std::string telemetry_record;
+    std::vector<std::string> anomaly_ids;
+    bool no_ctags = false;
+  };
+  static options o;
+  auto* sub = app.add_subcommand("diagnose", "Explain anomalies: the function, the commit to blame, the fix");
+  add_common_options(sub, g);
+  sub->add_option("--repo", o.repo, "the monitored git repository")->required();
+  sub->add_option("--record", o.record, "the anomaly record to diagnose (default: the latest)");
+  sub->add_option("--telemetry-record", o.telemetry_record,
+                  "telemetry record for deploy markers and traffic (default: the anomaly record's parent)");
+  sub->add_option("--anomaly", o.anomaly_ids, "diagnose only this anomaly id (repeatable)");
+  sub->add_flag("--no-ctags", o.no_ctags, "index symbols with the built-in scanner instead of Universal Ctags");
+  sub->callback([&g, &exit_code] {
+    auto db = store::database::open(g.db);
+    if (!db) { exit_code = report_error(g, "diagnose", db.error()); return; }
+    context ctx;
+    ctx.store = &*db;
+    diagnosis::analyze_request req;
+    req.repo = o.repo;
+    req.anomaly_record = o.record;
+    req.telemetry_record = o.telemetry_record;
+    req.anomaly_ids = o.anomaly_ids;
+    req.codebase.use_ctags = !o.no_ctags;
+    auto s = run(diagnosis::analyze_diagnosis, ctx, std::move(req));
+    if (!s) { exit_code = report_error(g, "diagnose", s.error()); return; }
+    for (const auto& w : s->warnings) std::fprintf(stderr, "selfheal diagnose: warning: %s\n", w.c_str());
+    std::fprintf(stderr, "selfheal diagnose: %zu symbols (%s), %zu commits (%zu read from git, %zu from the cache)\n",
+                 s->symbols, s->symbol_source.c_str(), s->commits, s->commits_from_git, s->commits_from_cache);
+    if (g.json) {
+      print_json(diagnosis::diagnoses_json(s->record_id, s->anomaly_record, s->diagnoses));
+    } else {
+      std::printf("diagnosis %s of %s: %zu finding(s)\n\n", s->record_id.c_str(),
+                  s->anomaly_record.empty() ? "(given anomalies)" : s->anomaly_record.c_str(), s->diagnoses.size());
+      for (const auto& d : s->diagnoses) std::printf("%s\n", diagnosis::diagnosis_text(d).c_str());
+    }
+    exit_code = exit_ok;
+  });
+}
+
+}  // namespace selfheal::cli
