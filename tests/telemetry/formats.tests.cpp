@@ -1,0 +1,148 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "selfheal/telemetry/formats.hpp"
+#include "selfheal/telemetry/normalize.hpp"
+
+namespace tel = selfheal::telemetry;
+
+namespace {
+struct owned {
+  std::string ts, handler, sequence, beat, level, error;
+  double duration = -1;
+  tel::event_kind kind = tel::event_kind::other;
+};
+struct collect {
+  std::vector<owned> events;
+  std::vector<std::uint64_t> bad_lines;
+  void event(const tel::raw_event_view& e) {
+    owned o{std::string(e.ts_text), std::string(e.handler), std::string(e.sequence), std::string(e.beat),
+            std::string(e.level), e.has_error ? std::string(e.error) : std::string(), e.has_duration ? e.duration_ms : -1,
+            e.has_known_kind ? e.known_kind : tel::map_event_kind(e.kind)};
+    events.push_back(o);
+  }
+  void bad(std::uint64_t line, const std::string&) { bad_lines.push_back(line); }
+};
+}  // namespace
+
+TEST_CASE("formats are detected from a file's first lines", "[telemetry][extractTelemetryEvents][detect]") {
+  CHECK(tel::detect_format("{\"a\":1}\n{\"b\":2}\n") == tel::log_format::ndjson);
+  CHECK(tel::detect_format("\xEF\xBB\xBF{\"a\":1}\n") == tel::log_format::ndjson);
+  CHECK(tel::detect_format("EventBus.ts:56 2025-11-15T16:38:23.985Z x\n") == tel::log_format::conductor);
+  CHECK(tel::detect_format("2025-11-15T16:38:23.985Z \xE2\x8F\xB1\xEF\xB8\x8F PerformanceTracker: Beat 1: 2ms\n") ==
+        tel::log_format::conductor);
+  CHECK(tel::detect_format("[2025-11-09 14:30:45.123 -05:00] [INF] A.B: hi\n") == tel::log_format::serilog);
+  CHECK(tel::detect_format("2025-01-01T00:00:00Z INFO handler:parse duration=12ms x\n") == tel::log_format::text);
+  CHECK(tel::detect_format(std::string("ab\0cd", 5)) == tel::log_format::binary);
+}
+
+TEST_CASE("Musical-Conductor console lines", "[telemetry][extractTelemetryEvents][conductor]") {
+  tel::conductor_parser p;
+  collect c;
+  p.line("\xE2\x9C\x85 2025-11-15T16:38:23.985Z", 1, c);  // no time first: bad
+  p.line("2025-11-15T16:38:23.985Z \xE2\x9C\x85 SequenceExecutor: Sequence \"Header UI Theme Get\" completed in 144ms", 2, c);
+  p.line("2025-11-15T16:38:23.986Z \xE2\x9C\x85 BeatExecutor: Beat 1 (app:ui:theme:get) completed in 82ms", 3, c);
+  p.line("2025-11-15T16:38:23.987Z \xE2\x8F\xB1\xEF\xB8\x8F PerformanceTracker: Started timing beat 2 for Library Load", 4, c);
+  p.line("2025-11-15T16:38:23.988Z \xF0\x9F\x8E\xBD DataBaton: No changes | seq=Library Load beat=1 event=library:components:load handler=?", 5, c);
+  p.line("2025-11-15T16:38:23.989Z \xE2\x9D\x8C BeatExecutor: Beat 2 (library:components:load) failed: boom", 6, c);
+  p.line("", 7, c);
+  CHECK(c.bad_lines == std::vector<std::uint64_t>{1});
+  REQUIRE(c.events.size() == 5);
+  CHECK(c.events[0].kind == tel::event_kind::sequence_completed);
+  CHECK(c.events[0].sequence == "Header UI Theme Get");
+  CHECK(c.events[0].duration == 144.0);
+  CHECK(c.events[1].kind == tel::event_kind::beat_completed);
+  CHECK(c.events[1].handler == "app:ui:theme:get");
+  CHECK(c.events[1].duration == 82.0);
+  CHECK(c.events[2].kind == tel::event_kind::beat_started);
+  CHECK(c.events[2].sequence == "Library Load");
+  CHECK(c.events[2].beat == "2");
+  CHECK(c.events[4].kind == tel::event_kind::beat_failed);
+  CHECK(c.events[4].handler == "library:components:load");
+  CHECK_FALSE(c.events[4].error.empty());
+}
+
+TEST_CASE("Serilog-style lines", "[telemetry][extractTelemetryEvents][serilog]") {
+  tel::serilog_parser p;
+  collect c;
+  p.line("[2025-11-09 14:30:45.123 -05:00] [INF] Orders.Api.Checkout: HTTP POST /checkout responded 200 in 12.3456 ms", 1, c);
+  p.line("[2025-11-09 14:30:46.000 -05:00] [ERR] Orders.Api.Checkout: payment failed handler=chargeCard duration=40ms", 2, c);
+  p.line("[not a time] [INF] x", 3, c);
+  p.line("plain", 4, c);
+  CHECK(c.bad_lines == std::vector<std::uint64_t>{3, 4});
+  REQUIRE(c.events.size() == 2);
+  CHECK(c.events[0].handler == "Orders.Api.Checkout");
+  CHECK(c.events[0].duration == Approx(12.3456));
+  CHECK(c.events[0].level == "INF");
+  CHECK(tel::parse_iso8601(c.events[0].ts) == tel::parse_iso8601("2025-11-09T19:30:45.123Z"));
+  CHECK(c.events[1].handler == "chargeCard");
+  CHECK(c.events[1].duration == 40.0);
+  CHECK_FALSE(c.events[1].error.empty());
+}
+
+TEST_CASE("key=value text and logfmt lines", "[telemetry][extractTelemetryEvents][text]") {
+  tel::text_parser p;
+  collect c;
+  p.line("2025-01-01T00:00:00Z INFO handler:parse duration=12ms message here", 1, c);
+  p.line("ts=2025-01-01T00:00:01Z level=error handler=save latency_ms=1.5 error=\"disk full\"", 2, c);
+  p.line("2025-01-01T00:00:02Z WARN duration=1.2s operation=slowThing", 3, c);
+  p.line("just words here", 4, c);
+  CHECK(c.bad_lines == std::vector<std::uint64_t>{4});
+  REQUIRE(c.events.size() == 3);
+  CHECK(c.events[0].handler == "parse");
+  CHECK(c.events[0].duration == 12.0);
+  CHECK(c.events[1].handler == "save");
+  CHECK(c.events[1].duration == 1.5);
+  CHECK(c.events[1].error == "disk full");
+  CHECK(c.events[1].ts == "2025-01-01T00:00:01Z");
+  CHECK(c.events[2].duration == 1200.0);
+  CHECK(c.events[2].handler == "slowThing");
+}
+
+TEST_CASE("event kinds map onto one enum", "[telemetry][normalizeTelemetryData]") {
+  CHECK(tel::map_event_kind("beat-completed") == tel::event_kind::beat_completed);
+  CHECK(tel::map_event_kind("Beat_Completed") == tel::event_kind::beat_completed);
+  CHECK(tel::map_event_kind("beat.started") == tel::event_kind::beat_started);
+  CHECK(tel::map_event_kind("sequence-failed") == tel::event_kind::sequence_failed);
+  CHECK(tel::map_event_kind("http.request") == tel::event_kind::other);
+  CHECK(tel::is_error_level("ERROR"));
+  CHECK(tel::is_error_level("ftl"));
+  CHECK_FALSE(tel::is_error_level("info"));
+}
+
+TEST_CASE("started/completed pairs join into one execution", "[telemetry][normalizeTelemetryData][pairing]") {
+  tel::interner names;
+  tel::event_normalizer n(names);
+  std::string reason;
+  bool deferred = false;
+  tel::raw_event_view start;
+  start.ts_text = "2025-01-01T00:00:00.000Z";
+  start.kind = "beat-started";
+  start.handler = "  saveOrder ";
+  start.correlation = "c1";
+  start.beat = "2";
+  auto s = n.normalize(start, reason, deferred);
+  REQUIRE(s);
+  CHECK_FALSE(s->execution);
+  tel::raw_event_view end = start;
+  end.ts_text = "2025-01-01T00:00:00.250Z";
+  end.kind = "beat-completed";
+  auto e = n.normalize(end, reason, deferred);
+  REQUIRE(e);
+  CHECK_FALSE(deferred);
+  CHECK(e->execution);
+  CHECK(e->duration_ns == 250'000'000);
+  CHECK(names.name(e->handler) == "saveOrder");  // trimmed and interned
+  CHECK(e->handler == s->handler);
+  // A completion whose start this task never saw is deferred to the ordered reducer.
+  tel::raw_event_view other = end;
+  other.correlation = "c2";
+  auto d = n.normalize(other, reason, deferred);
+  REQUIRE(d);
+  CHECK(deferred);
+  auto pairs = n.take_pairing();
+  REQUIRE(pairs.deferred_completions.size() == 1);
+  CHECK(pairs.deferred_completions[0].handler == "saveOrder");
+}
