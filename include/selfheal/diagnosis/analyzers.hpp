@@ -140,10 +140,15 @@ inline std::int64_t map_to_parent(const std::vector<hunk>& hunks, std::int64_t x
     w.release_note = "release '" + after->version + "' seen from the onset matches no tag or commit; ranked by time";
     return w;
   }
+  if (from.empty()) {
+    // Without the release before, "everything up to the new release" would mark all history.
+    w.release_note = before ? "release '" + before->version + "' before the onset matches no tag or commit; ranked by time"
+                            : "no release seen before '" + after->version + "'; ranked by time";
+    return w;
+  }
   w.release_range = commits_between(h, from, to);
-  w.release_note = "deploy markers: " + (before ? before->version : std::string("(first release)")) + " → " +
-                   after->version + " spans " + std::to_string(w.release_range.size()) + " commit(s)";
-  if (before && from.empty()) w.release_note += " (release '" + before->version + "' matches no tag: range open below)";
+  w.release_note = "deploy markers: " + before->version + " → " + after->version + " spans " +
+                   std::to_string(w.release_range.size()) + " commit(s)";
   return w;
 }
 

@@ -78,24 +78,46 @@ inline std::int64_t ns_to_s(std::int64_t ns) { return ns == anomaly::no_time_ns 
   return in;
 }
 
-/// Deploy markers, traffic from the onset on, and error messages from a telemetry record.
-[[nodiscard]] inline result<void> add_telemetry(store::database& db, std::string_view telemetry_record,
-                                                std::vector<anomaly_input>& inputs) {
-  auto rel = telemetry::load_releases(db, telemetry_record);
-  if (!rel) return tl::unexpected(rel.error());
+/// Every deploy marker the store's telemetry records hold, merged by version (first seen = the
+/// earliest sighting), oldest first: the release before an onset is usually in an earlier record.
+[[nodiscard]] inline result<std::vector<release_marker>> stored_releases(store::database& db) {
+  if (auto r = telemetry::migrate_telemetry(db); !r) return tl::unexpected(r.error());
+  auto ids = db.prepare("SELECT id FROM records WHERE kind = ?1 ORDER BY seq");
+  if (!ids) return tl::unexpected(ids.error());
+  ids->bind(1, telemetry::record_kind);
+  std::vector<std::string> records;
+  for (auto row = ids->step(); ; row = ids->step()) {
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) break;
+    records.push_back(ids->column_text(0));
+  }
   std::map<std::string, release_marker> by_version;
-  for (const auto& r : *rel) {
-    if (r.release.empty() || r.first_seen_ns == telemetry::no_time) continue;
-    auto [it, fresh] = by_version.try_emplace(r.release, release_marker{r.release, r.first_seen_ns / 1'000'000'000,
-                                                                         r.last_seen_ns / 1'000'000'000});
-    if (!fresh) {
-      it->second.first_seen = std::min(it->second.first_seen, r.first_seen_ns / 1'000'000'000);
-      it->second.last_seen = std::max(it->second.last_seen, r.last_seen_ns / 1'000'000'000);
+  for (const auto& rec : records) {
+    auto rel = telemetry::load_releases(db, rec);
+    if (!rel) return tl::unexpected(rel.error());
+    for (const auto& r : *rel) {
+      if (r.release.empty() || r.first_seen_ns == telemetry::no_time) continue;
+      auto [it, fresh] = by_version.try_emplace(r.release, release_marker{r.release, r.first_seen_ns / 1'000'000'000,
+                                                                           r.last_seen_ns / 1'000'000'000});
+      if (!fresh) {
+        it->second.first_seen = std::min(it->second.first_seen, r.first_seen_ns / 1'000'000'000);
+        it->second.last_seen = std::max(it->second.last_seen, r.last_seen_ns / 1'000'000'000);
+      }
     }
   }
   std::vector<release_marker> releases;
   for (auto& [_, m] : by_version) releases.push_back(m);
   std::sort(releases.begin(), releases.end(), [](const release_marker& a, const release_marker& b) { return a.first_seen < b.first_seen; });
+  return releases;
+}
+
+/// Deploy markers (from every stored telemetry record), traffic from the onset on and error
+/// messages (from `telemetry_record`).
+[[nodiscard]] inline result<void> add_telemetry(store::database& db, std::string_view telemetry_record,
+                                                std::vector<anomaly_input>& inputs) {
+  auto stored = stored_releases(db);
+  if (!stored) return tl::unexpected(stored.error());
+  const std::vector<release_marker>& releases = *stored;
   auto metrics = telemetry::load_window_metrics(db, telemetry_record);
   if (!metrics) return tl::unexpected(metrics.error());
   auto errors = telemetry::load_error_samples(db, telemetry_record);
