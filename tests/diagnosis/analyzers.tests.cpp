@@ -161,3 +161,47 @@ TEST_CASE("acceptance: an error's stack frame resolves to the file and line", "[
     CHECK(d.suspects[0].commit == sc.guilty_commit);
   }
 }
+
+TEST_CASE("acceptance with the built-in scanner instead of ctags", "[diagnosis][analyzers][acceptance]") {
+  int first = 0;
+  const int runs = 4;
+  for (int i = 0; i < runs; ++i) {
+    selfheal::test::scenario_options o;
+    o.seed = static_cast<std::uint64_t>(200 + i);
+    o.deploy_markers = i % 2 == 1;
+    auto sc = selfheal::test::make_scenario(o);
+    dx::codebase_options co;
+    co.use_ctags = false;
+    auto cb = dx::load_codebase(sc.repo.root(), nullptr, co);
+    REQUIRE(cb);
+    CHECK(cb->symbols.source == "fallback");
+    const auto d = dx::analyze_performance(sc.anomaly, *cb);
+    INFO("seed " << o.seed << ": " << d.root_cause);
+    REQUIRE(d.where);
+    CHECK(d.where->file == sc.guilty_file);
+    CHECK(d.where->symbol == sc.guilty_function);
+    if (!d.suspects.empty() && d.suspects[0].commit == sc.guilty_commit) ++first;
+  }
+  CHECK(first == runs);
+}
+
+TEST_CASE("an ambiguous handler name is reported, not guessed", "[diagnosis][analyzers]") {
+  selfheal::test::git_repo repo;
+  repo.write("src/a.js", "export function checkout(x) {\n  return x;\n}\n");
+  repo.write("src/b.js", "export function checkout(y) {\n  return y;\n}\n");
+  repo.commit("two checkouts", 1'750'000'000);
+  auto cb = dx::load_codebase(repo.root());
+  REQUIRE(cb);
+  dx::anomaly_input a;
+  a.id = "X";
+  a.type = "performance";
+  a.handler = "checkout";
+  a.onset = 1'750'003'600;
+  a.baseline_p50 = 1;
+  a.current_p50 = 3;
+  const auto d = dx::analyze_performance(a, *cb);
+  CHECK_FALSE(d.where);
+  CHECK(d.candidates.size() == 2);
+  CHECK(d.confidence == 0);
+  CHECK(d.root_cause.find("ambiguous") != std::string::npos);
+}
