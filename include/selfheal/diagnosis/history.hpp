@@ -13,9 +13,11 @@
 /// libgit2's errors become `errc::git_error` with its message; the store's stay `errc::store_error`.
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -225,7 +227,12 @@ inline result<commit_info> read_commit(git_repository* repo, const git_oid* id) 
   return info;
 }
 
-inline constexpr std::string_view history_migrations[] = {
+}  // namespace detail
+
+/// The migrations of component "diagnosis", in order (append, never edit): 1 = the git history
+/// cache (`diagnosis_git_repos`, `diagnosis_git_commits`, `diagnosis_git_tips`), 2 = the diagnosis
+/// results (tables documented in store.hpp).
+inline constexpr std::array<std::string_view, 2> diagnosis_migrations = {
     R"sql(
     CREATE TABLE diagnosis_git_repos(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
     CREATE TABLE diagnosis_git_commits(
@@ -235,13 +242,29 @@ inline constexpr std::string_view history_migrations[] = {
     CREATE TABLE diagnosis_git_tips(
       repo INTEGER NOT NULL REFERENCES diagnosis_git_repos(id), sha TEXT NOT NULL, PRIMARY KEY(repo, sha));
     )sql",
+    R"sql(
+    CREATE TABLE diagnosis_runs(
+      record_id TEXT PRIMARY KEY REFERENCES records(id), anomaly_record TEXT, repo TEXT NOT NULL, head TEXT,
+      symbols INTEGER, symbol_source TEXT, commits INTEGER, commits_from_git INTEGER, created_at_ns INTEGER NOT NULL);
+    CREATE TABLE diagnosis_items(
+      record_id TEXT NOT NULL REFERENCES records(id), idx INTEGER NOT NULL, anomaly_id TEXT, type TEXT, handler TEXT,
+      root_cause TEXT, confidence REAL, file TEXT, line INTEGER, end_line INTEGER, symbol TEXT, shape TEXT,
+      severity TEXT, traffic_share REAL, slo_budget_burn REAL, sequences TEXT, evidence TEXT, json TEXT,
+      PRIMARY KEY(record_id, idx));
+    CREATE TABLE diagnosis_suspects(
+      record_id TEXT NOT NULL REFERENCES records(id), item_idx INTEGER NOT NULL, rank INTEGER NOT NULL,
+      commit_id TEXT NOT NULL, summary TEXT, author TEXT, time INTEGER, score REAL, in_release INTEGER,
+      overlaps INTEGER, file TEXT, hunks TEXT, reasons TEXT, PRIMARY KEY(record_id, item_idx, rank));
+    CREATE TABLE diagnosis_recommendations(
+      record_id TEXT NOT NULL REFERENCES records(id), item_idx INTEGER NOT NULL, priority INTEGER NOT NULL,
+      strategy TEXT NOT NULL, expected_benefit REAL, rationale TEXT, commit_id TEXT, file TEXT, config_key TEXT,
+      hunks TEXT, PRIMARY KEY(record_id, item_idx, priority));
+    )sql",
 };
 
-}  // namespace detail
-
-/// Creates the diagnosis history-cache tables (idempotent).
-[[nodiscard]] inline result<void> migrate_history_cache(store::database& db) {
-  return store::migrate(db, "diagnosis-history", std::span<const std::string_view>(detail::history_migrations));
+/// Creates or upgrades the diagnosis tables (history cache and results; idempotent).
+[[nodiscard]] inline result<void> migrate_diagnosis(store::database& db) {
+  return store::migrate(db, "diagnosis", std::span<const std::string_view>(diagnosis_migrations));
 }
 
 struct history_options {
@@ -303,7 +326,7 @@ struct history_options {
     if (ec) canonical = root.string();
   }
   if (cache) {
-    if (auto r = migrate_history_cache(*cache); !r) return tl::unexpected(r.error());
+    if (auto r = migrate_diagnosis(*cache); !r) return tl::unexpected(r.error());
     auto ins = cache->prepare("INSERT OR IGNORE INTO diagnosis_git_repos(path) VALUES (?1)");
     if (!ins) return tl::unexpected(ins.error());
     ins->bind(1, canonical);

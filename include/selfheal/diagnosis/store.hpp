@@ -2,7 +2,7 @@
 /// \file
 /// The diagnosis tables of the store and their one-transaction writer / reader.
 ///
-/// Schema (component "diagnosis", migration 1):
+/// Schema (component "diagnosis", migration 2; `diagnosis_migrations` and `migrate_diagnosis` are in history.hpp):
 ///
 /// | table | one row per | columns |
 /// |---|---|---|
@@ -32,28 +32,6 @@ namespace selfheal::diagnosis {
 
 inline constexpr std::string_view record_kind = "diagnosis";
 
-inline constexpr std::array<std::string_view, 1> diagnosis_migrations = {R"sql(
-CREATE TABLE diagnosis_runs(
-  record_id TEXT PRIMARY KEY REFERENCES records(id), anomaly_record TEXT, repo TEXT NOT NULL, head TEXT,
-  symbols INTEGER, symbol_source TEXT, commits INTEGER, commits_from_git INTEGER, created_at_ns INTEGER NOT NULL);
-CREATE TABLE diagnosis_items(
-  record_id TEXT NOT NULL REFERENCES records(id), idx INTEGER NOT NULL, anomaly_id TEXT, type TEXT, handler TEXT,
-  root_cause TEXT, confidence REAL, file TEXT, line INTEGER, end_line INTEGER, symbol TEXT, shape TEXT,
-  severity TEXT, traffic_share REAL, slo_budget_burn REAL, sequences TEXT, evidence TEXT, json TEXT,
-  PRIMARY KEY(record_id, idx));
-CREATE TABLE diagnosis_suspects(
-  record_id TEXT NOT NULL REFERENCES records(id), item_idx INTEGER NOT NULL, rank INTEGER NOT NULL,
-  commit_id TEXT NOT NULL, summary TEXT, author TEXT, time INTEGER, score REAL, in_release INTEGER,
-  overlaps INTEGER, file TEXT, hunks TEXT, reasons TEXT, PRIMARY KEY(record_id, item_idx, rank));
-CREATE TABLE diagnosis_recommendations(
-  record_id TEXT NOT NULL REFERENCES records(id), item_idx INTEGER NOT NULL, priority INTEGER NOT NULL,
-  strategy TEXT NOT NULL, expected_benefit REAL, rationale TEXT, commit_id TEXT, file TEXT, config_key TEXT,
-  hunks TEXT, PRIMARY KEY(record_id, item_idx, priority));
-)sql"};
-
-[[nodiscard]] inline result<void> migrate_diagnosis(store::database& db) {
-  return store::migrate(db, "diagnosis", std::span<const std::string_view>(diagnosis_migrations));
-}
 
 namespace detail {
 
