@@ -79,7 +79,7 @@ TEST_CASE("hot handlers with poorly covered code are gaps; cold or covered ones 
     return s;
   };
   cur.handlers = {series("loadLogFiles", 500), series("parseRows", 495), series("other", 5)};
-  auto found = an::detect_coverage_gaps(cur, rep);
+  auto found = an::find_coverage_gaps(cur, rep);
   REQUIRE(found.size() == 1);
   CHECK(found[0].kind == an::anomaly_kind::coverage_gap);
   CHECK(found[0].handler == "loadLogFiles");
@@ -89,11 +89,11 @@ TEST_CASE("hot handlers with poorly covered code are gaps; cold or covered ones 
   CHECK(found[0].level == an::severity::high);
   SECTION("a cold handler (share below 1%) is not flagged") {
     cur.handlers = {series("loadLogFiles", 5), series("parseRows", 995)};
-    CHECK(an::detect_coverage_gaps(cur, rep).empty());
+    CHECK(an::find_coverage_gaps(cur, rep).empty());
   }
   SECTION("the coverage threshold is configurable") {
     an::coverage_options o;
     o.min_line_coverage = 0.25;
-    CHECK(an::detect_coverage_gaps(cur, rep, o).empty());
+    CHECK(an::find_coverage_gaps(cur, rep, o).empty());
   }
 }

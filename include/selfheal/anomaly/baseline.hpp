@@ -89,6 +89,7 @@ struct window_grid {
     if (w.count == 0) continue;
     ++b.windows;
     rates.push_back(static_cast<double>(w.errors) / static_cast<double>(w.count));
+    if (!(w.p50_ms > 0)) continue;  // no durations in this window: no latency statistics
     if (w.count >= o.gates.min_window_count) b.window_p50.push_back(w.p50_ms);
     if (w.count >= o.gates.min_window_count_tail) {
       b.window_p95.push_back(w.p95_ms);

@@ -227,7 +227,7 @@ struct handler_coverage {
 }
 
 /// Coverage gaps of handlers hot in `cur`.
-[[nodiscard]] inline std::vector<anomaly> detect_coverage_gaps(const telemetry_data& cur, const lcov_report& rep,
+[[nodiscard]] inline std::vector<anomaly> find_coverage_gaps(const telemetry_data& cur, const lcov_report& rep,
                                                                const coverage_options& o = {}) {
   std::vector<anomaly> out;
   std::uint64_t total = 0;

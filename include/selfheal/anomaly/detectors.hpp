@@ -70,7 +70,7 @@ struct findings {
   findings f;
   f.performance = detect_performance_and_slo(cur, base, in, o);
   f.behavioral = detect_behavior(cur, base, in, o);
-  if (in.coverage) f.coverage = detect_coverage_gaps(cur, *in.coverage, o.detect.coverage);
+  if (in.coverage) f.coverage = find_coverage_gaps(cur, *in.coverage, o.detect.coverage);
   f.errors = detect_errors(cur, base, o.detect.errors);
   return f;
 }

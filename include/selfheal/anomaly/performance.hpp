@@ -42,6 +42,7 @@ namespace selfheal::anomaly {
   std::uint64_t total = 0;
   for (const auto& w : cur.windows) {
     total += w.count;
+    if (!(w.p50_ms > 0)) continue;  // a window without durations has no latency to compare
     if (w.count >= g.min_window_count) {
       p50.push_back(w.p50_ms / base.p50_windows.median);
       s50.push_back(w.start_ns);
