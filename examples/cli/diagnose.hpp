@@ -1,5 +1,5 @@
 #pragma once
-// `selfheal diagnose --repo DIR [--db F] [--record ID] [--telemetry-record ID] [--anomaly ID]... [--json]`:
+// `selfheal diagnose --repo DIR [--db F] [--record ID] [--telemetry-record ID] [--anomaly ID]... [--lcov F] [--json]`:
 // runs diagnosis.analyze on an anomaly record (default: the latest) against a git repository and
 // prints the diagnoses: the function, the commit to blame, the evidence and the recommended fixes.
 // With --json, standard output is exactly one object (the schema in selfheal/diagnosis/report.hpp).
@@ -23,6 +23,7 @@ inline void register_diagnose(CLI::App& app, globals& g, int& exit_code) {
     std::string record;
     std::string telemetry_record;
     std::vector<std::string> anomaly_ids;
+    std::string lcov;
     bool no_ctags = false;
   };
   static options o;
@@ -33,6 +34,7 @@ inline void register_diagnose(CLI::App& app, globals& g, int& exit_code) {
   sub->add_option("--telemetry-record", o.telemetry_record,
                   "telemetry record for deploy markers and traffic (default: the anomaly record's parent)");
   sub->add_option("--anomaly", o.anomaly_ids, "diagnose only this anomaly id (repeatable)");
+  sub->add_option("--lcov", o.lcov, "an lcov tracefile: uncovered lines of hot handlers");
   sub->add_flag("--no-ctags", o.no_ctags, "index symbols with the built-in scanner instead of Universal Ctags");
   sub->callback([&g, &exit_code] {
     auto db = store::database::open(g.db);
@@ -44,6 +46,7 @@ inline void register_diagnose(CLI::App& app, globals& g, int& exit_code) {
     req.anomaly_record = o.record;
     req.telemetry_record = o.telemetry_record;
     req.anomaly_ids = o.anomaly_ids;
+    req.coverage_report = o.lcov;
     req.codebase.use_ctags = !o.no_ctags;
     auto s = run(diagnosis::analyze_diagnosis, ctx, std::move(req));
     if (!s) { exit_code = report_error(g, "diagnose", s.error()); return; }

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <fstream>
 #include <string>
 
 #include <simdjson.h>
@@ -275,5 +276,41 @@ TEST_CASE("the whole sequence runs, stores one record and reads back", "[diagnos
     REQUIRE(again);
     CHECK(again->commits_from_git == 0);
     CHECK(again->record_id == "diagnosis-2");
+  }
+}
+
+TEST_CASE("an lcov tracefile given to loadAnomalies reaches the coverage analyzer", "[diagnosis][loadAnomalies][analyzeCoverageIssues]") {
+  fixture f;
+  selfheal::test::scenario_options o;
+  o.seed = 4;
+  o.decoys = false;
+  auto sc = selfheal::test::make_scenario(o);
+  auto probe = prepared(sc, f.ctx);
+  const auto* s = dx::match_handler(probe.code.symbols, "computeTotal").chosen(probe.code.symbols);
+  REQUIRE(s);
+  // Every line of computeTotal hit except its last two.
+  std::string lcov = "TN:\nSF:" + (sc.repo.root() / "src/cart.js").string() + "\nFN:" + std::to_string(s->line) + ",computeTotal\n";
+  for (auto l = s->line; l <= s->end_line; ++l) lcov += "DA:" + std::to_string(l) + "," + (l + 2 > s->end_line ? "0" : "7") + "\n";
+  lcov += "end_of_record\n";
+  const auto path = f.dir.path() / "lcov.info";
+  std::ofstream(path) << lcov;
+  dx::anomaly_input in;
+  in.id = "C2";
+  in.type = "coverage";
+  in.handler = "computeTotal";
+  dx::analyze_request req;
+  req.repo = sc.repo.root();
+  req.anomalies = {in};
+  req.coverage_report = path;
+  auto a = dx::load_codebase_info{}(*dx::load_anomalies{}(*dx::analyze_requested{}(req), f.ctx), f.ctx);
+  REQUIRE(a);
+  auto r = dx::analyze_coverage_issues{}(std::move(*a));
+  REQUIRE(r.diagnoses.size() == 1);
+  CHECK(r.diagnoses[0].uncovered_lines == std::vector<std::uint32_t>{s->end_line - 1, s->end_line});
+  SECTION("a missing tracefile is an error naming it") {
+    req.coverage_report = f.dir.path() / "missing.info";
+    auto bad = dx::load_anomalies{}(*dx::analyze_requested{}(req), f.ctx);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().detail.find("missing.info") != std::string::npos);
   }
 }

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "selfheal/anomaly/coverage.hpp"
 #include "selfheal/anomaly/model.hpp"
 #include "selfheal/core/result.hpp"
 #include "selfheal/diagnosis/model.hpp"
@@ -146,6 +147,18 @@ inline std::int64_t ns_to_s(std::int64_t ns) { return ns == anomaly::no_time_ns 
     }
   }
   return {};
+}
+
+/// Line hits of an lcov tracefile (parsed by anomaly.detect's reader) for the coverage analyzer.
+[[nodiscard]] inline std::vector<file_coverage> coverage_from_lcov(const anomaly::lcov_report& rep) {
+  std::vector<file_coverage> out;
+  for (const auto& f : rep.files) {
+    file_coverage fc;
+    fc.file = f.path;
+    for (const auto& [line, hits] : f.lines) fc.lines.emplace_back(static_cast<std::uint32_t>(line), hits);
+    out.push_back(std::move(fc));
+  }
+  return out;
 }
 
 }  // namespace selfheal::diagnosis

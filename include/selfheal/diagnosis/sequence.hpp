@@ -50,6 +50,7 @@ struct analyze_request {
   std::vector<anomaly::anomaly> detected;     ///< given directly (hosts, tests): no store read
   std::vector<anomaly_input> anomalies;       ///< given directly, already in the analyzers' form
   std::string telemetry_record;               ///< adds deploy markers/traffic/errors from it (optional)
+  std::filesystem::path coverage_report;      ///< an lcov tracefile for coverage anomalies (optional)
   codebase_options codebase{};
   ranking_weights weights{};
   bool store_result = true;                   ///< false: beat 10 writes nothing (record id stays empty)
@@ -124,6 +125,13 @@ struct load_anomalies {
     if (a.anomalies.empty()) return fail(errc::not_found, "none of the requested anomaly ids is in the record");
     if (ctx.store && !req.telemetry_record.empty()) {
       if (auto r = add_telemetry(*ctx.store, req.telemetry_record, a.anomalies); !r) return tl::unexpected(r.error());
+    }
+    if (!req.coverage_report.empty()) {
+      auto rep = anomaly::load_lcov_file(req.coverage_report.string());
+      if (!rep) return tl::unexpected(rep.error());
+      const auto cov = coverage_from_lcov(*rep);
+      for (auto& in : a.anomalies)
+        if (in.type == "coverage" && in.coverage.empty()) in.coverage = cov;
     }
     return a;
   }
