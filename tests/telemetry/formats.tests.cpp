@@ -146,3 +146,27 @@ TEST_CASE("started/completed pairs join into one execution", "[telemetry][normal
   REQUIRE(pairs.deferred_completions.size() == 1);
   CHECK(pairs.deferred_completions[0].handler == "saveOrder");
 }
+
+TEST_CASE("every DESIGN.md field alias is recognised, nothing else", "[telemetry][extractTelemetryEvents][aliases]") {
+  using tel::field;
+  const std::pair<const char*, field> aliases[] = {
+      {"ts", field::ts}, {"timestamp", field::ts}, {"time", field::ts}, {"@timestamp", field::ts},
+      {"handler", field::handler}, {"handlerName", field::handler}, {"handler_name", field::handler},
+      {"operation", field::handler}, {"span", field::handler},
+      {"durationMs", field::duration}, {"duration_ms", field::duration}, {"duration", field::duration},
+      {"elapsed_ms", field::duration}, {"latency_ms", field::duration},
+      {"event", field::kind}, {"type", field::kind}, {"kind", field::kind},
+      {"level", field::level}, {"severity", field::level}, {"lvl", field::level},
+      {"error", field::error}, {"err", field::error}, {"exception", field::error}, {"error.message", field::error},
+      {"sequence", field::sequence}, {"sequenceId", field::sequence}, {"sequence_id", field::sequence},
+      {"beat", field::beat}, {"correlationId", field::correlation}, {"correlation_id", field::correlation},
+      {"traceId", field::correlation}, {"trace_id", field::correlation},
+      {"version", field::release}, {"release", field::release}, {"commit", field::release},
+      {"status", field::status}, {"message", field::message}, {"msg", field::message}};
+  for (const auto& [key, f] : aliases) {
+    INFO(key);
+    CHECK(tel::field_of(key) == f);
+  }
+  for (const char* other : {"", "t", "Ts", "handlers", "durationms", "topic", "host", "attrs", "error_message", "traceid"})
+    CHECK(tel::field_of(other) == field::none);
+}

@@ -27,27 +27,80 @@ enum class field : std::uint8_t {
 };
 
 /// Which field an (exact, case-sensitive) key names; `field::none` for unknown keys.
-[[nodiscard]] constexpr field field_of(std::string_view key) noexcept {
-  struct alias { std::string_view key; field f; };
-  constexpr alias table[] = {
-      {"ts", field::ts}, {"timestamp", field::ts}, {"time", field::ts}, {"@timestamp", field::ts},
-      {"handler", field::handler}, {"handlerName", field::handler}, {"handler_name", field::handler},
-      {"operation", field::handler}, {"span", field::handler},
-      {"durationMs", field::duration}, {"duration_ms", field::duration}, {"duration", field::duration},
-      {"elapsed_ms", field::duration}, {"latency_ms", field::duration},
-      {"event", field::kind}, {"type", field::kind}, {"kind", field::kind},
-      {"level", field::level}, {"severity", field::level}, {"lvl", field::level},
-      {"error", field::error}, {"err", field::error}, {"exception", field::error}, {"error.message", field::error},
-      {"sequence", field::sequence}, {"sequenceId", field::sequence}, {"sequence_id", field::sequence},
-      {"beat", field::beat},
-      {"correlationId", field::correlation}, {"correlation_id", field::correlation}, {"traceId", field::correlation},
-      {"trace_id", field::correlation},
-      {"version", field::release}, {"release", field::release}, {"commit", field::release},
-      {"status", field::status}, {"message", field::message}, {"msg", field::message},
-  };
-  for (const auto& a : table)
-    if (a.key.size() == key.size() && a.key == key) return a.f;
-  return field::none;
+[[nodiscard]] constexpr field field_of(std::string_view k) noexcept {
+  // Dispatch on length and first byte, then one comparison: this runs for every key of every line.
+  switch (k.size()) {
+    case 2: return k == "ts" ? field::ts : field::none;
+    case 3:
+      if (k == "err") return field::error;
+      if (k == "lvl") return field::level;
+      if (k == "msg") return field::message;
+      return field::none;
+    case 4:
+      switch (k[0]) {
+        case 't': return k == "time" ? field::ts : k == "type" ? field::kind : field::none;
+        case 's': return k == "span" ? field::handler : field::none;
+        case 'k': return k == "kind" ? field::kind : field::none;
+        case 'b': return k == "beat" ? field::beat : field::none;
+        default: return field::none;
+      }
+    case 5:
+      switch (k[0]) {
+        case 'e': return k == "event" ? field::kind : k == "error" ? field::error : field::none;
+        case 'l': return k == "level" ? field::level : field::none;
+        default: return field::none;
+      }
+    case 6:
+      if (k[0] == 'c') return k == "commit" ? field::release : field::none;
+      if (k[0] == 's') return k == "status" ? field::status : field::none;
+      return field::none;
+    case 7:
+      switch (k[0]) {
+        case 'h': return k == "handler" ? field::handler : field::none;
+        case 'v': return k == "version" ? field::release : field::none;
+        case 'r': return k == "release" ? field::release : field::none;
+        case 'm': return k == "message" ? field::message : field::none;
+        case 't': return k == "traceId" ? field::correlation : field::none;
+        default: return field::none;
+      }
+    case 8:
+      switch (k[0]) {
+        case 'd': return k == "duration" ? field::duration : field::none;
+        case 's': return k == "severity" ? field::level : k == "sequence" ? field::sequence : field::none;
+        case 't': return k == "trace_id" ? field::correlation : field::none;
+        default: return field::none;
+      }
+    case 9:
+      switch (k[0]) {
+        case 't': return k == "timestamp" ? field::ts : field::none;
+        case 'o': return k == "operation" ? field::handler : field::none;
+        case 'e': return k == "exception" ? field::error : field::none;
+        default: return field::none;
+      }
+    case 10:
+      switch (k[0]) {
+        case '@': return k == "@timestamp" ? field::ts : field::none;
+        case 'd': return k == "durationMs" ? field::duration : field::none;
+        case 'e': return k == "elapsed_ms" ? field::duration : field::none;
+        case 'l': return k == "latency_ms" ? field::duration : field::none;
+        case 's': return k == "sequenceId" ? field::sequence : field::none;
+        default: return field::none;
+      }
+    case 11:
+      switch (k[0]) {
+        case 'h': return k == "handlerName" ? field::handler : field::none;
+        case 'd': return k == "duration_ms" ? field::duration : field::none;
+        case 's': return k == "sequence_id" ? field::sequence : field::none;
+        default: return field::none;
+      }
+    case 12: return k == "handler_name" ? field::handler : field::none;
+    case 13:
+      if (k[0] == 'c') return k == "correlationId" ? field::correlation : field::none;
+      if (k[0] == 'e') return k == "error.message" ? field::error : field::none;
+      return field::none;
+    case 14: return k == "correlation_id" ? field::correlation : field::none;
+    default: return field::none;
+  }
 }
 
 namespace detail {

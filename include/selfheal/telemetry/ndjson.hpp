@@ -182,9 +182,10 @@ class ndjson_parser {
   }
 
   static bool read_string(simdjson::ondemand::value& v, std::string_view& out) {
+    // Strings first (the common case); a failed get_string does not consume the value.
+    if (!v.get_string().get(out)) return true;
     simdjson::ondemand::json_type t{};
     if (v.type().get(t)) return false;
-    if (t == simdjson::ondemand::json_type::string) return !v.get_string().get(out);
     if (t == simdjson::ondemand::json_type::number || t == simdjson::ondemand::json_type::boolean) {
       std::string_view raw = v.raw_json_token();
       while (!raw.empty() && is_blank(raw.back())) raw.remove_suffix(1);

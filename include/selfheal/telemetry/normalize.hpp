@@ -38,12 +38,21 @@ inline constexpr std::uint32_t no_name = 0xffffffffu;
 
 /// Names → dense integer ids (per thread; merged by name at the end).
 class interner {
+  static constexpr std::uint32_t no_cache = 0xffffffffu;
+
  public:
   [[nodiscard]] std::uint32_t intern(std::string_view name) {
-    if (auto it = ids_.find(name); it != ids_.end()) return it->second;
+    // A small direct-mapped cache in front of the hash map: the same few names repeat all day.
+    auto& slot = cache_[cache_slot(name)];
+    if (slot < names_.size() && names_[slot] == name) return slot;
+    if (auto it = ids_.find(name); it != ids_.end()) {
+      slot = it->second;
+      return it->second;
+    }
     const auto id = static_cast<std::uint32_t>(names_.size());
     names_.emplace_back(name);
     ids_.emplace(names_.back(), id);
+    slot = id;
     return id;
   }
   [[nodiscard]] std::optional<std::uint32_t> find(std::string_view name) const {
@@ -58,7 +67,21 @@ class interner {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
-  std::vector<std::string> names_;  // deque-like stability is not needed: keys are owned copies below
+  static std::size_t cache_slot(std::string_view s) noexcept {
+    if (s.empty()) return 0;
+    const auto a = static_cast<unsigned char>(s[0]), b = static_cast<unsigned char>(s[s.size() / 2]),
+               c = static_cast<unsigned char>(s.back());
+    return (s.size() * 131u + a * 31u + b * 7u + c) & 63u;
+  }
+  std::uint32_t cache_[64] = {no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache,
+                              no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache,
+                              no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache,
+                              no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache,
+                              no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache,
+                              no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache,
+                              no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache,
+                              no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache};
+  std::vector<std::string> names_;
   std::unordered_map<std::string, std::uint32_t, hash, std::equal_to<>> ids_;
 };
 
@@ -183,7 +206,7 @@ struct task_pairing {
   static constexpr std::int64_t cleared = no_time + 1;
 
   struct deferred {
-    std::string key;
+    std::uint64_t key = 0;
     std::int64_t ts_ns = no_time;
     std::string handler;   ///< names, not ids: the reducer has its own interner
     std::string sequence;
@@ -191,7 +214,7 @@ struct task_pairing {
     bool failed = false;
     bool sequence_level = false;  ///< a sequence completion (else a beat/handler execution)
   };
-  std::unordered_map<std::string, std::int64_t> touched;  ///< key → open start ts, or `cleared`
+  std::unordered_map<std::uint64_t, std::int64_t> touched;  ///< key hash → open start ts, or `cleared`
   std::vector<deferred> deferred_completions;
 };
 
@@ -199,7 +222,7 @@ struct task_pairing {
 class pairing_table {
  public:
   /// Looks up and consumes the open start of `key`: the execution's start time, if any.
-  std::optional<std::int64_t> take(const std::string& key) {
+  std::optional<std::int64_t> take(std::uint64_t key) {
     auto it = open_.find(key);
     if (it == open_.end()) return std::nullopt;
     const auto ts = it->second;
@@ -216,7 +239,7 @@ class pairing_table {
   [[nodiscard]] std::size_t open_starts() const noexcept { return open_.size(); }
 
  private:
-  std::unordered_map<std::string, std::int64_t> open_;
+  std::unordered_map<std::uint64_t, std::int64_t> open_;
 };
 
 /// Per-task normalizer: raw event → `normalized_event`, joining pairs it can join locally.
@@ -277,21 +300,21 @@ class event_normalizer {
     const bool is_end = n.execution ? n.kind != event_kind::other : n.sequence_execution;
     if (is_start || is_end) {
       const bool seq_level = n.kind == event_kind::sequence_started || n.sequence_execution;
-      make_key(e, seq_level, handler, sequence);
-      auto it = pairs_.touched.find(key_);
+      const std::uint64_t key = make_key(e, seq_level, handler, sequence);
+      auto it = pairs_.touched.find(key);
       if (is_start) {
-        if (it == pairs_.touched.end()) pairs_.touched.emplace(key_, n.ts_ns == no_time ? task_pairing::cleared : n.ts_ns);
+        if (it == pairs_.touched.end()) pairs_.touched.emplace(key, n.ts_ns == no_time ? task_pairing::cleared : n.ts_ns);
         else it->second = n.ts_ns == no_time ? task_pairing::cleared : n.ts_ns;
       } else if (it != pairs_.touched.end()) {
         if (n.duration_ns < 0 && it->second != task_pairing::cleared && n.ts_ns != no_time && n.ts_ns >= it->second)
           n.duration_ns = n.ts_ns - it->second;
         it->second = task_pairing::cleared;
       } else {
-        pairs_.touched.emplace(key_, task_pairing::cleared);
+        pairs_.touched.emplace(key, task_pairing::cleared);
         if (n.duration_ns < 0) {
           deferred = true;
           pairs_.deferred_completions.push_back(
-              {key_, n.ts_ns, std::string(handler), std::string(sequence), std::string(n.error_message), n.failed,
+              {key, n.ts_ns, std::string(handler), std::string(sequence), std::string(n.error_message), n.failed,
                n.sequence_execution});
         }
       }
@@ -303,7 +326,9 @@ class event_normalizer {
   [[nodiscard]] task_pairing take_pairing() { return std::exchange(pairs_, {}); }
 
  private:
-  void make_key(const raw_event_view& e, bool seq_level, std::string_view handler, std::string_view sequence) {
+  /// The joining key (correlation id, sequence, beat or handler) as a 64-bit hash: pairs are joined
+  /// by key equality, and 64 bits make an accidental collision negligible (~n²/2⁶⁵).
+  std::uint64_t make_key(const raw_event_view& e, bool seq_level, std::string_view handler, std::string_view sequence) {
     key_.assign(trim(e.correlation));
     key_ += '\x1f';
     key_ += sequence;
@@ -312,6 +337,7 @@ class event_normalizer {
       const auto beat = trim(e.beat);
       key_ += beat.empty() ? handler : beat;
     }
+    return static_cast<std::uint64_t>(std::hash<std::string_view>{}(key_));
   }
 
   interner* names_;

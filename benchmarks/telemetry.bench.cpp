@@ -1,0 +1,109 @@
+// telemetry.parse throughput, with its references measured in the same run:
+//   BM_reference_simdjson_iterate_many  raw simdjson iterate_many, 8 MiB chunks, one field summed
+//                                       per handler (the ceiling for one core)
+//   BM_reference_naive_nlohmann         getline + nlohmann::json per line, same aggregation
+//   BM_selfheal_ingest/threads:N        selfheal's ingest (extract + normalize + aggregate + merge,
+//                                       no store), N worker threads
+//   BM_selfheal_conductor               Musical-Conductor console text
+// Each selfheal benchmark reports `x_simdjson` and `x_naive`: its bytes/s divided by the
+// references' bytes/s from this same run. Input: 64 MB of generated NDJSON (~200-byte events,
+// 0.2% malformed lines) and 64 MB of Conductor text, written once under /tmp.
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <unistd.h>
+
+#include "selfheal/telemetry/ingest.hpp"
+#include "tools/telemetry_gen.hpp"
+#include "tools/telemetry_ref.hpp"
+
+namespace tel = selfheal::telemetry;
+
+namespace {
+const std::string& data_file(const char* format) {
+  static std::string ndjson, conductor;
+  std::string& path = std::string(format) == "ndjson" ? ndjson : conductor;
+  if (path.empty()) {
+    path = "/tmp/selfheal-telemetry-bench-" + std::to_string(::getpid()) + "." + format;
+    selfheal_gen::options opt;
+    opt.seed = 42;
+    opt.target_bytes = 64'000'000;
+    opt.keep_durations = false;
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (std::string(format) == "ndjson") selfheal_gen::write_ndjson(f, opt);
+    else selfheal_gen::write_conductor(f, opt);
+    std::fclose(f);
+    std::atexit([] {
+      if (!ndjson.empty()) ::unlink(ndjson.c_str());
+      if (!conductor.empty()) ::unlink(conductor.c_str());
+    });
+  }
+  return path;
+}
+
+double simdjson_bps = 0;
+double naive_bps = 0;
+
+template <class F>
+double timed_loop(benchmark::State& state, F&& f) {
+  std::uint64_t bytes = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (auto _ : state) bytes += f();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+  return secs > 0 ? static_cast<double>(bytes) / secs : 0;
+}
+
+void report_ratios(benchmark::State& state, double bps) {
+  if (simdjson_bps > 0) state.counters["x_simdjson"] = bps / simdjson_bps;
+  if (naive_bps > 0) state.counters["x_naive"] = bps / naive_bps;
+}
+
+void BM_reference_simdjson_iterate_many(benchmark::State& state) {
+  const auto& path = data_file("ndjson");
+  simdjson_bps = timed_loop(state, [&] {
+    auto t = selfheal_ref::simdjson_reference(path);
+    benchmark::DoNotOptimize(t.sum);
+    return t.bytes;
+  });
+}
+BENCHMARK(BM_reference_simdjson_iterate_many)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_reference_naive_nlohmann(benchmark::State& state) {
+  const auto& path = data_file("ndjson");
+  naive_bps = timed_loop(state, [&] {
+    auto t = selfheal_ref::naive_reference(path);
+    benchmark::DoNotOptimize(t.sum);
+    return t.bytes;
+  });
+  if (simdjson_bps > 0) state.counters["x_simdjson"] = naive_bps / simdjson_bps;
+}
+BENCHMARK(BM_reference_naive_nlohmann)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+
+std::uint64_t run_ingest(const std::string& path, unsigned threads) {
+  auto found = tel::expand_paths({path});
+  tel::ingest_options opt;
+  opt.threads = threads;
+  auto r = tel::ingest(std::move(found.sources), opt);
+  auto agg = tel::finish_aggregate(r);
+  benchmark::DoNotOptimize(agg.executions);
+  return r.bytes;
+}
+
+void BM_selfheal_ingest(benchmark::State& state) {
+  const auto& path = data_file("ndjson");
+  const auto threads = static_cast<unsigned>(state.range(0));
+  const double bps = timed_loop(state, [&] { return run_ingest(path, threads); });
+  report_ratios(state, bps);
+}
+BENCHMARK(BM_selfheal_ingest)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_selfheal_conductor(benchmark::State& state) {
+  const auto& path = data_file("conductor");
+  timed_loop(state, [&] { return run_ingest(path, 1); });
+}
+BENCHMARK(BM_selfheal_conductor)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
