@@ -378,6 +378,11 @@ struct telemetry_selection {
 /// The evidence of an anomaly as one JSON object.
 inline void write_evidence(json_writer& w, const anomaly& a) {
   w.begin_object();
+  if (a.kinds.size() > 1) {  // one root symptom carrying several kinds
+    w.key("merged_kinds").begin_array();
+    for (auto k : a.kinds) w.value(to_string(k));
+    w.end_array();
+  }
   for (const auto& e : a.evidence) {
     w.key(e.key);
     if (e.is_text) w.value(e.text);
@@ -387,7 +392,8 @@ inline void write_evidence(json_writer& w, const anomaly& a) {
   w.end_object();
 }
 
-/// One anomaly as the CLI's JSON object.
+/// One anomaly as the CLI's JSON object: id, type, kind, handler, sequence, severity, confidence,
+/// score, onset (ISO-8601 or null), description, evidence (merged kinds under `merged_kinds`).
 inline void write_anomaly(json_writer& w, const anomaly& a) {
   w.begin_object();
   w.member("id", a.id).member("type", to_string(a.type())).member("kind", to_string(a.kind));
@@ -396,9 +402,6 @@ inline void write_anomaly(json_writer& w, const anomaly& a) {
   w.key("onset");
   if (a.onset_ns == no_time_ns) w.value(nullptr); else w.value(iso8601(a.onset_ns));
   w.member("description", a.description);
-  w.key("kinds").begin_array();
-  for (auto k : a.kinds) w.value(to_string(k));
-  w.end_array();
   w.key("evidence");
   write_evidence(w, a);
   w.end_object();

@@ -1,0 +1,62 @@
+#pragma once
+// `selfheal detect [--db F] [--record ID] [--baseline ID] [--slo FILE] [--sequences DIR]
+//                  [--coverage FILE] [--json]`: runs anomaly.detect on a telemetry record (default:
+// the latest) against a baseline (default: the latest). With --json standard output is exactly
+// the object of `selfheal/anomaly/report.hpp`. Warnings (a sequence definition that does not parse,
+// lcov lines skipped) go to standard error. No baseline yet: a message saying how to make one,
+// exit 1, nothing stored. Exit 0 done, 1 failed, 2 usage error.
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "cli/common.hpp"
+#include "selfheal/anomaly/report.hpp"
+#include "selfheal/anomaly/sequence.hpp"
+#include "selfheal/core/context.hpp"
+#include "selfheal/core/run.hpp"
+#include "selfheal/store/database.hpp"
+
+namespace selfheal::cli {
+
+inline void register_detect(CLI::App& app, globals& g, int& exit_code) {
+  auto req = std::make_shared<anomaly::detect_request>();
+  auto* sub = app.add_subcommand("detect", "Detect anomalies in a telemetry record against a baseline");
+  add_common_options(sub, g);
+  sub->add_option("--record", req->record_id, "telemetry record id (default: the latest)");
+  sub->add_option("--baseline", req->baseline_id, "baseline id (default: the latest established)");
+  sub->add_option("--slo", req->slo_path, "SLO objectives (JSON)");
+  sub->add_option("--sequences", req->sequences_dir, "the monitored application's sequence definitions (directory of JSON)");
+  sub->add_option("--coverage", req->coverage_path, "an lcov tracefile");
+  sub->add_option("--ratio", req->options.detect.performance.ratio, "p50/p95 ratio that counts as a latency regression")
+      ->capture_default_str();
+  sub->add_option("--min-coverage", req->options.detect.coverage.min_line_coverage, "line coverage below which a hot handler is a gap")
+      ->capture_default_str();
+  sub->callback([req, &g, &exit_code] {
+    auto db = store::database::open(g.db);
+    if (!db) {
+      exit_code = report_error(g, "detect", db.error());
+      return;
+    }
+    context ctx;
+    ctx.store = &*db;
+    auto s = run(anomaly::detect_anomalies, ctx, *req);
+    if (!s) {
+      exit_code = report_error(g, "detect", s.error());
+      return;
+    }
+    for (const auto& w : s->warnings) std::fprintf(stderr, "selfheal detect: %s\n", w.c_str());
+    if (g.json) {
+      print_json(anomaly::to_json(*s));
+    } else {
+      std::printf("%s: %zu anomalies in %s against %s\n", s->record_id.c_str(), s->anomalies.size(),
+                  s->telemetry_record.c_str(), s->baseline_id.c_str());
+      for (const auto& a : s->anomalies)
+        std::printf("  %-14s %-8s %-22s %-28s score %.2f  %s\n", a.id.c_str(), std::string(anomaly::to_string(a.level)).c_str(),
+                    std::string(anomaly::to_string(a.kind)).c_str(), a.handler.c_str(), a.score, a.description.c_str());
+    }
+    exit_code = exit_ok;
+  });
+}
+
+}  // namespace selfheal::cli
