@@ -19,6 +19,9 @@
 
 #include "selfheal/anomaly/coverage.hpp"
 #include "selfheal/anomaly/model.hpp"
+#include "selfheal/anomaly/store.hpp"
+#include <simdjson.h>
+
 #include "selfheal/core/result.hpp"
 #include "selfheal/diagnosis/model.hpp"
 #include "selfheal/store/database.hpp"
@@ -113,16 +116,30 @@ inline std::int64_t ns_to_s(std::int64_t ns) { return ns == anomaly::no_time_ns 
 }
 
 /// Deploy markers (from every stored telemetry record), traffic from the onset on and error
-/// messages (from `telemetry_record`).
-[[nodiscard]] inline result<void> add_telemetry(store::database& db, std::string_view telemetry_record,
+/// messages (from `telemetry_records`: one id, or several joined by '+' as anomaly.detect writes them).
+[[nodiscard]] inline result<void> add_telemetry(store::database& db, std::string_view telemetry_records,
                                                 std::vector<anomaly_input>& inputs) {
   auto stored = stored_releases(db);
   if (!stored) return tl::unexpected(stored.error());
   const std::vector<release_marker>& releases = *stored;
-  auto metrics = telemetry::load_window_metrics(db, telemetry_record);
-  if (!metrics) return tl::unexpected(metrics.error());
-  auto errors = telemetry::load_error_samples(db, telemetry_record);
-  if (!errors) return tl::unexpected(errors.error());
+  std::vector<telemetry::window_metric> all_metrics;
+  std::vector<telemetry::error_sample> all_errors;
+  std::size_t start = 0;
+  while (start <= telemetry_records.size()) {
+    auto plus = telemetry_records.find('+', start);
+    if (plus == std::string_view::npos) plus = telemetry_records.size();
+    const std::string_view one = telemetry_records.substr(start, plus - start);
+    start = plus + 1;
+    if (one.empty()) continue;
+    auto m = telemetry::load_window_metrics(db, one);
+    if (!m) return tl::unexpected(m.error());
+    all_metrics.insert(all_metrics.end(), std::make_move_iterator(m->begin()), std::make_move_iterator(m->end()));
+    auto e = telemetry::load_error_samples(db, one);
+    if (!e) return tl::unexpected(e.error());
+    all_errors.insert(all_errors.end(), std::make_move_iterator(e->begin()), std::make_move_iterator(e->end()));
+  }
+  const auto* metrics = &all_metrics;
+  const auto* errors = &all_errors;
   for (auto& in : inputs) {
     if (in.releases.empty()) in.releases = releases;
     std::uint64_t mine = 0, all = 0, errs = 0;
@@ -157,6 +174,75 @@ inline std::int64_t ns_to_s(std::int64_t ns) { return ns == anomaly::no_time_ns 
     fc.file = f.path;
     for (const auto& [line, hits] : f.lines) fc.lines.emplace_back(static_cast<std::uint32_t>(line), hits);
     out.push_back(std::move(fc));
+  }
+  return out;
+}
+
+/// One stored anomaly row (anomaly.detect's `anomaly_results`) back as the detector's model: kind
+/// and severity from their names, evidence from its JSON object (numbers and strings).
+[[nodiscard]] inline result<anomaly::anomaly> from_stored(const anomaly::stored_anomaly& row) {
+  anomaly::anomaly a;
+  a.id = row.id;
+  a.handler = row.handler;
+  a.sequence = row.sequence;
+  a.confidence = row.confidence;
+  a.score = row.score;
+  a.onset_ns = row.onset_ns;
+  a.description = row.description;
+  bool known = false;
+  for (auto k : anomaly::all_kinds)
+    if (anomaly::to_string(k) == row.kind) { a.kind = k; known = true; }
+  if (!known) return fail(errc::parse_error, "anomaly " + row.id + ": unknown kind '" + row.kind + "'");
+  for (auto lvl : {anomaly::severity::low, anomaly::severity::medium, anomaly::severity::high, anomaly::severity::critical})
+    if (anomaly::to_string(lvl) == row.severity) a.level = lvl;
+  if (!row.evidence_json.empty()) {
+    simdjson::dom::parser parser;
+    simdjson::padded_string padded(row.evidence_json);
+    simdjson::dom::object obj;
+    if (parser.parse(padded).get(obj) != simdjson::SUCCESS)
+      return fail(errc::parse_error, "anomaly " + row.id + ": evidence is not a JSON object");
+    for (auto [k, v] : obj) {
+      double d = 0;
+      std::string_view sv;
+      if (v.get(d) == simdjson::SUCCESS) a.number(std::string(k), d);
+      else if (v.get(sv) == simdjson::SUCCESS) a.text(std::string(k), std::string(sv));
+    }
+  }
+  return a;
+}
+
+/// The anomalies of a detection record (default: the latest) in the analyzers' form, and the
+/// telemetry record(s) they were detected in.
+struct stored_anomalies {
+  std::string record_id;
+  std::string telemetry_records;  ///< as anomaly.detect stored it ("telemetry-2" or "telemetry-1+telemetry-2")
+  std::vector<anomaly_input> anomalies;
+};
+
+[[nodiscard]] inline result<stored_anomalies> load_stored_anomalies(store::database& db, std::string record_id) {
+  stored_anomalies out;
+  if (record_id.empty()) {
+    auto latest = store::latest_record(db, anomaly::anomaly_record_kind);
+    if (!latest) {
+      auto e = latest.error();
+      e.detail += " (run `selfheal detect` first)";
+      return tl::unexpected(std::move(e));
+    }
+    record_id = *latest;
+  }
+  auto rows = anomaly::load_anomalies(db, record_id);
+  if (!rows) return tl::unexpected(rows.error());
+  out.record_id = record_id;
+  auto run = db.prepare("SELECT telemetry_record FROM anomaly_runs WHERE record_id = ?1");
+  if (!run) return tl::unexpected(run.error());
+  run->bind(1, record_id);
+  auto row = run->step();
+  if (!row) return tl::unexpected(row.error());
+  if (*row) out.telemetry_records = run->column_text(0);
+  for (const auto& r : *rows) {
+    auto a = from_stored(r);
+    if (!a) return tl::unexpected(a.error());
+    out.anomalies.push_back(to_input(*a));
   }
   return out;
 }

@@ -112,19 +112,23 @@ struct load_anomalies {
     auto& req = a.request;
     a.anomalies = req.anomalies;
     for (const auto& d : req.detected) a.anomalies.push_back(to_input(d));
+    std::string telemetry_records = req.telemetry_record;
     if (a.anomalies.empty()) {
       if (!ctx.store) return fail(errc::invalid_request, "no anomalies given and no store to read them from");
-      // anomaly.detect's stored records are read here once its store API exists (issue 4).
-      return fail(errc::not_implemented,
-                  "reading anomaly records from the store needs anomaly.detect's store tables; pass anomalies directly");
+      auto stored = load_stored_anomalies(*ctx.store, req.anomaly_record);
+      if (!stored) return tl::unexpected(stored.error());
+      a.anomaly_record = stored->record_id;
+      a.anomalies = std::move(stored->anomalies);
+      if (telemetry_records.empty()) telemetry_records = stored->telemetry_records;
+      if (a.anomalies.empty()) return fail(errc::not_found, "anomaly record " + a.anomaly_record + " holds no anomalies");
     }
     if (!req.anomaly_ids.empty())
       std::erase_if(a.anomalies, [&](const anomaly_input& x) {
         return std::find(req.anomaly_ids.begin(), req.anomaly_ids.end(), x.id) == req.anomaly_ids.end();
       });
     if (a.anomalies.empty()) return fail(errc::not_found, "none of the requested anomaly ids is in the record");
-    if (ctx.store && !req.telemetry_record.empty()) {
-      if (auto r = add_telemetry(*ctx.store, req.telemetry_record, a.anomalies); !r) return tl::unexpected(r.error());
+    if (ctx.store && !telemetry_records.empty()) {
+      if (auto r = add_telemetry(*ctx.store, telemetry_records, a.anomalies); !r) return tl::unexpected(r.error());
     }
     if (!req.coverage_report.empty()) {
       auto rep = anomaly::load_lcov_file(req.coverage_report.string());
