@@ -195,7 +195,7 @@ commit $((t1 + 6000)) "Ada Lovelace" ada@example.com "Pricing: currency constant
 g tag v1.1
 v11_deploy=$((t1 + 9000))
 
-# ---- telemetry: v1.0 for the day before the deploy, v1.1 for three hours after -----------------
+# ---- telemetry: v1.0 for three hours before the deploy, v1.1 for the hour after ------------------
 # handler  base-ms  weight   (applyDiscount is 3x slower in v1.1)
 gen() {  # gen FROM TO VERSION SLOW N SEED
   awk -v from="$1" -v to="$2" -v version="$3" -v slow="$4" -v n="$5" -v seed="$6" '
@@ -217,8 +217,9 @@ gen() {  # gen FROM TO VERSION SLOW N SEED
     }
   }'
 }
-gen $((v11_deploy - 86400)) "$v11_deploy" v1.0 0 6000 7 > "$out/telemetry/before.ndjson"
-gen "$v11_deploy" $((v11_deploy + 3*3600)) v1.1 1 1500 11 > "$out/telemetry/after.ndjson"
+# dense enough for confident one-minute windows: ~80 calls a minute
+gen $((v11_deploy - 3*3600)) "$v11_deploy" v1.0 0 15000 7 > "$out/telemetry/before.ndjson"
+gen "$v11_deploy" $((v11_deploy + 3600)) v1.1 1 5000 11 > "$out/telemetry/after.ndjson"
 
 echo "demo repository: $repo ($(g rev-list --count HEAD) commits, tags: $(g tag | tr '\n' ' '))"
 echo "telemetry:       $out/telemetry/before.ndjson ($(wc -l < "$out/telemetry/before.ndjson") events), $out/telemetry/after.ndjson ($(wc -l < "$out/telemetry/after.ndjson") events)"

@@ -409,19 +409,19 @@ inline void nearby_tests(const codebase& cb, const symbol* s, std::string_view h
   detail::nearby_tests(cb, s, a.handler, d);
   d.confidence = suspect_confidence(d.suspects);
   if (!s) d.confidence = 0;
-  std::string what = d.shape == "tail" ? "its tail latency (p95 ×" + detail::fixed(r95) + ")"
-                                       : "its median latency (p50 ×" + detail::fixed(r50) + ")";
+  std::string what = d.shape == "tail" ? "tail latency p95 ×" + detail::fixed(r95)
+                                       : "median latency p50 ×" + detail::fixed(r50);
   if (!s) {
-    d.root_cause = a.handler + " regressed (" + what + ") but its code was not located: " + d.evidence.back();
+    d.root_cause = a.handler + " got slower (" + what + ") but its code was not located: " + d.evidence.back();
   } else if (d.suspects.empty() || !d.suspects[0].overlaps) {
-    d.root_cause = a.handler + " (" + s->file + ":" + std::to_string(s->line) + ") regressed (" + what +
+    d.root_cause = a.handler + " (" + s->file + ":" + std::to_string(s->line) + ") got slower (" + what +
                    "); no commit before the onset changed its code" +
                    (d.suspects.empty() ? std::string{} : ": the release's changes are listed as suspects");
     d.confidence = std::min(d.confidence, 0.3);
   } else {
     const auto& top = d.suspects[0];
     d.root_cause = a.handler + " (" + s->file + ":" + std::to_string(s->line) + "-" + std::to_string(s->end_line) +
-                   ") regressed (" + what + ") after commit " + detail::short_id(top.commit) + " \"" + top.summary +
+                   ") got slower (" + what + ") after commit " + detail::short_id(top.commit) + " \"" + top.summary +
                    "\" by " + top.author + ", which changed " + std::to_string(top.lines_in_target) +
                    " line(s) inside it" + (top.in_release_range ? " in the release deployed at the onset" : "");
   }

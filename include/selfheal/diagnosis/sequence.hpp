@@ -120,7 +120,7 @@ struct load_anomalies {
       a.anomaly_record = stored->record_id;
       a.anomalies = std::move(stored->anomalies);
       if (telemetry_records.empty()) telemetry_records = stored->telemetry_records;
-      if (a.anomalies.empty()) return fail(errc::not_found, "anomaly record " + a.anomaly_record + " holds no anomalies");
+      if (a.anomalies.empty()) return a;  // nothing to explain: an empty diagnosis, not a failure
     }
     if (!req.anomaly_ids.empty())
       std::erase_if(a.anomalies, [&](const anomaly_input& x) {
