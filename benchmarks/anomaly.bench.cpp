@@ -81,7 +81,7 @@ void BM_detect_all(benchmark::State& state) {
     benchmark::DoNotOptimize(ranked.data());
   }
   state.counters["anomalies"] = static_cast<double>(found);
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * handlers));
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(handlers));
 }
 BENCHMARK(BM_detect_all)->Unit(benchmark::kMillisecond)->UseRealTime();
 
@@ -91,7 +91,7 @@ void BM_build_baseline(benchmark::State& state) {
     auto b = an::build_baseline(d.base_data.handlers, W);
     benchmark::DoNotOptimize(b.handlers.data());
   }
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * handlers));
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(handlers));
 }
 BENCHMARK(BM_build_baseline)->Unit(benchmark::kMillisecond)->UseRealTime();
 
@@ -114,7 +114,7 @@ void BM_naive_mean_ratio(benchmark::State& state) {
     benchmark::DoNotOptimize(found);
   }
   state.counters["anomalies"] = static_cast<double>(found);
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * handlers));
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(handlers));
 }
 BENCHMARK(BM_naive_mean_ratio)->Unit(benchmark::kMillisecond)->UseRealTime();
 
@@ -153,7 +153,7 @@ void BM_naive_statistics(benchmark::State& state) {
     benchmark::DoNotOptimize(found);
   }
   state.counters["anomalies"] = static_cast<double>(found);
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * handlers));
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(handlers));
 }
 BENCHMARK(BM_naive_statistics)->Unit(benchmark::kMillisecond)->UseRealTime();
 
