@@ -81,3 +81,33 @@ TEST_CASE("parse → baseline → detect → diagnose on a generated scenario", 
     CHECK(mine->recommendations[0].commit == sc.guilty_commit);
   }
 }
+
+TEST_CASE("parse → baseline → detect → diagnose resolves a logged stack frame", "[diagnosis][pipeline]") {
+  for (const std::uint64_t seed : {51u, 52u}) {
+    pipeline p;
+    selfheal::test::scenario_options o;
+    o.seed = seed;
+    o.error = true;
+    o.events_per_phase = 3000;
+    auto sc = selfheal::test::make_scenario(o);
+    p.baseline(p.parse(sc.telemetry_dir / "before.ndjson"));
+    const auto after = p.parse(sc.telemetry_dir / "after.ndjson");
+    const auto found = p.detect(after, "");
+    REQUIRE_FALSE(found.anomalies.empty());
+    dx::analyze_request req;
+    req.repo = sc.repo.root();
+    auto s = selfheal::run(dx::analyze_diagnosis, p.ctx, std::move(req));
+    REQUIRE(s);
+    const dx::diagnosis_item* mine = nullptr;
+    for (const auto& d : s->diagnoses)
+      if (d.handler == sc.guilty_handler && d.type == "error" && d.where) mine = &d;
+    INFO("seed " << seed << " handler " << sc.guilty_handler);
+    REQUIRE(mine != nullptr);
+    INFO(mine->root_cause);
+    CHECK(mine->where->file == sc.guilty_file);
+    CHECK(mine->where->line == sc.error_line);
+    CHECK(mine->where->symbol == sc.guilty_function);
+    REQUIRE_FALSE(mine->suspects.empty());
+    CHECK(mine->suspects[0].commit == sc.guilty_commit);
+  }
+}
