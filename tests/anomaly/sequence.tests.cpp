@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <algorithm>
 #include <filesystem>
+#include <tuple>
 #include <fstream>
 #include <string>
 
@@ -56,6 +58,18 @@ std::string write_telemetry(selfheal::store::database& db, std::int64_t t0, doub
       agg.windows.push_back(std::move(m));
     }
   }
+  for (int w = 0; w < 30; ++w) {  // the whole sequence: 50 executions a window, 50–54 ms, slowed likewise
+    tm_::window_metric m;
+    m.scope = tm_::metric_scope::sequence;
+    m.name = "checkout-flow";
+    m.window_start_ns = t0 + w * W;
+    for (int i = 0; i < 50; ++i) m.stats.add(false, static_cast<std::int64_t>((50.0 + i % 5) * (w >= 15 ? slow : 1.0) * 1e6));
+    agg.sequence_executions += m.stats.count;
+    agg.windows.push_back(std::move(m));
+  }
+  std::sort(agg.windows.begin(), agg.windows.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.scope, a.name, a.window_start_ns) < std::tie(b.scope, b.name, b.window_start_ns);
+  });
   agg.events = agg.executions;
   agg.errors.push_back({"pay", "card declined by issuer 4111", t0, t0 + 29 * W, 30});
   if (extra_error) agg.errors.push_back({"pay", extra_error, t0 + 20 * W, t0 + 29 * W, 40});
@@ -92,6 +106,9 @@ TEST_CASE("baseline.establish builds and stores per-handler baselines", "[anomal
   CHECK(sum->handlers[0].p50_ms == Approx(13.0).epsilon(0.01));
   CHECK(sum->handlers[1].errors == 30);
   CHECK(sum->low_confidence.empty());
+  REQUIRE(sum->sequences.size() == 1);
+  CHECK(sum->sequences[0].handler == "checkout-flow");
+  CHECK(sum->sequences[0].samples == 1500);
 
   const auto back = an::load_baseline(s.db, "baseline-1");
   REQUIRE(back.has_value());
@@ -168,7 +185,7 @@ TEST_CASE("anomaly.detect finds what changed and stores it in one record", "[ano
     CHECK(r->warnings[0].find("broken.json: not valid JSON") != std::string::npos);
     CHECK(r->warnings[1].find("1 lcov lines skipped") != std::string::npos);
 
-    bool shift = false, rate = false, coverage = false;
+    bool shift = false, rate = false, coverage = false, seq_shift = false;
     for (const auto& a : r->anomalies) {
       if (a.handler == "checkout" && a.kind == an::anomaly_kind::latency_shift) {
         shift = true;
@@ -181,14 +198,16 @@ TEST_CASE("anomaly.detect finds what changed and stores it in one record", "[ano
 
       }
       if (a.handler == "checkout" && a.kind == an::anomaly_kind::coverage_gap) coverage = true;
+      if (a.handler.empty() && a.sequence == "checkout-flow" && a.kind == an::anomaly_kind::latency_shift) seq_shift = true;
       CHECK(a.id.rfind("anomaly-1.", 0) == 0);
     }
     CHECK(shift);
     CHECK(rate);
     CHECK(coverage);
+    CHECK(seq_shift);
     CHECK(count_rows(s.db, "SELECT COUNT(*) FROM anomaly_results WHERE record_id = 'anomaly-1'") ==
           static_cast<std::int64_t>(r->anomalies.size()));
-    CHECK(r->counts.by_type.at("performance") == 1);
+    CHECK(r->counts.by_type.at("performance") == 2);  // the handler and its whole sequence
 
     const auto stored = an::load_anomalies(s.db, "anomaly-1");
     REQUIRE(stored.has_value());

@@ -176,4 +176,18 @@ struct window_grid {
   return out;
 }
 
+/// Builds a baseline of a whole period: handlers, whole sequences (on the same window grid) and
+/// the period's error messages.
+[[nodiscard]] inline baseline build_baseline(const telemetry_data& data, const baseline_options& o = {}) {
+  baseline out = build_baseline(data.handlers, data.window_ns, data.errors, o);
+  const window_grid g = grid_of(data.handlers, data.window_ns);
+  for (const auto& s : data.sequences) {
+    auto b = baseline_of(s, g.size ? g : grid_of(data.sequences, data.window_ns), o);
+    b.sequence = s.handler;
+    out.sequences.push_back(std::move(b));
+  }
+  out.sort_handlers();
+  return out;
+}
+
 }  // namespace selfheal::anomaly

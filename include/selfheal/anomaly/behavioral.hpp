@@ -337,6 +337,14 @@ struct finding_key {
     if (!b) continue;
     if (auto a = detect_traffic_change(s, *b, grid, o)) out.push_back(std::move(*a));
   }
+  for (const auto& s : cur.sequences) {
+    const auto* b = base.find_sequence(s.handler);
+    if (!b) continue;
+    if (auto a = detect_traffic_change(s, *b, grid, o)) {
+      as_sequence_anomaly(*a);
+      out.push_back(std::move(*a));
+    }
+  }
   // handlers of the baseline that vanished: every current window is 0
   if (grid.size >= o.min_windows) {
     std::vector<std::string_view> present;

@@ -200,6 +200,14 @@ struct template_tally {
     if (!b) continue;
     if (auto a = detect_error_rate(s, *b, o)) out.push_back(std::move(*a));
   }
+  for (const auto& s : cur.sequences) {  // failed whole-sequence executions
+    const auto* b = base.find_sequence(s.handler);
+    if (!b) continue;
+    if (auto a = detect_error_rate(s, *b, o)) {
+      as_sequence_anomaly(*a);
+      out.push_back(std::move(*a));
+    }
+  }
   auto t = detect_error_templates(cur, base, o);
   out.insert(out.end(), std::make_move_iterator(t.begin()), std::make_move_iterator(t.end()));
   return out;

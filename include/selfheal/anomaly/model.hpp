@@ -126,6 +126,9 @@ struct telemetry_data {
   std::string record_id;
   std::int64_t window_ns = 60'000'000'000;
   std::vector<handler_series> handlers;
+  /// Whole-sequence executions per window (telemetry's 'sequence' scope): `handler` holds the
+  /// sequence name, `sequence` the same. Detected like handlers; anomalies name only the sequence.
+  std::vector<handler_series> sequences;
   std::vector<error_sample> errors;
   std::vector<beat_observation> beats;
 };
@@ -165,17 +168,25 @@ struct baseline {
   std::size_t period_windows = 0;               ///< windows in the period (the grid)
   std::vector<std::string> records;             ///< telemetry records it was built from
   std::vector<handler_baseline> handlers;       ///< sorted by handler name
+  std::vector<handler_baseline> sequences;      ///< whole-sequence baselines, sorted by name
   std::vector<error_sample> errors;
   std::uint64_t total_samples = 0;
 
   /// The baseline of `handler` (binary search: `handlers` is kept sorted by name).
-  [[nodiscard]] const handler_baseline* find(std::string_view handler) const noexcept {
-    auto it = std::lower_bound(handlers.begin(), handlers.end(), handler,
-                               [](const handler_baseline& h, std::string_view n) { return h.handler < n; });
-    return it != handlers.end() && it->handler == handler ? &*it : nullptr;
+  [[nodiscard]] const handler_baseline* find(std::string_view handler) const noexcept { return find_in(handlers, handler); }
+  /// The whole-sequence baseline of `sequence`.
+  [[nodiscard]] const handler_baseline* find_sequence(std::string_view sequence) const noexcept {
+    return find_in(sequences, sequence);
   }
   void sort_handlers() {
-    std::sort(handlers.begin(), handlers.end(), [](const auto& a, const auto& b) { return a.handler < b.handler; });
+    const auto by_name = [](const auto& a, const auto& b) { return a.handler < b.handler; };
+    std::sort(handlers.begin(), handlers.end(), by_name);
+    std::sort(sequences.begin(), sequences.end(), by_name);
+  }
+  [[nodiscard]] static const handler_baseline* find_in(const std::vector<handler_baseline>& v, std::string_view name) noexcept {
+    auto it = std::lower_bound(v.begin(), v.end(), name,
+                               [](const handler_baseline& h, std::string_view n) { return h.handler < n; });
+    return it != v.end() && it->handler == name ? &*it : nullptr;
   }
   [[nodiscard]] std::vector<const handler_baseline*> low_confidence() const {
     std::vector<const handler_baseline*> out;
@@ -316,6 +327,13 @@ struct anomaly {
     return false;
   }
 };
+
+/// Re-labels an anomaly found on a whole-sequence series: it names the sequence, not a handler.
+inline void as_sequence_anomaly(anomaly& a) {
+  a.sequence = a.handler;
+  a.handler.clear();
+  a.description = "sequence " + a.sequence + ": " + a.description;
+}
 
 // ---- options -----------------------------------------------------------------------------------
 

@@ -125,7 +125,7 @@ namespace selfheal::anomaly {
   return a;
 }
 
-/// Latency regressions of every handler that has a baseline.
+/// Latency regressions of every handler, and every whole sequence, that has a baseline.
 [[nodiscard]] inline std::vector<anomaly> detect_performance(const telemetry_data& cur, const baseline& base,
                                                              const performance_options& o = {}) {
   std::vector<anomaly> out;
@@ -133,6 +133,14 @@ namespace selfheal::anomaly {
     const auto* b = base.find(s.handler);
     if (!b) continue;
     if (auto a = detect_latency(s, *b, o)) out.push_back(std::move(*a));
+  }
+  for (const auto& s : cur.sequences) {
+    const auto* b = base.find_sequence(s.handler);
+    if (!b) continue;
+    if (auto a = detect_latency(s, *b, o)) {
+      as_sequence_anomaly(*a);
+      out.push_back(std::move(*a));
+    }
   }
   return out;
 }

@@ -11,7 +11,7 @@
 /// "handlers":[{"handler","samples","errors","error_rate","windows","p50_ms","p95_ms","p99_ms",
 /// "p50_window_median_ms","p50_window_mad_ms","p95_window_median_ms","p95_window_mad_ms",
 /// "error_rate_window_median","calls_per_window_median","calls_per_window_mad","confidence",
-/// "low_confidence"}],"low_confidence":[…]}`.
+/// "low_confidence"}],"sequences":[{"sequence",… the same fields}],"low_confidence":[…]}`.
 
 #include <string>
 
@@ -57,10 +57,9 @@ namespace selfheal::anomaly {
   w.key("until");
   time(s.until_ns);
   w.member("window_s", static_cast<double>(s.window_ns) / 1e9).member("windows", s.windows).member("samples", s.samples);
-  w.key("handlers").begin_array();
-  for (const auto& h : s.handlers) {
+  const auto row = [&](const handler_baseline& h, std::string_view key) {
     w.begin_object();
-    w.member("handler", h.handler).member("samples", h.samples).member("errors", h.errors);
+    w.member(key, h.handler).member("samples", h.samples).member("errors", h.errors);
     w.member("error_rate", h.error_rate()).member("windows", h.windows);
     w.member("p50_ms", h.p50_ms).member("p95_ms", h.p95_ms).member("p99_ms", h.p99_ms);
     w.member("p50_window_median_ms", h.p50_windows.median).member("p50_window_mad_ms", h.p50_windows.mad);
@@ -69,7 +68,12 @@ namespace selfheal::anomaly {
     w.member("calls_per_window_median", h.rate_windows.median).member("calls_per_window_mad", h.rate_windows.mad);
     w.member("confidence", h.confidence).member("low_confidence", h.low_confidence);
     w.end_object();
-  }
+  };
+  w.key("handlers").begin_array();
+  for (const auto& h : s.handlers) row(h, "handler");
+  w.end_array();
+  w.key("sequences").begin_array();
+  for (const auto& h : s.sequences) row(h, "sequence");
   w.end_array();
   w.key("low_confidence").begin_array();
   for (const auto& h : s.low_confidence) w.value(h);

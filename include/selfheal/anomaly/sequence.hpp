@@ -260,12 +260,18 @@ struct baseline_summary {
   std::size_t windows = 0;
   std::uint64_t samples = 0;
   std::vector<handler_baseline> handlers;          ///< sorted by name
+  std::vector<handler_baseline> sequences;         ///< whole-sequence baselines, sorted by name
   std::vector<std::string> low_confidence;         ///< handler names
 };
 
 /// Marks low-confidence handlers (below the gates or the confidence floor); returns their names.
 inline std::vector<std::string> assess_confidence(baseline& b, const baseline_options& o = {}) {
   std::vector<std::string> low;
+  for (auto& h : b.sequences) {
+    h.confidence = baseline_confidence(h.samples, h.windows, o);
+    h.low_confidence = h.samples < o.gates.min_samples || h.window_p50.size() < o.gates.min_windows ||
+                       h.confidence < o.low_confidence_below;
+  }
   for (auto& h : b.handlers) {
     h.confidence = baseline_confidence(h.samples, h.windows, o);
     h.low_confidence = h.samples < o.gates.min_samples || h.window_p50.size() < o.gates.min_windows ||
@@ -310,7 +316,7 @@ struct load_baseline_metrics {
 /// Beat 3: Per handler and sequence: quantiles from merged sketches; median and MAD of per-window p50/p95, error rate and call rate; sample size.
 struct compute_baseline_statistics {
   computed_baseline operator()(baseline_inputs in) const {
-    baseline value = build_baseline(in.data.handlers, in.data.window_ns, in.data.errors, in.run.request.options);
+    baseline value = build_baseline(in.data, in.run.request.options);
     computed_baseline out{std::move(in.run), std::move(value)};
     out.value.records = std::move(in.records);
     out.value.created_ns = detail::to_ns(out.run.started_at);
@@ -350,6 +356,7 @@ struct establish_baseline_completed {
     s.samples = in.value.total_samples;
     for (const auto* h : in.value.low_confidence()) s.low_confidence.push_back(h->handler);
     s.handlers = std::move(in.value.handlers);
+    s.sequences = std::move(in.value.sequences);
     return s;
   }
 };

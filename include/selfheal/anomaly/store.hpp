@@ -7,7 +7,7 @@
 /// | table | one row per | columns |
 /// |---|---|---|
 /// | `anomaly_baselines` | baseline (= record) | `record_id`, `created_at_ns`, `from_ns`, `until_ns`, `window_ns`, `period_windows`, `source_records` (space-separated telemetry ids), `handlers`, `low_confidence`, `total_samples` |
-/// | `anomaly_baseline_handlers` | (baseline, handler) | counts, overall p50/p95/p99, median+MAD of per-window p50, p95, error rate, calls; `confidence`, `low_confidence`; the per-window values (`window_p50`, `window_p95`, `window_counts`: space-separated numbers) |
+/// | `anomaly_baseline_handlers` | (baseline, scope, name) | `scope` ('handler' or 'sequence': whole-sequence executions), counts, overall p50/p95/p99, median+MAD of per-window p50, p95, error rate, calls; `confidence`, `low_confidence`; the per-window values (`window_p50`, `window_p95`, `window_counts`: space-separated numbers) |
 /// | `anomaly_baseline_errors` | (baseline, handler, message) | the period's error messages and counts (re-mined at detection) |
 /// | `anomaly_runs` | detection (= record) | `record_id`, `created_at_ns`, `telemetry_record`, `baseline_record`, `anomalies`, `notes` (warnings: bad definition files, lcov lines skipped) |
 /// | `anomaly_results` | anomaly | `record_id`, `rank`, `anomaly_id`, `type`, `kind`, `kinds`, `handler`, `sequence`, `severity`, `confidence`, `score`, `onset_ns`, `description`, `evidence` (JSON) |
@@ -49,6 +49,7 @@ CREATE TABLE anomaly_baselines(
   total_samples INTEGER NOT NULL);
 CREATE TABLE anomaly_baseline_handlers(
   record_id TEXT NOT NULL REFERENCES anomaly_baselines(record_id),
+  scope TEXT NOT NULL CHECK(scope IN ('handler', 'sequence')),
   handler TEXT NOT NULL, sequence TEXT NOT NULL,
   samples INTEGER NOT NULL, errors INTEGER NOT NULL, windows INTEGER NOT NULL,
   p50_ms REAL NOT NULL, p95_ms REAL NOT NULL, p99_ms REAL NOT NULL,
@@ -58,7 +59,7 @@ CREATE TABLE anomaly_baseline_handlers(
   rate_median REAL NOT NULL, rate_mad REAL NOT NULL,
   confidence REAL NOT NULL, low_confidence INTEGER NOT NULL,
   window_p50 TEXT NOT NULL, window_p95 TEXT NOT NULL, window_counts TEXT NOT NULL,
-  PRIMARY KEY(record_id, handler));
+  PRIMARY KEY(record_id, scope, handler));
 CREATE TABLE anomaly_baseline_errors(
   record_id TEXT NOT NULL REFERENCES anomaly_baselines(record_id),
   handler TEXT NOT NULL, message TEXT NOT NULL, count INTEGER NOT NULL,
@@ -176,7 +177,7 @@ struct telemetry_selection {
   auto records = resolve_records(db, sel);
   if (!records) return detail::pass(records);
   telemetry_data out;
-  std::map<std::string, std::map<std::int64_t, telemetry::metric_stats>> by_handler;
+  std::map<std::string, std::map<std::int64_t, telemetry::metric_stats>> by_handler, by_sequence;
   std::map<std::pair<std::string, std::string>, error_sample> errors;
   std::int64_t window_ns = 0;
   for (const auto& id : *records) {
@@ -189,10 +190,11 @@ struct telemetry_selection {
     auto rows = telemetry::load_window_metrics(db, id);
     if (!rows) return detail::pass(rows);
     for (auto& m : *rows) {
-      if (m.scope != telemetry::metric_scope::handler || m.window_start_ns == telemetry::no_time) continue;
+      if (m.window_start_ns == telemetry::no_time) continue;
       if (sel.since_ns != no_time_ns && m.window_start_ns < sel.since_ns) continue;
       if (sel.until_ns != no_time_ns && m.window_start_ns >= sel.until_ns) continue;
-      by_handler[m.name][m.window_start_ns].merge(m.stats);
+      auto& dst = m.scope == telemetry::metric_scope::handler ? by_handler : by_sequence;
+      dst[m.name][m.window_start_ns].merge(m.stats);
     }
     auto samples = telemetry::load_error_samples(db, id);
     if (!samples) return detail::pass(samples);
@@ -216,7 +218,7 @@ struct telemetry_selection {
   }
   for (std::size_t i = 0; i < records->size(); ++i) out.record_id += (i ? "+" : "") + (*records)[i];
   out.window_ns = window_ns > 0 ? window_ns : 60'000'000'000;
-  for (auto& [name, windows] : by_handler) {
+  const auto to_series = [](const std::string& name, std::map<std::int64_t, telemetry::metric_stats>& windows) {
     handler_series s;
     s.handler = name;
     telemetry::metric_stats all;
@@ -234,7 +236,12 @@ struct telemetry_selection {
       s.windows.push_back(w);
     }
     if (all.timed) s.overall = overall_quantiles{all.quantile_ms(0.5), all.quantile_ms(0.95), all.quantile_ms(0.99)};
-    out.handlers.push_back(std::move(s));
+    return s;
+  };
+  for (auto& [name, windows] : by_handler) out.handlers.push_back(to_series(name, windows));
+  for (auto& [name, windows] : by_sequence) {
+    out.sequences.push_back(to_series(name, windows));
+    out.sequences.back().sequence = name;
   }
   for (auto& [key, e] : errors) out.errors.push_back(std::move(e));
   return out;
@@ -270,10 +277,11 @@ struct telemetry_selection {
   auto hs = db.prepare(
       "INSERT INTO anomaly_baseline_handlers(record_id, handler, sequence, samples, errors, windows, p50_ms, p95_ms, "
       "p99_ms, p50_median, p50_mad, p50_n, p95_median, p95_mad, p95_n, error_rate_median, error_rate_mad, rate_median, "
-      "rate_mad, confidence, low_confidence, window_p50, window_p95, window_counts) "
-      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24)");
+      "rate_mad, confidence, low_confidence, window_p50, window_p95, window_counts, scope) "
+      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25)");
   if (!hs) return detail::pass(hs);
-  for (const auto& h : b.handlers) {
+  const auto write_row = [&](const handler_baseline& h, std::string_view scope) -> result<void> {
+    hs->bind(25, scope);
     hs->bind(1, *id).bind(2, h.handler).bind(3, h.sequence).bind(4, h.samples).bind(5, h.errors)
         .bind(6, static_cast<std::uint64_t>(h.windows)).bind(7, h.p50_ms).bind(8, h.p95_ms).bind(9, h.p99_ms)
         .bind(10, h.p50_windows.median).bind(11, h.p50_windows.mad).bind(12, static_cast<std::uint64_t>(h.p50_windows.n))
@@ -282,8 +290,12 @@ struct telemetry_selection {
         .bind(18, h.rate_windows.median).bind(19, h.rate_windows.mad).bind(20, h.confidence)
         .bind(21, h.low_confidence ? 1 : 0).bind(22, detail::join_numbers(h.window_p50))
         .bind(23, detail::join_numbers(h.window_p95)).bind(24, detail::join_numbers(h.window_counts));
-    if (auto r = hs->exec(); !r) return tl::unexpected(r.error());
-  }
+    return hs->exec();
+  };
+  for (const auto& h : b.handlers)
+    if (auto r = write_row(h, "handler"); !r) return tl::unexpected(r.error());
+  for (const auto& h : b.sequences)
+    if (auto r = write_row(h, "sequence"); !r) return tl::unexpected(r.error());
   auto es = db.prepare(
       "INSERT INTO anomaly_baseline_errors(record_id, handler, message, count, first_seen_ns, last_seen_ns) "
       "VALUES (?1,?2,?3,?4,?5,?6)");
@@ -329,8 +341,8 @@ struct telemetry_selection {
   auto hs = db.prepare(
       "SELECT handler, sequence, samples, errors, windows, p50_ms, p95_ms, p99_ms, p50_median, p50_mad, p50_n, "
       "p95_median, p95_mad, p95_n, error_rate_median, error_rate_mad, rate_median, rate_mad, confidence, "
-      "low_confidence, window_p50, window_p95, window_counts FROM anomaly_baseline_handlers WHERE record_id = ?1 "
-      "ORDER BY handler");
+      "low_confidence, window_p50, window_p95, window_counts, scope FROM anomaly_baseline_handlers WHERE record_id = ?1 "
+      "ORDER BY scope, handler");
   if (!hs) return detail::pass(hs);
   hs->bind(1, id);
   for (;;) {
@@ -355,7 +367,7 @@ struct telemetry_selection {
     h.rate_windows = {hs->column_double(16), hs->column_double(17), h.window_counts.size()};
     h.confidence = hs->column_double(18);
     h.low_confidence = hs->column_int(19) != 0;
-    b.handlers.push_back(std::move(h));
+    (hs->column_text(23) == "sequence" ? b.sequences : b.handlers).push_back(std::move(h));
   }
   auto es = db.prepare(
       "SELECT handler, message, count, first_seen_ns, last_seen_ns FROM anomaly_baseline_errors WHERE record_id = ?1 "
