@@ -181,22 +181,31 @@ class ndjson_parser {
     line_ = saved;
   }
 
+  /// A string (or number/boolean, as its text; null as empty) without copying: a view into the
+  /// chunk when the string holds no escape, otherwise unescaped into the parser's buffer. An
+  /// unconsumed value is skipped by On-Demand when the next field is read.
   static bool read_string(simdjson::ondemand::value& v, std::string_view& out) {
-    // Strings first (the common case); a failed get_string does not consume the value.
-    if (!v.get_string().get(out)) return true;
-    simdjson::ondemand::json_type t{};
-    if (v.type().get(t)) return false;
-    if (t == simdjson::ondemand::json_type::number || t == simdjson::ondemand::json_type::boolean) {
-      std::string_view raw = v.raw_json_token();
-      while (!raw.empty() && is_blank(raw.back())) raw.remove_suffix(1);
-      out = raw;
-      return true;
+    std::string_view tok = v.raw_json_token();
+    if (tok.empty()) return false;
+    switch (tok.front()) {
+      case '"': {
+        std::size_t n = 1;
+        while (n < tok.size() && tok[n] != '"' && tok[n] != '\\') ++n;
+        if (n < tok.size() && tok[n] == '"') {
+          out = tok.substr(1, n - 1);
+          return true;
+        }
+        return !v.get_string().get(out);
+      }
+      case '{': case '[': return false;
+      case 'n':
+        out = {};
+        return true;
+      default:
+        while (!tok.empty() && is_blank(tok.back())) tok.remove_suffix(1);
+        out = tok;
+        return true;
     }
-    if (t == simdjson::ondemand::json_type::null) {
-      out = {};
-      return true;
-    }
-    return false;
   }
 
   /// Fields of one document → a `raw_event_view` for the sink, or one bad line with the reason.
@@ -217,10 +226,18 @@ class ndjson_parser {
         sink.bad(line_, std::string("invalid JSON: ") + simdjson::error_message(err));
         return;
       }
+      // The key in place (no copy) unless it holds an escape; stage 1 guarantees its closing quote.
       std::string_view key;
-      if (auto err = f.unescaped_key().get(key)) {
-        sink.bad(line_, std::string("invalid JSON key: ") + simdjson::error_message(err));
-        return;
+      {
+        const char* k = f.key().raw();
+        std::size_t n = 0;
+        while (k[n] != '"' && k[n] != '\\') ++n;
+        if (k[n] == '"') {
+          key = std::string_view(k, n);
+        } else if (auto err = f.unescaped_key().get(key)) {
+          sink.bad(line_, std::string("invalid JSON key: ") + simdjson::error_message(err));
+          return;
+        }
       }
       const field which = field_of(key);
       if (which == field::none) continue;
@@ -236,7 +253,7 @@ class ndjson_parser {
         case field::none: break;
         case field::ts:
           if (t == json_type::string) {
-            ok = !v.get_string().get(e.ts_text);
+            ok = read_string(v, e.ts_text);
           } else if (t == json_type::number) {
             simdjson::ondemand::number_type nt{};
             ok = !v.get_number_type().get(nt);
@@ -260,7 +277,7 @@ class ndjson_parser {
             e.has_duration = ok;
           } else if (t == json_type::string) {
             std::string_view s;
-            ok = !v.get_string().get(s) && parse_duration_ms(s, e.duration_ms);
+            ok = read_string(v, s) && parse_duration_ms(s, e.duration_ms);
             if (!ok) reason = std::string(key) + ": not a duration";
             e.has_duration = ok;
           } else if (t != json_type::null) {

@@ -97,6 +97,16 @@ namespace detail {
 /// `event|type|kind` text → kind. Case, `_`, `.`, `:` and spaces do not matter
 /// ("beat_completed", "Beat.Completed" and "beat-completed" are one kind).
 [[nodiscard]] inline event_kind map_event_kind(std::string_view text) noexcept {
+  // Fast path: the canonical spellings (what selfheal's own beat events carry).
+  switch (text.size()) {
+    case 11: if (text == "beat-failed") return event_kind::beat_failed; break;
+    case 12: if (text == "beat-started") return event_kind::beat_started; break;
+    case 14: if (text == "beat-completed") return event_kind::beat_completed; break;
+    case 15: if (text == "sequence-failed") return event_kind::sequence_failed; break;
+    case 16: if (text == "sequence-started") return event_kind::sequence_started; break;
+    case 18: if (text == "sequence-completed") return event_kind::sequence_completed; break;
+    default: break;
+  }
   char buf[32];
   text = trim(text);
   if (text.empty() || text.size() > sizeof buf) return event_kind::other;
@@ -129,6 +139,12 @@ namespace detail {
 /// `level|severity|lvl` values that mean an error (case-insensitive; Serilog's ERR/FTL included).
 [[nodiscard]] inline bool is_error_level(std::string_view level) noexcept {
   level = trim(level);
+  if (level.empty()) return false;
+  switch (level[0]) {  // every error level starts with one of these
+    case 'e': case 'E': case 'f': case 'F': case 'c': case 'C': case 'a': case 'A': case 'p': case 'P':
+    case 's': case 'S': break;
+    default: return false;
+  }
   for (std::string_view e : {"error", "err", "fatal", "ftl", "critical", "crit", "crt", "emerg", "emergency", "alert",
                              "panic", "severe", "e", "f"})
     if (detail::iequals(level, e)) return true;
@@ -138,6 +154,11 @@ namespace detail {
 /// `status` values that mean failure.
 [[nodiscard]] inline bool is_error_status(std::string_view status) noexcept {
   status = trim(status);
+  if (status.empty()) return false;
+  switch (status[0]) {
+    case 'e': case 'E': case 'f': case 'F': case 'k': case 'K': break;
+    default: return false;
+  }
   for (std::string_view e : {"error", "failed", "failure", "fail", "err", "errored", "ko"})
     if (detail::iequals(status, e)) return true;
   return false;
