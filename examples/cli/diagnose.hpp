@@ -49,7 +49,11 @@ inline void register_diagnose(CLI::App& app, globals& g, int& exit_code) {
     req.coverage_report = o.lcov;
     req.codebase.use_ctags = !o.no_ctags;
     auto s = run(diagnosis::analyze_diagnosis, ctx, std::move(req));
-    if (!s) { exit_code = report_error(g, "diagnose", s.error()); return; }
+    if (!s) {
+      // A malformed request (bad record id, empty path) is a usage error; the rest are failures.
+      exit_code = report_error(g, "diagnose", s.error(), s.error().code == errc::invalid_request ? exit_usage : exit_failed);
+      return;
+    }
     for (const auto& w : s->warnings) std::fprintf(stderr, "selfheal diagnose: warning: %s\n", w.c_str());
     std::fprintf(stderr, "selfheal diagnose: %zu symbols (%s), %zu commits (%zu read from git, %zu from the cache)\n",
                  s->symbols, s->symbol_source.c_str(), s->commits, s->commits_from_git, s->commits_from_cache);
