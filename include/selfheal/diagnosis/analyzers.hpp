@@ -402,9 +402,10 @@ inline void nearby_tests(const codebase& cb, const symbol* s, std::string_view h
   const symbol* s = locate_handler(cb, d);
   const blame_window w = release_window(a, cb.git);
   if (!w.release_note.empty()) d.evidence.push_back(w.release_note);
-  if (s) {
-    d.suspects = rank_suspects(cb.git, {code_target{s->file, s->line, s->end_line, s->qualified()}}, w, wts);
-  }
+  // Without a location, the suspect release's commits (if deploy markers gave one) are still listed.
+  std::vector<code_target> targets;
+  if (s) targets.push_back(code_target{s->file, s->line, s->end_line, s->qualified()});
+  d.suspects = rank_suspects(cb.git, targets, w, wts);
   d.related_config = detail::related_config(cb, a, d.shape, s);
   detail::nearby_tests(cb, s, a.handler, d);
   d.confidence = suspect_confidence(d.suspects);
