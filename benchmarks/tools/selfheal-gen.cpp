@@ -1,7 +1,10 @@
 // selfheal-gen: seeded, realistic telemetry for tests and benchmarks (see telemetry_gen.hpp).
 //
 //   selfheal-gen --out FILE [--format ndjson|conductor] [--size 200M] [--seed N]
-//                [--malformed-rate 0.002] [--truth FILE.json] [--crlf]
+//                [--malformed-rate 0.002] [--truth FILE.json] [--pad N] [--crlf]
+//
+// --pad N adds an unaliased "context" field of N bytes to every JSON event (for ~300-byte events
+// use --pad 150).
 //
 // Writes FILE (or standard output for "-"); with --truth, a JSON file of what the data holds
 // (events, executions, bad lines, per handler count/errors/max/mean/p50/p95/p99), computed by the
@@ -26,7 +29,7 @@ std::uint64_t parse_size(const char* s) {
 }
 int usage() {
   std::fprintf(stderr, "usage: selfheal-gen --out FILE [--format ndjson|conductor] [--size 200M] [--seed N] "
-                       "[--malformed-rate X] [--truth FILE.json] [--crlf]\n");
+                       "[--malformed-rate X] [--truth FILE.json] [--pad N] [--crlf]\n");
   return 2;
 }
 }  // namespace
@@ -47,6 +50,7 @@ int main(int argc, char** argv) {
     else if (a == "--seed") opt.seed = std::strtoull(v, nullptr, 10);
     else if (a == "--malformed-rate") opt.malformed_rate = std::strtod(v, nullptr);
     else if (a == "--truth") truth_path = v;
+    else if (a == "--pad") opt.pad_bytes = std::strtoull(v, nullptr, 10);
     else return usage();
   }
   if (out_path.empty() || (format != "ndjson" && format != "conductor")) return usage();

@@ -84,6 +84,12 @@ TEST_CASE("a malformed NDJSON line costs that line only", "[telemetry][extractTe
     CHECK(lines_of(c) == std::vector<std::uint64_t>{1, 4});
     CHECK(bad_lines_of(c) == std::vector<std::uint64_t>{5});
   }
+  SECTION("an error inside a document does not break the stream (fuzz finding)") {
+    // simdjson 3.0.1 abandons the iterator on such an error; advancing the stream then crashed.
+    auto c = parse(good + "\n" + R"({"ts":"2025-01-01T00:00:00Z","event":"beat-completed"+"sequence":"S"})" + "\n" + good + "\n" + good + "\n", 4096);
+    CHECK(lines_of(c) == std::vector<std::uint64_t>{1, 3, 4});
+    CHECK(bad_lines_of(c) == std::vector<std::uint64_t>{2});
+  }
   SECTION("numbers out of range and wrong types") {
     auto c = parse(R"({"handler":"a","durationMs":1e999})" "\n" R"({"handler":["a"]})" "\n" R"({"ts":true})" "\n" + good + "\n");
     CHECK(lines_of(c) == std::vector<std::uint64_t>{4});

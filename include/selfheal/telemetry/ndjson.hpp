@@ -128,13 +128,17 @@ class ndjson_parser {
           one_line_at(le, sink);
           return;
         }
+        bool clean_doc = true;
         if (c == '[') {
           sink.bad(line_, "not a JSON object (an array)");
         } else {
           simdjson::ondemand::document_reference ref = doc.value_unsafe();
-          extract(ref, sink);
+          clean_doc = extract(ref, sink);
         }
         next_line(le);
+        // After an error inside a document On-Demand may abandon its iterator (simdjson 3.0.1 then
+        // dereferences a null parser on ++it): never advance such a stream, restart it instead.
+        if (!clean_doc) return;
       } else {
         sink.bad(line_, "not a JSON object");
         next_line(le);
@@ -177,7 +181,7 @@ class ndjson_parser {
     const std::uint64_t saved = line_;
     line_ = line_no;
     simdjson::ondemand::document_reference ref(doc);
-    extract(ref, sink, &doc);
+    static_cast<void>(extract(ref, sink, &doc));
     line_ = saved;
   }
 
@@ -209,8 +213,9 @@ class ndjson_parser {
   }
 
   /// Fields of one document → a `raw_event_view` for the sink, or one bad line with the reason.
+  /// Returns false when the document was bad (the sink got `bad`).
   template <class Sink>
-  void extract(simdjson::ondemand::document_reference& doc, Sink& sink,
+  bool extract(simdjson::ondemand::document_reference& doc, Sink& sink,
                simdjson::ondemand::document* whole = nullptr) {
     using simdjson::ondemand::json_type;
     raw_event_view e;
@@ -218,13 +223,13 @@ class ndjson_parser {
     simdjson::ondemand::object obj;
     if (doc.get_object().get(obj)) {
       sink.bad(line_, "not a JSON object");
-      return;
+      return false;
     }
     for (auto fr : obj) {
       simdjson::ondemand::field f;
       if (auto err = std::move(fr).get(f)) {
         sink.bad(line_, std::string("invalid JSON: ") + simdjson::error_message(err));
-        return;
+        return false;
       }
       // The key in place (no copy) unless it holds an escape; stage 1 guarantees its closing quote.
       std::string_view key;
@@ -236,7 +241,7 @@ class ndjson_parser {
           key = std::string_view(k, n);
         } else if (auto err = f.unescaped_key().get(key)) {
           sink.bad(line_, std::string("invalid JSON key: ") + simdjson::error_message(err));
-          return;
+          return false;
         }
       }
       const field which = field_of(key);
@@ -245,7 +250,7 @@ class ndjson_parser {
       json_type t{};
       if (auto err = v.type().get(t)) {
         sink.bad(line_, std::string(key) + ": " + simdjson::error_message(err));
-        return;
+        return false;
       }
       bool ok = true;
       std::string reason;
@@ -345,15 +350,16 @@ class ndjson_parser {
       }
       if (!ok) {
         sink.bad(line_, reason.empty() ? std::string(key) + ": malformed value" : reason);
-        return;
+        return false;
       }
     }
     const char* trailing = nullptr;
     if (whole != nullptr && !whole->current_location().get(trailing)) {
       sink.bad(line_, "trailing content after the JSON object");
-      return;
+      return false;
     }
     sink.event(e);
+    return true;
   }
 
   simdjson::ondemand::parser stream_parser_;
