@@ -64,9 +64,9 @@ inline void register_baseline(CLI::App& app, globals& g, int& exit_code) {
     if (g.json) {
       print_json(anomaly::to_json(*s));
     } else {
-      std::printf("%s: %zu handlers over %zu windows (%llu calls) from %zu record(s), %zu low-confidence\n", s->id.c_str(),
-                  s->handlers.size(), s->windows, static_cast<unsigned long long>(s->samples), s->records.size(),
-                  s->low_confidence.size());
+      std::printf("%s: %zu handlers and %zu sequences over %zu windows (%llu calls) from %zu record(s), %zu low-confidence\n",
+                  s->id.c_str(), s->handlers.size(), s->sequences.size(), s->windows, static_cast<unsigned long long>(s->samples),
+                  s->records.size(), s->low_confidence.size());
       std::size_t shown = 0;
       for (const auto& h : s->handlers) {
         if (++shown > 20) break;

@@ -66,6 +66,17 @@ TEST_CASE("a baseline holds quantiles, dispersion and a confidence", "[anomaly][
     CHECK(sb.confidence == Approx(0.140823).epsilon(1e-5));
     CHECK(sb.low_confidence);
   }
+  SECTION("windows where nothing ran (the gap between two records) are not zero-traffic windows") {
+    an::handler_series a1 = baseline_series("api"), a2 = baseline_series("api");
+    for (auto& w : a2.windows) w.start_ns += 10'000 * W;  // a second record a week later
+    a1.windows.insert(a1.windows.end(), a2.windows.begin(), a2.windows.end());
+    std::vector<an::handler_series> v{a1};
+    const auto base = an::build_baseline(v, W);
+    CHECK(base.period_windows == 40);
+    CHECK(base.find("api")->rate_windows.median == 100.0);
+    CHECK(base.find("api")->window_counts.size() == 40);
+    CHECK(base.until_ns == (10'000 + 20) * W);
+  }
   SECTION("merged sketches' quantiles win over window medians") {
     auto s = baseline_series();
     s.overall = an::overall_quantiles{11.0, 33.0, 55.0};

@@ -4,8 +4,9 @@
 ///
 /// For each handler: executions and errors; overall p50/p95/p99 (from merged sketches when the
 /// series carries them, else the median of per-window quantiles); the dispersion across windows
-/// (median and MAD of per-window p50, p95, error rate and call rate — absent windows count as 0
-/// calls); the per-window values themselves (for rank tests later); a confidence
+/// (median and MAD of per-window p50, p95, error rate and call rate — a window in which other
+/// handlers ran but this one did not counts as 0 calls; windows in which nothing ran, such as the
+/// gap between two records, are not part of the period); the per-window values themselves (for rank tests later); a confidence
 /// c = (1 − e^(−n/200)) · (1 − e^(−w/10)) that grows with samples n and windows w; and a
 /// low-confidence flag when n or w is below the detectors' gates or c < 0.5.
 
@@ -29,18 +30,31 @@ struct baseline_options {
   double low_confidence_below = 0.5;
 };
 
-/// The window grid of a set of series: first start, number of windows (inclusive of the last).
+/// The windows of a period. Contiguous (`starts` empty: `size` windows from `first_ns`), or only
+/// the active windows (`starts`: every window in which some series had calls), so that the gap
+/// between two telemetry records is not read as hours of zero traffic.
 struct window_grid {
   std::int64_t first_ns = 0;
   std::int64_t window_ns = 60'000'000'000;
   std::size_t size = 0;
+  std::vector<std::int64_t> starts;
 
+  /// Index of the window starting at `start_ns`; `size` when it is not on the grid.
   [[nodiscard]] std::size_t index_of(std::int64_t start_ns) const noexcept {
-    if (window_ns <= 0 || start_ns < first_ns) return 0;
-    return static_cast<std::size_t>((start_ns - first_ns) / window_ns);
+    if (!starts.empty()) {
+      auto it = std::lower_bound(starts.begin(), starts.end(), start_ns);
+      return it != starts.end() && *it == start_ns ? static_cast<std::size_t>(it - starts.begin()) : size;
+    }
+    if (window_ns <= 0 || start_ns < first_ns) return size;
+    const auto i = static_cast<std::size_t>((start_ns - first_ns) / window_ns);
+    return i < size ? i : size;
+  }
+  [[nodiscard]] std::int64_t start_of(std::size_t i) const noexcept {
+    return starts.empty() ? first_ns + static_cast<std::int64_t>(i) * window_ns : starts[i];
   }
 };
 
+/// The contiguous grid from the first to the last window of any series (SLO burn windows).
 [[nodiscard]] inline window_grid grid_of(std::span<const handler_series> series, std::int64_t window_ns) {
   window_grid g;
   g.window_ns = window_ns > 0 ? window_ns : 60'000'000'000;
@@ -55,6 +69,20 @@ struct window_grid {
   if (!any) return g;
   g.first_ns = lo;
   g.size = static_cast<std::size_t>((hi - lo) / g.window_ns) + 1;
+  return g;
+}
+
+/// The active windows of a set of series (traffic baselines and comparisons).
+[[nodiscard]] inline window_grid active_grid_of(std::span<const handler_series> series, std::int64_t window_ns) {
+  window_grid g;
+  g.window_ns = window_ns > 0 ? window_ns : 60'000'000'000;
+  for (const auto& s : series)
+    for (const auto& w : s.windows)
+      if (w.count) g.starts.push_back(w.start_ns);
+  std::sort(g.starts.begin(), g.starts.end());
+  g.starts.erase(std::unique(g.starts.begin(), g.starts.end()), g.starts.end());
+  g.size = g.starts.size();
+  if (!g.starts.empty()) g.first_ns = g.starts.front();
   return g;
 }
 
@@ -159,11 +187,11 @@ struct window_grid {
                                              const baseline_options& o = {}) {
   baseline out;
   out.window_ns = window_ns;
-  const window_grid g = grid_of(series, window_ns);
+  const window_grid g = active_grid_of(series, window_ns);
   out.period_windows = g.size;
   if (g.size) {
-    out.from_ns = g.first_ns;
-    out.until_ns = g.first_ns + static_cast<std::int64_t>(g.size) * g.window_ns;
+    out.from_ns = g.starts.front();
+    out.until_ns = g.starts.back() + g.window_ns;
   }
   out.handlers.reserve(series.size());
   for (const auto& s : series) {
@@ -180,9 +208,9 @@ struct window_grid {
 /// the period's error messages.
 [[nodiscard]] inline baseline build_baseline(const telemetry_data& data, const baseline_options& o = {}) {
   baseline out = build_baseline(data.handlers, data.window_ns, data.errors, o);
-  const window_grid g = grid_of(data.handlers, data.window_ns);
+  const window_grid g = active_grid_of(data.handlers, data.window_ns);
   for (const auto& s : data.sequences) {
-    auto b = baseline_of(s, g.size ? g : grid_of(data.sequences, data.window_ns), o);
+    auto b = baseline_of(s, g.size ? g : active_grid_of(data.sequences, data.window_ns), o);
     b.sequence = s.handler;
     out.sequences.push_back(std::move(b));
   }

@@ -11,7 +11,8 @@
 /// finding is counted once per execution and flagged when its share of that sequence's executions
 /// reaches `min_share` and it affects at least `min_executions`.
 ///
-/// **Traffic.** Calls per window (absent windows count 0) against the baseline's per-window counts:
+/// **Traffic.** Calls per active window (a window in which other handlers ran but this one did not
+/// counts 0; one in which nothing ran at all is not compared) against the baseline's per-window counts:
 /// onset by `stats::change_onset` (CUSUM alarm, then the likelihood-ratio shift point; upper for
 /// surges, lower for drops; sigma = max(1.4826·MAD, √median, 1) — Poisson noise at least), ratio of post-onset median to baseline median, and a one-sided Mann-Whitney U at
 /// `alpha`. A drop needs a baseline of at least `min_baseline_rate` calls per window.
@@ -313,7 +314,7 @@ struct finding_key {
     a.kinds = {a.kind};
     a.handler = s.handler;
     a.sequence = s.sequence.empty() ? b.sequence : s.sequence;
-    a.onset_ns = grid.first_ns + static_cast<std::int64_t>(onset) * grid.window_ns;
+    a.onset_ns = grid.start_of(onset);
     a.level = severity_from_ratio(std::min(ratio, 1e3));
     if (!surge && cur_median == 0) a.level = severity::critical;
     a.confidence = std::clamp((1.0 - p) * std::sqrt(b.confidence), 0.0, 1.0);
@@ -331,7 +332,7 @@ struct finding_key {
 [[nodiscard]] inline std::vector<anomaly> detect_traffic(const telemetry_data& cur, const baseline& base,
                                                          const traffic_options& o = {}) {
   std::vector<anomaly> out;
-  const window_grid grid = grid_of(cur.handlers, cur.window_ns);
+  const window_grid grid = active_grid_of(cur.handlers, cur.window_ns);
   for (const auto& s : cur.handlers) {
     const auto* b = base.find(s.handler);
     if (!b) continue;
