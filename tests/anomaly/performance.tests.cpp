@@ -112,6 +112,8 @@ TEST_CASE("a large and significant p50 rise is a latency shift with its onset", 
   CHECK(a->find("mann_whitney_u")->number == 200.0);
   CHECK(a->find("p_value")->number == Approx(5.3637e-6).epsilon(1e-3));
   CHECK(a->level == an::severity::high);  // ratio 2.005 ≥ 2
+  CHECK(a->find("p99_ms")->number == 90.0);           // the shifted windows' p99
+  CHECK(a->find("baseline_p99_ms")->number == 50.0);  // median of the baseline windows' p99
   CHECK(a->confidence > 0.9);
 }
 

@@ -119,6 +119,13 @@ namespace selfheal::anomaly {
   a.number("p50_ratio", r50).number("p95_ratio", shown95);
   a.number("p50_ms", now50).number("p95_ms", now95);
   a.number("baseline_p50_ms", base.p50_windows.median).number("baseline_p95_ms", base.p95_windows.median);
+  {  // p99 since the onset (windows large enough for a p99 estimate), beside the baseline's
+    std::vector<double> p99s;
+    for (const auto& w : cur.windows)
+      if (w.start_ns >= a.onset_ns && w.count >= g.min_window_count_tail && w.p99_ms > 0) p99s.push_back(w.p99_ms);
+    if (!p99s.empty()) a.number("p99_ms", stats::median(p99s));
+    if (base.p99_ms > 0) a.number("baseline_p99_ms", base.p99_ms);
+  }
   a.number("p_value", p).number("mann_whitney_u", shift ? mw50.u_x : mw95.u_x);
   a.number("windows", static_cast<double>(windows_used)).number("samples", static_cast<double>(total));
   a.number("threshold_ratio", o.ratio).number("alpha", o.alpha);
