@@ -118,6 +118,15 @@ TEST_CASE("the time limit kills the process group", "[core][process]") {
   }
 }
 
+TEST_CASE("a background grandchild holding stdout does not hold up a finished child", "[core][process]") {
+  process_options o;
+  o.timeout = std::chrono::seconds{20};
+  auto r = run_process({"sh", "-c", "sleep 3 & echo done"}, o);
+  REQUIRE(r);  // not a time-out: the child itself exited at once
+  CHECK(r->exit_code == 0);
+  CHECK(r->out == "done\n");
+}
+
 TEST_CASE("large output on both streams does not deadlock", "[core][process]") {
   // 4 MiB to stdout and 4 MiB to stderr, interleaved: far beyond a pipe buffer.
   auto r = run_process({"sh", "-c", "head -c 4194304 /dev/zero; head -c 4194304 /dev/zero >&2; head -c 10 /dev/zero"});

@@ -294,9 +294,16 @@ inline void append_capped(std::string& dst, bool& truncated, const char* data, s
     if (opts.stdin_data->empty()) in_w.reset();
   }
   char buf[65536];
+  int status = 0;
+  bool reaped = false;
+  auto drain_until = deadline;  // after the child exits, a grandchild may still hold the pipes
   {
     detail::sigpipe_block block;
     while (out_r.fd >= 0 || err_r.fd >= 0 || in_w.fd >= 0) {
+      if (!reaped && ::waitpid(pid, &status, WNOHANG) == pid) {
+        reaped = true;
+        drain_until = std::min(deadline, clock::now() + std::chrono::milliseconds{250});
+      }
       pollfd fds[3];
       nfds_t n = 0;
       int idx_out = -1, idx_err = -1, idx_in = -1;
@@ -304,9 +311,10 @@ inline void append_capped(std::string& dst, bool& truncated, const char* data, s
       if (err_r.fd >= 0) { idx_err = static_cast<int>(n); fds[n++] = pollfd{err_r.fd, POLLIN, 0}; }
       if (in_w.fd >= 0) { idx_in = static_cast<int>(n); fds[n++] = pollfd{in_w.fd, POLLOUT, 0}; }
       const auto now = clock::now();
+      if (reaped && now >= drain_until) break;  // it exited; what a background grandchild writes is not ours
       if (now >= deadline) { timed_out = true; break; }
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
-      const int wait_ms = static_cast<int>(std::min<long long>(left + 1, 1000));
+      const int wait_ms = static_cast<int>(std::min<long long>(left + 1, 50));
       const int pr = ::poll(fds, n, wait_ms);
       if (pr < 0) {
         if (errno == EINTR) continue;
@@ -339,8 +347,7 @@ inline void append_capped(std::string& dst, bool& truncated, const char* data, s
   }
   in_w.reset();
 
-  int status = 0;
-  if (!timed_out) {
+  if (!timed_out && !reaped) {
     // Pipes are closed; the child may still be running (it closed its stdout): wait until the deadline.
     for (;;) {
       const pid_t w = ::waitpid(pid, &status, WNOHANG);
