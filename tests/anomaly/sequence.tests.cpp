@@ -166,8 +166,23 @@ TEST_CASE("anomaly.detect finds what changed and stores it in one record", "[ano
     // the monitored app's definitions: one good file, one broken
     const fs::path defs = s.dir / "defs";
     fs::create_directories(defs);
-    std::ofstream(defs / "checkout.json") << R"({"id":"checkout-flow","beats":[{"beat":1,"event":"a","handler":"checkout"}]})";
+    std::ofstream(defs / "checkout.json")
+        << R"({"id":"checkout-flow","beats":[{"beat":1,"event":"a","handler":"checkout"},{"beat":2,"event":"b","handler":"pay"}]})";
     std::ofstream(defs / "broken.json") << "{ nope";
+    // per-execution beats, in the table telemetry would keep them in: 14 executions a→b, 6 b→a
+    REQUIRE(s.db.exec("CREATE TABLE telemetry_beats(record_id TEXT, correlation_id TEXT, sequence TEXT, event TEXT, "
+                      "handler TEXT, beat INTEGER, ts_ns INTEGER)"));
+    for (int e = 0; e < 20; ++e) {
+      const bool swapped = e >= 14;
+      for (int k = 0; k < 2; ++k) {
+        const bool first_a = (k == 0) != swapped;
+        auto ins = s.db.prepare("INSERT INTO telemetry_beats VALUES (?1, ?2, 'checkout-flow', ?3, ?4, ?5, ?6)");
+        REQUIRE(ins.has_value());
+        ins->bind(1, cur).bind(2, "c" + std::to_string(e)).bind(3, first_a ? "a" : "b").bind(4, first_a ? "checkout" : "pay")
+            .bind(5, first_a ? 1 : 2).bind(6, static_cast<std::int64_t>(day0 + e * 1000 + k));
+        REQUIRE(ins->exec());
+      }
+    }
     // coverage with an unknown record
     const fs::path cov = s.dir / "lcov.info";
     std::ofstream(cov) << "SF:src/checkout.cpp\nFN:1,checkout\nDA:1,1\nDA:2,0\nDA:3,0\nDA:4,0\nWHAT:1\nend_of_record\n";
@@ -185,7 +200,7 @@ TEST_CASE("anomaly.detect finds what changed and stores it in one record", "[ano
     CHECK(r->warnings[0].find("broken.json: not valid JSON") != std::string::npos);
     CHECK(r->warnings[1].find("1 lcov lines skipped") != std::string::npos);
 
-    bool shift = false, rate = false, coverage = false, seq_shift = false;
+    bool shift = false, rate = false, coverage = false, seq_shift = false, order = false;
     for (const auto& a : r->anomalies) {
       if (a.handler == "checkout" && a.kind == an::anomaly_kind::latency_shift) {
         shift = true;
@@ -199,12 +214,18 @@ TEST_CASE("anomaly.detect finds what changed and stores it in one record", "[ano
       }
       if (a.handler == "checkout" && a.kind == an::anomaly_kind::coverage_gap) coverage = true;
       if (a.handler.empty() && a.sequence == "checkout-flow" && a.kind == an::anomaly_kind::latency_shift) seq_shift = true;
+      if (a.kind == an::anomaly_kind::out_of_order) {
+        order = true;
+        CHECK(a.sequence == "checkout-flow");
+        CHECK(a.find("share")->number == Approx(0.3));
+      }
       CHECK(a.id.rfind("anomaly-1.", 0) == 0);
     }
     CHECK(shift);
     CHECK(rate);
     CHECK(coverage);
     CHECK(seq_shift);
+    CHECK(order);
     CHECK(count_rows(s.db, "SELECT COUNT(*) FROM anomaly_results WHERE record_id = 'anomaly-1'") ==
           static_cast<std::int64_t>(r->anomalies.size()));
     CHECK(r->counts.by_type.at("performance") == 2);  // the handler and its whole sequence
@@ -225,6 +246,23 @@ TEST_CASE("anomaly.detect finds what changed and stores it in one record", "[ano
       CHECK(count_rows(s.db, "SELECT COUNT(*) FROM records WHERE kind = 'anomaly'") == 1);
     }
   }
+}
+
+TEST_CASE("without stored beats the execution checks say they had nothing to compare", "[anomaly][loadTelemetryData]") {
+  temp_store s("nobeats");
+  selfheal::manual_clock clock(selfheal::time_point(std::chrono::nanoseconds(day0 + 50 * W)));
+  selfheal::context ctx;
+  ctx.store = &s.db;
+  ctx.clock = &clock;
+  write_telemetry(s.db, day0, 1.0, 1);
+  REQUIRE(selfheal::run(an::establish_baseline, ctx, an::baseline_request{}).has_value());
+  an::detect_request req;
+  req.sequences_dir = std::string(SELFHEAL_SOURCE_DIR) + "/sequences";
+  auto r = selfheal::run(an::detect_anomalies, ctx, req);
+  REQUIRE(r.has_value());
+  CHECK(r->anomalies.empty());  // the baseline's own data: nothing changed
+  REQUIRE(r->warnings.size() == 2);  // index.json is not a definition; and no beats
+  CHECK(r->warnings[1].find("no per-execution beats stored for telemetry-1") != std::string::npos);
 }
 
 TEST_CASE("the compiled anomaly sequences keep their catalogue names", "[anomaly][sequence]") {

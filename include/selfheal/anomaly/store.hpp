@@ -171,6 +171,35 @@ struct telemetry_selection {
   return std::vector<std::string>{*latest};
 }
 
+/// Per-execution beats for behavioral checks. telemetry.parse does not store raw events today;
+/// when its store has a table `telemetry_beats(record_id, correlation_id, sequence, event, handler,
+/// beat, ts_ns)` (one row per observed beat), they are read from it; otherwise none are loaded and
+/// the execution checks have nothing to compare (reported as a warning by the sequence).
+[[nodiscard]] inline result<bool> load_beats(store::database& db, std::span<const std::string> records,
+                                             std::vector<beat_observation>& out) {
+  auto has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'telemetry_beats'");
+  if (!has) return detail::pass(has);
+  auto row = has->step();
+  if (!row) return detail::pass(row);
+  if (!*row) return false;
+  auto st = db.prepare(
+      "SELECT correlation_id, sequence, event, handler, beat, ts_ns FROM telemetry_beats WHERE record_id = ?1 "
+      "ORDER BY rowid");
+  if (!st) return detail::pass(st);
+  for (const auto& r : records) {
+    st->bind(1, r);
+    for (;;) {
+      auto x = st->step();
+      if (!x) return detail::pass(x);
+      if (!*x) break;
+      out.push_back({st->column_text(0), st->column_text(1), st->column_text(2), st->column_text(3),
+                     detail::column_time(*st, 5), st->is_null(4) ? -1 : st->column_int(4)});
+    }
+    st->reset();
+  }
+  return true;
+}
+
 /// Loads handler window series (sketches of the same handler and window merged exactly across
 /// records; overall quantiles from the merged sketch of all its windows) and error samples.
 [[nodiscard]] inline result<telemetry_data> load_telemetry(store::database& db, const telemetry_selection& sel) {
@@ -244,6 +273,8 @@ struct telemetry_selection {
     out.sequences.back().sequence = name;
   }
   for (auto& [key, e] : errors) out.errors.push_back(std::move(e));
+  auto beats = load_beats(db, *records, out.beats);
+  if (!beats) return detail::pass(beats);
   return out;
 }
 
