@@ -11,7 +11,7 @@
 
 #include <charconv>
 #include <cstdint>
-#include <map>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -290,14 +290,15 @@ class conductor_parser {
     e.ts_text = rest.substr(0, used);
     rest.remove_prefix(used);
 
-    if (auto p = rest.find("seq="); p != std::string_view::npos) {
-      baton(rest.substr(p));
-    } else if (auto q = rest.find("Executing: "); q != std::string_view::npos) {
-      current_ = std::string(rest.substr(q + 11));
-    }
+    // The component is the first ASCII word after the emoji: one dispatch instead of many scans.
+    std::size_t p = 0;
+    while (p < rest.size() && !is_word_start(rest[p])) ++p;
+    std::size_t q = p;
+    while (q < rest.size() && rest[q] != ':' && rest[q] != ' ' && rest[q] != ']') ++q;
+    const std::string_view component = rest.substr(p, q - p);
+    const std::string_view msg = q < rest.size() ? rest.substr(q + 1) : std::string_view{};
 
-    if (auto p = rest.find("PerformanceTracker:"); p != std::string_view::npos) {
-      auto msg = rest.substr(p + 19);
+    if (component == "PerformanceTracker") {
       if (auto b = msg.find("Beat "); b != std::string_view::npos) {
         // "✅ Beat 1: 15.20ms"
         auto tail = msg.substr(b + 5);
@@ -308,12 +309,12 @@ class conductor_parser {
           return;
         }
       }
-      if (auto s = msg.find("Started timing beat "); s != std::string_view::npos) {
-        auto tail = msg.substr(s + 20);
+      if (auto st = msg.find("Started timing beat "); st != std::string_view::npos) {
+        auto tail = msg.substr(st + 20);
         const auto sp = tail.find(" for ");
         if (sp != std::string_view::npos) {
-          beat_buf_ = std::string(tail.substr(0, sp));
-          current_ = std::string(tail.substr(sp + 5));
+          beat_buf_.assign(tail.substr(0, sp));
+          current_.assign(tail.substr(sp + 5));
           e.known_kind = event_kind::beat_started;
           e.has_known_kind = true;
           e.sequence = current_;
@@ -323,10 +324,8 @@ class conductor_parser {
           return;
         }
       }
-    }
-    if (auto p = rest.find("BeatExecutor:"); p != std::string_view::npos) {
+    } else if (component == "BeatExecutor") {
       // "Beat 1 (app:ui:theme:get) completed in 82ms" / "... failed ..."
-      auto msg = rest.substr(p + 13);
       if (auto b = msg.find("Beat "); b != std::string_view::npos) {
         auto tail = msg.substr(b + 5);
         const auto sp = tail.find(' ');
@@ -346,32 +345,37 @@ class conductor_parser {
           return;
         }
       }
-    }
-    if (auto p = rest.find("Sequence Complete: "); p != std::string_view::npos) {
-      auto tail = rest.substr(p + 19);
-      const auto open = tail.rfind(" (");
-      double ms = 0;
-      if (open != std::string_view::npos && parse_duration_ms(tail.substr(open + 2), ms)) {
-        sequence_execution(e, tail.substr(0, open), ms, false, sink);
-        return;
-      }
-    }
-    if (auto p = rest.find("Sequence \""); p != std::string_view::npos) {
-      auto tail = rest.substr(p + 10);
-      const auto close = tail.find('"');
-      if (close != std::string_view::npos) {
-        const auto name = tail.substr(0, close);
-        const auto after = tail.substr(close + 1);
-        const bool failed = after.find("failed") != std::string_view::npos;
-        double ms = -1;
-        if (auto in = after.find(" in "); in != std::string_view::npos) {
-          if (!leading_duration_ms(after.substr(in + 4), ms)) ms = -1;
-        }
-        if (ms >= 0 || failed || after.find("completed") != std::string_view::npos) {
-          sequence_execution(e, name, ms, failed, sink, failed ? rest : std::string_view{});
+    } else if (component == "SequenceExecutor") {
+      if (auto c = msg.find("Sequence Complete: "); c != std::string_view::npos) {
+        auto tail = msg.substr(c + 19);
+        const auto open = tail.rfind(" (");
+        double ms = 0;
+        if (open != std::string_view::npos && parse_duration_ms(tail.substr(open + 2), ms)) {
+          sequence_execution(e, tail.substr(0, open), ms, false, sink);
           return;
         }
       }
+      if (auto c = msg.find("Sequence \""); c != std::string_view::npos) {
+        auto tail = msg.substr(c + 10);
+        const auto close = tail.find('"');
+        if (close != std::string_view::npos) {
+          const auto name = tail.substr(0, close);
+          const auto after = tail.substr(close + 1);
+          const bool failed = after.find("failed") != std::string_view::npos;
+          double ms = -1;
+          if (auto in = after.find(" in "); in != std::string_view::npos) {
+            if (!leading_duration_ms(after.substr(in + 4), ms)) ms = -1;
+          }
+          if (ms >= 0 || failed || after.find("completed") != std::string_view::npos) {
+            sequence_execution(e, name, ms, failed, sink, failed ? rest : std::string_view{});
+            return;
+          }
+        }
+      }
+    } else if (component == "ExecutionQueue") {
+      if (auto x = msg.find("Executing: "); x != std::string_view::npos) current_.assign(msg.substr(x + 11));
+    } else if (component == "Data" || component == "DataBaton") {
+      if (auto x = msg.find("seq="); x != std::string_view::npos) baton(msg.substr(x));
     }
     // Any other line is an event; error lines carry their message.
     if (rest.find("\xE2\x9D\x8C") != std::string_view::npos || rest.find("Error:") != std::string_view::npos ||
@@ -384,11 +388,22 @@ class conductor_parser {
   }
 
  private:
-  static std::string key(std::string_view a, std::string_view b) {
-    std::string k(a);
-    k += '\x1f';
-    k += b;
-    return k;
+  static constexpr bool is_word_start(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+  }
+
+  /// `a␟b` in a reused buffer (no allocation per lookup).
+  const std::string& key(std::string_view a, std::string_view b) {
+    key_.assign(a);
+    key_ += '\x1f';
+    key_ += b;
+    return key_;
+  }
+
+  static void store(std::unordered_map<std::string, std::string>& m, const std::string& k, std::string_view v) {
+    auto it = m.find(k);
+    if (it == m.end()) m.emplace(k, std::string(v));
+    else if (it->second != v) it->second.assign(v);
   }
 
   /// `seq=NAME beat=N event=EV handler=H …` (values run to the next ` key=`).
@@ -397,9 +412,16 @@ class conductor_parser {
       const auto p = s.find(k);
       if (p == std::string_view::npos) return {};
       auto v = s.substr(p + k.size());
-      std::size_t end = v.size();
-      for (std::string_view next : {" beat=", " event=", " handler=", " plugin=", " req=", " preview="})
-        if (auto q = v.find(next); q != std::string_view::npos) end = std::min(end, q);
+      std::size_t end = v.find(' ');
+      // Values may hold spaces (sequence names): run to the next " key=".
+      for (std::size_t sp = end; sp != std::string_view::npos; sp = v.find(' ', sp + 1)) {
+        const auto word = v.substr(sp + 1, v.find(' ', sp + 1) - sp - 1);
+        if (word.find('=') != std::string_view::npos) {
+          end = sp;
+          break;
+        }
+        end = std::string_view::npos;
+      }
       v = v.substr(0, end);
       while (!v.empty() && detail::is_space(v.back())) v.remove_suffix(1);
       return v;
@@ -408,9 +430,9 @@ class conductor_parser {
     const auto beat = value_of(" beat=");
     const auto ev = value_of(" event=");
     const auto handler = value_of(" handler=");
-    if (!seq.empty()) current_ = std::string(seq);
-    if (!beat.empty() && beat != "?" && !ev.empty()) beat_event_[key(current_, beat)] = std::string(ev);
-    if (!ev.empty() && !handler.empty() && handler != "?") event_handler_[key(current_, ev)] = std::string(handler);
+    if (!seq.empty() && seq != current_) current_.assign(seq);
+    if (!beat.empty() && beat != "?" && !ev.empty()) store(beat_event_, key(current_, beat), ev);
+    if (!ev.empty() && !handler.empty() && handler != "?") store(event_handler_, key(current_, ev), handler);
   }
 
   std::string_view handler_for(const std::string& seq, std::string_view beat, std::string_view event = {}) {
@@ -419,7 +441,7 @@ class conductor_parser {
     }
     if (!event.empty()) {
       if (auto it = event_handler_.find(key(seq, event)); it != event_handler_.end()) return it->second;
-      handler_buf_ = std::string(event);
+      handler_buf_.assign(event);
       return handler_buf_;
     }
     handler_buf_ = seq.empty() ? "beat " + std::string(beat) : seq + " beat " + std::string(beat);
@@ -430,7 +452,7 @@ class conductor_parser {
   void beat_execution(raw_event_view& e, std::string_view beat, std::string_view event, double ms, bool failed,
                       Sink& sink, std::string_view error = {}) {
     while (!beat.empty() && detail::is_space(beat.back())) beat.remove_suffix(1);
-    beat_buf_ = std::string(beat);
+    beat_buf_.assign(beat);
     e.known_kind = failed ? event_kind::beat_failed : event_kind::beat_completed;
     e.has_known_kind = true;
     e.sequence = current_;
@@ -450,7 +472,7 @@ class conductor_parser {
   template <class Sink>
   void sequence_execution(raw_event_view& e, std::string_view name, double ms, bool failed, Sink& sink,
                           std::string_view error = {}) {
-    seq_buf_ = std::string(name);
+    seq_buf_.assign(name);
     e.known_kind = failed ? event_kind::sequence_failed : event_kind::sequence_completed;
     e.has_known_kind = true;
     e.sequence = seq_buf_;
@@ -466,9 +488,9 @@ class conductor_parser {
   }
 
   std::string current_;      // the sequence being played
-  std::string beat_buf_, seq_buf_, handler_buf_;
-  std::map<std::string, std::string> beat_event_;     // seq␟beat → event
-  std::map<std::string, std::string> event_handler_;  // seq␟event → handler
+  std::string beat_buf_, seq_buf_, handler_buf_, key_;
+  std::unordered_map<std::string, std::string> beat_event_;     // seq␟beat → event
+  std::unordered_map<std::string, std::string> event_handler_;  // seq␟event → handler
 };
 
 // ---- Serilog-style text ----------------------------------------------------------------------
