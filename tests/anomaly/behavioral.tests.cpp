@@ -71,6 +71,13 @@ TEST_CASE("executions are checked against their definition", "[anomaly][detectBe
     const auto def_found = an::detect_execution_anomalies(obs, defs);
     CHECK(def_found.size() == 0);  // 4, 3 and 1 executions: all below min_executions = 5
   }
+  SECTION("without timestamps the logged order counts") {
+    for (auto& b : obs) b.ts_ns = an::no_time_ns;
+    const auto again = an::detect_execution_anomalies(obs, defs, o);
+    REQUIRE(again.size() == 3);
+    CHECK(again[1].kind == an::anomaly_kind::out_of_order);
+    CHECK(again[1].find("executions_affected")->number == 3);
+  }
   SECTION("executions of unknown sequences are ignored") {
     for (auto& b : obs) b.sequence = "other-flow";
     CHECK(an::detect_execution_anomalies(obs, defs, o).empty());

@@ -181,10 +181,9 @@ struct finding_key {
   std::map<detail::finding_key, std::uint64_t> affected;
   std::map<detail::finding_key, std::int64_t> first_seen;
   for (auto& ex : execs) {
-    std::stable_sort(ex.begin(), ex.end(), [](const beat_observation* a, const beat_observation* b) {
-      if (a->ts_ns == no_time_ns || b->ts_ns == no_time_ns) return false;
-      return a->ts_ns < b->ts_ns;
-    });
+    // time order when every beat has a time; otherwise the order they were logged in
+    if (std::all_of(ex.begin(), ex.end(), [](const beat_observation* b) { return b->ts_ns != no_time_ns; }))
+      std::stable_sort(ex.begin(), ex.end(), [](const beat_observation* a, const beat_observation* b) { return a->ts_ns < b->ts_ns; });
     const sequence_definition* def = nullptr;
     for (const auto* b : ex) {
       if (b->sequence.empty()) continue;

@@ -227,7 +227,7 @@ class template_miner {
   /// The template a message would join, without changing anything; nullopt when none would.
   [[nodiscard]] std::optional<std::size_t> match(std::string_view message) const {
     const auto tokens = mask_message(message);
-    const leaf* lf = const_cast<template_miner*>(this)->find_leaf(tokens);
+    const leaf* lf = lookup(tokens);
     if (!lf) return std::nullopt;
     const auto best = best_cluster(*lf, tokens);
     if (best && best->second >= options_.similarity) return templates_[best->first].id;
@@ -255,7 +255,23 @@ class template_miner {
     leaf* lf = find_or_make(tokens, create);
     return *lf;
   }
-  leaf* find_leaf(const std::vector<std::string_view>& tokens) { return find_or_make(tokens, false); }
+  /// The leaf a token list would reach, without creating anything; nullptr when none.
+  [[nodiscard]] const leaf* lookup(const std::vector<std::string_view>& tokens) const {
+    if (nodes_.empty()) return nullptr;
+    std::size_t cur = 0;
+    auto it = nodes_[cur].children.find("#" + std::to_string(tokens.size()));
+    if (it == nodes_[cur].children.end()) return nullptr;
+    cur = it->second;
+    const std::size_t layers = std::min(token_layers(), tokens.size());
+    for (std::size_t d = 0; d < layers; ++d) {
+      const auto& children = nodes_[cur].children;
+      it = children.find(std::string(tokens[d]));
+      if (it == children.end()) it = children.find(std::string(template_wildcard));
+      if (it == children.end()) return nullptr;
+      cur = it->second;
+    }
+    return nodes_[cur].leaf_index == static_cast<std::size_t>(-1) ? nullptr : &leaves_[nodes_[cur].leaf_index];
+  }
 
   leaf* find_or_make(const std::vector<std::string_view>& tokens, bool create) {
     if (nodes_.empty()) nodes_.emplace_back();
