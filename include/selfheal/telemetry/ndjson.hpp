@@ -193,11 +193,14 @@ class ndjson_parser {
     if (tok.empty()) return false;
     switch (tok.front()) {
       case '"': {
-        std::size_t n = 1;
-        while (n < tok.size() && tok[n] != '"' && tok[n] != '\\') ++n;
-        if (n < tok.size() && tok[n] == '"') {
-          out = tok.substr(1, n - 1);
-          return true;
+        // The token runs to the next structural (',' '}' ']'): the string and maybe blanks.
+        while (tok.size() > 1 && is_blank(tok.back())) tok.remove_suffix(1);
+        if (tok.size() >= 2 && tok.back() == '"') {
+          const auto body = tok.substr(1, tok.size() - 2);
+          if (std::memchr(body.data(), '\\', body.size()) == nullptr) {
+            out = body;
+            return true;
+          }
         }
         return !v.get_string().get(out);
       }
