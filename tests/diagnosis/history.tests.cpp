@@ -138,6 +138,21 @@ TEST_CASE("history errors are values", "[diagnosis][history]") {
   }
 }
 
+TEST_CASE("a shallow clone reads up to its boundary", "[diagnosis][history]") {
+  git_repo origin;
+  for (int i = 0; i < 4; ++i) {
+    origin.write("f.txt", std::to_string(i) + "\n");
+    origin.commit("c" + std::to_string(i), 1735689600 + i * 60);
+  }
+  selfheal::test::temp_dir dir;
+  const auto clone = dir.path() / "clone";
+  origin.git({"clone", "-q", "--depth", "2", "file://" + origin.root().string(), clone.string()});
+  auto h = dx::read_history(clone);
+  REQUIRE(h);
+  CHECK(h->commits.size() == 2);
+  CHECK(h->commits.front().summary == "c3");
+}
+
 TEST_CASE("tracked_files lists the index", "[diagnosis][history]") {
   git_repo repo;
   repo.write("src/a.js", "x\n");

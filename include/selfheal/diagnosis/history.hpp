@@ -3,7 +3,8 @@
 /// Git history of the monitored repository through libgit2: commits (full id, author, time,
 /// message), the files and line hunks each touched (against its first parent, zero context lines),
 /// and tags. Incremental: commits are cached in the store by commit id, with the tips already walked,
-/// so a second run walks only commits that are new since (`history::read_from_git`).
+/// so a second run walks only commits that are new since (`history::read_from_git`). A shallow
+/// clone is read down to its boundary (the boundary commit is diffed as if it were a root).
 ///
 /// ```cpp
 /// auto db = selfheal::store::database::open("selfheal.db");
@@ -20,6 +21,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <queue>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -212,8 +214,12 @@ inline result<commit_info> read_commit(git_repository* repo, const git_oid* id) 
   if (git_commit_tree(tree.out(), c.get()) != 0) return git_fail("tree of " + info.id);
   if (np > 0) {
     commit_ptr parent;
-    if (git_commit_parent(parent.out(), c.get(), 0) != 0) return git_fail("parent of " + info.id);
-    if (git_commit_tree(parent_tree.out(), parent.get()) != 0) return git_fail("tree of parent of " + info.id);
+    // A shallow clone's boundary commit names parents that are not there: diff it like a root.
+    if (git_commit_parent(parent.out(), c.get(), 0) == 0) {
+      if (git_commit_tree(parent_tree.out(), parent.get()) != 0) return git_fail("tree of parent of " + info.id);
+    } else {
+      git_error_clear();
+    }
   }
   git_diff_options opts;
   git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
@@ -347,29 +353,6 @@ struct history_options {
     }
   }
 
-  // Walk the new commits: from HEAD, hiding the tips whose ancestry is already cached.
-  detail::walk_ptr walk;
-  if (git_revwalk_new(walk.out(), repo.get()) != 0) return detail::git_fail("revwalk");
-  git_revwalk_sorting(walk.get(), GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME);
-  if (git_revwalk_push(walk.get(), &head_oid) != 0) return detail::git_fail("revwalk push HEAD");
-  for (const auto& t : old_tips) {
-    git_oid id;
-    if (git_oid_fromstr(&id, t.c_str()) != 0) continue;
-    git_object* o = nullptr;
-    if (git_object_lookup(&o, repo.get(), &id, GIT_OBJECT_COMMIT) != 0) continue;  // gone (gc'd branch)
-    git_object_free(o);
-    if (git_revwalk_hide(walk.get(), &id) != 0) git_error_clear();
-  }
-  std::vector<commit_info> fresh;
-  git_oid id;
-  while (git_revwalk_next(&id, walk.get()) == 0) {
-    auto c = detail::read_commit(repo.get(), &id);
-    if (!c) return tl::unexpected(c.error());
-    fresh.push_back(std::move(*c));
-    if (opts.max_new_commits && fresh.size() >= opts.max_new_commits) break;
-  }
-  h.read_from_git = fresh.size();
-
   if (cache) {
     // Read back the cached commits.
     auto sel = cache->prepare(
@@ -395,6 +378,48 @@ struct history_options {
       by_id.emplace(std::move(key), std::move(c));
     }
     h.read_from_cache = by_id.size();
+  }
+
+  // Walk the new commits newest first (by committer time) from HEAD, stopping at commits already
+  // cached (their ancestry is cached too) and at parents that are not in the object database (the
+  // boundary of a shallow clone).
+  std::vector<commit_info> fresh;
+  {
+    struct queued {
+      std::int64_t time;
+      git_oid id;
+      bool operator<(const queued& o) const { return time < o.time; }
+    };
+    std::priority_queue<queued> todo;
+    std::unordered_set<std::string> queued_ids;
+    auto enqueue = [&](const git_oid& oid) {
+      std::string hex = detail::oid_hex(&oid);
+      if (by_id.count(hex) || !queued_ids.insert(hex).second) return;
+      detail::commit_ptr c;
+      if (git_commit_lookup(c.out(), repo.get(), &oid) != 0) { git_error_clear(); return; }
+      todo.push(queued{static_cast<std::int64_t>(git_commit_time(c.get())), oid});
+    };
+    enqueue(head_oid);
+    bool limited = false;
+    while (!todo.empty()) {
+      const git_oid oid = todo.top().id;
+      todo.pop();
+      auto c = detail::read_commit(repo.get(), &oid);
+      if (!c) return tl::unexpected(c.error());
+      for (const auto& p : c->parents) {
+        git_oid pid;
+        if (git_oid_fromstr(&pid, p.c_str()) == 0) enqueue(pid);
+      }
+      fresh.push_back(std::move(*c));
+      if (opts.max_new_commits && fresh.size() >= opts.max_new_commits) { limited = true; break; }
+    }
+    // A limited walk leaves gaps in the ancestry: it is not cached (the cache must stay closed
+    // under "parent of").
+    if (limited) cache = nullptr;
+  }
+  h.read_from_git = fresh.size();
+
+  if (cache) {
     // Store the new ones and the new tip set in one transaction.
     if (!fresh.empty() || std::find(old_tips.begin(), old_tips.end(), h.head) == old_tips.end()) {
       store::transaction tx(*cache);
