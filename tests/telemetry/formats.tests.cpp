@@ -170,3 +170,36 @@ TEST_CASE("every DESIGN.md field alias is recognised, nothing else", "[telemetry
   for (const char* other : {"", "t", "Ts", "handlers", "durationms", "topic", "host", "attrs", "error_message", "traceid"})
     CHECK(tel::field_of(other) == field::none);
 }
+
+TEST_CASE("failed events without an error text say what marked them failed", "[telemetry][normalizeTelemetryData][errors]") {
+  tel::interner names;
+  tel::event_normalizer n(names);
+  std::string reason;
+  bool deferred = false;
+  tel::raw_event_view e;
+  e.handler = "pay";
+  e.duration_ms = 3;
+  e.has_duration = true;
+  e.status = "error";
+  auto a = n.normalize(e, reason, deferred);
+  REQUIRE(a);
+  CHECK(a->failed);
+  CHECK(a->execution);
+  CHECK(a->error_message == "status=error");
+  e.status = "ok";
+  e.level = "FATAL";
+  auto b = n.normalize(e, reason, deferred);
+  REQUIRE(b);
+  CHECK(b->error_message == "level=FATAL");
+  e.level = "info";
+  e.error = "card declined";
+  e.has_error = true;
+  auto c = n.normalize(e, reason, deferred);
+  REQUIRE(c);
+  CHECK(c->error_message == "card declined");
+  e.has_error = false;
+  e.error = {};
+  auto d = n.normalize(e, reason, deferred);
+  REQUIRE(d);
+  CHECK_FALSE(d->failed);
+}

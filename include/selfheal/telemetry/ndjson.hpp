@@ -251,9 +251,11 @@ class ndjson_parser {
       if (which == field::none) continue;
       simdjson::ondemand::value v = f.value();
       json_type t{};
-      if (auto err = v.type().get(t)) {
-        sink.bad(line_, std::string(key) + ": " + simdjson::error_message(err));
-        return false;
+      if (which == field::ts || which == field::duration || which == field::error) {  // others: read_string
+        if (auto err = v.type().get(t)) {
+          sink.bad(line_, std::string(key) + ": " + simdjson::error_message(err));
+          return false;
+        }
       }
       bool ok = true;
       std::string reason;

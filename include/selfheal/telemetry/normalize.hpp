@@ -296,9 +296,20 @@ class event_normalizer {
     n.failed = n.kind == event_kind::beat_failed || n.kind == event_kind::sequence_failed || error_field ||
                (!e.level.empty() && is_error_level(e.level)) || (!e.status.empty() && is_error_status(e.status));
     if (n.failed) {
-      if (error_field && e.error != "true") n.error_message = trim(e.error);
-      else if (!trim(e.message).empty()) n.error_message = trim(e.message);
-      else n.error_message = to_string(n.kind);
+      // The most specific text there is: the error, the message, else what marked it failed.
+      if (error_field && e.error != "true") {
+        n.error_message = trim(e.error);
+      } else if (!trim(e.message).empty()) {
+        n.error_message = trim(e.message);
+      } else if (!e.status.empty() && is_error_status(e.status)) {
+        msg_.assign("status=").append(trim(e.status));
+        n.error_message = msg_;
+      } else if (!e.level.empty() && is_error_level(e.level)) {
+        msg_.assign("level=").append(trim(e.level));
+        n.error_message = msg_;
+      } else {
+        n.error_message = to_string(n.kind);
+      }
     }
     switch (n.kind) {
       case event_kind::beat_completed:
@@ -364,6 +375,7 @@ class event_normalizer {
   interner* names_;
   task_pairing pairs_;
   std::string key_;
+  std::string msg_;  // composed error text; valid until the next event
 };
 
 }  // namespace selfheal::telemetry
