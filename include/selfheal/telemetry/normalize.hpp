@@ -253,8 +253,8 @@ class pairing_table {
   /// Applies a task's end state (after its deferred completions were resolved with `take`).
   void apply_final(const task_pairing& t) {
     for (const auto& [key, ts] : t.touched) {
-      if (ts == task_pairing::cleared) open_.erase(key);
-      else open_[key] = ts;
+      if (ts != task_pairing::cleared) open_[key] = ts;
+      else if (!open_.empty()) open_.erase(key);  // the common case (nothing open) costs nothing
     }
   }
   [[nodiscard]] std::size_t open_starts() const noexcept { return open_.size(); }
