@@ -76,11 +76,14 @@ struct window_grid {
 [[nodiscard]] inline window_grid active_grid_of(std::span<const handler_series> series, std::int64_t window_ns) {
   window_grid g;
   g.window_ns = window_ns > 0 ? window_ns : 60'000'000'000;
+  // the set of starts stays small (the period's windows) while the series are many: keep it sorted
   for (const auto& s : series)
-    for (const auto& w : s.windows)
-      if (w.count) g.starts.push_back(w.start_ns);
-  std::sort(g.starts.begin(), g.starts.end());
-  g.starts.erase(std::unique(g.starts.begin(), g.starts.end()), g.starts.end());
+    for (const auto& w : s.windows) {
+      if (!w.count) continue;
+      if (!g.starts.empty() && g.starts.back() == w.start_ns) continue;
+      auto it = std::lower_bound(g.starts.begin(), g.starts.end(), w.start_ns);
+      if (it == g.starts.end() || *it != w.start_ns) g.starts.insert(it, w.start_ns);
+    }
   g.size = g.starts.size();
   if (!g.starts.empty()) g.first_ns = g.starts.front();
   return g;
