@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: configure, build everything (tests, benchmarks, examples) and run ctest.
-# Usage: scripts/test.sh [build dir]. SELFHEAL_SANITIZE=1 adds -fsanitize=address,undefined.
+# Usage: scripts/test.sh [build dir]. SELFHEAL_SANITIZE=1 (with clang) adds
+# -fsanitize=address,undefined and a short run of every libFuzzer target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir="${1:-build}"
@@ -9,6 +10,7 @@ extra=()
 sanitize="${SELFHEAL_SANITIZE:-0}"
 if [[ "$sanitize" == 1 ]]; then
   # Tests only: benchmarks and the header check already ran in the Release build.
+  [[ "${CXX:-}" == *clang* ]] && extra+=(-DSELFHEAL_FUZZ=ON)  # libFuzzer is clang's
   extra+=(-DCMAKE_BUILD_TYPE=Debug -DSELFHEAL_BUILD_BENCHMARKS=OFF
           "-DCMAKE_CXX_FLAGS=-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined")
   export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
