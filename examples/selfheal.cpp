@@ -2,34 +2,17 @@
 // library. Exit codes: 0 done, 1 failed, 2 usage error. With --json, standard output carries
 // exactly one JSON object; progress and warnings go to standard error.
 //
-// Subcommands live in examples/cli/<command>.hpp; a command whose sequence is not implemented yet
-// says so plainly and exits 1.
+// Subcommands live in examples/cli/<command>.hpp, each compiled in its own TU (<command>.cpp); a
+// command whose sequence is not implemented yet says so plainly and exits 1.
 
 #include <cstdio>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
+#include "cli/commands.hpp"
 #include "cli/common.hpp"
-#include "cli/sequences.hpp"
 #include "selfheal/version.hpp"
-
-#if __has_include("cli/parse.hpp")
-#include "cli/parse.hpp"
-#define SELFHEAL_CLI_PARSE 1
-#endif
-#if __has_include("cli/baseline.hpp")
-#include "cli/baseline.hpp"
-#define SELFHEAL_CLI_BASELINE 1
-#endif
-#if __has_include("cli/detect.hpp")
-#include "cli/detect.hpp"
-#define SELFHEAL_CLI_DETECT 1
-#endif
-#if __has_include("cli/diagnose.hpp")
-#include "cli/diagnose.hpp"
-#define SELFHEAL_CLI_DIAGNOSE 1
-#endif
 
 namespace {
 
@@ -57,27 +40,11 @@ int main(int argc, char** argv) {
   cli::globals g;
   int exit_code = cli::exit_failed;
 
-  cli::register_sequences(app, g, exit_code);
-#ifdef SELFHEAL_CLI_PARSE
-  cli::register_parse(app, g, exit_code);
-#else
-  register_unavailable(app, g, exit_code, "parse", "telemetry.parse", "Parse logs into the store");
-#endif
-#ifdef SELFHEAL_CLI_BASELINE
-  cli::register_baseline(app, g, exit_code);
-#else
-  register_unavailable(app, g, exit_code, "baseline", "baseline.establish", "Establish per-handler baselines");
-#endif
-#ifdef SELFHEAL_CLI_DETECT
-  cli::register_detect(app, g, exit_code);
-#else
-  register_unavailable(app, g, exit_code, "detect", "anomaly.detect", "Detect anomalies against the baseline");
-#endif
-#ifdef SELFHEAL_CLI_DIAGNOSE
-  cli::register_diagnose(app, g, exit_code);
-#else
-  register_unavailable(app, g, exit_code, "diagnose", "diagnosis.analyze", "Explain anomalies from code and history");
-#endif
+  cli::add_sequences(app, g, exit_code);
+  cli::add_parse(app, g, exit_code);
+  cli::add_baseline(app, g, exit_code);
+  cli::add_detect(app, g, exit_code);
+  cli::add_diagnose(app, g, exit_code);
   register_unavailable(app, g, exit_code, "fix", "fix.generate", "Generate a patch for a diagnosis");
   register_unavailable(app, g, exit_code, "validate", "validation.run", "Validate a patch in an isolated worktree");
   register_unavailable(app, g, exit_code, "deploy", "deployment.deploy", "Deploy a validated fix");

@@ -1,0 +1,16 @@
+#pragma once
+// The subcommands of the `selfheal` program, one translation unit each (examples/cli/<command>.cpp).
+
+#include <CLI/CLI.hpp>
+
+#include "cli/common.hpp"
+
+namespace selfheal::cli {
+
+void add_sequences(CLI::App& app, globals& g, int& exit_code);
+void add_parse(CLI::App& app, globals& g, int& exit_code);
+void add_baseline(CLI::App& app, globals& g, int& exit_code);
+void add_detect(CLI::App& app, globals& g, int& exit_code);
+void add_diagnose(CLI::App& app, globals& g, int& exit_code);
+
+}  // namespace selfheal::cli
