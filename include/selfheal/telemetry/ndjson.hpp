@@ -32,7 +32,11 @@ class ndjson_parser {
  public:
   /// `batch_size`: bytes of stage 1 per `iterate_many` batch (documents larger than this take the
   /// one-line path).
-  explicit ndjson_parser(std::size_t batch_size = std::size_t{256} << 10) : batch_size_(batch_size) {}
+  explicit ndjson_parser(std::size_t batch_size = std::size_t{256} << 10) : batch_size_(batch_size) {
+    // No stage-1 helper thread: the ingest already runs one parser per core, and a threaded
+    // `iterate_many` starts a thread and allocates a second parser for every stream (every chunk).
+    stream_parser_.threaded = false;
+  }
 
   /// Parses every line of `chunk` (which holds whole lines; a last line without newline is parsed
   /// too). `first_line` is the number of the chunk's first line. Returns the number of lines seen
