@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -119,5 +121,152 @@ TEST_CASE("a malformed NDJSON line costs that line only", "[telemetry][extractTe
     auto c = parse(text, 16 << 10);
     CHECK(lines_of(c) == want_good);
     CHECK(bad_lines_of(c) == want_bad);
+  }
+}
+
+namespace {
+/// Every field of an event, owned, for comparing two parses.
+std::string describe(const tel::raw_event_view& e) {
+  std::string s = std::to_string(e.line);
+  for (std::string_view v : {e.ts_text, e.handler, e.sequence, e.beat, e.kind, e.level, e.status, e.error,
+                             e.correlation, e.release, e.message}) {
+    s += '|';
+    s.append(v.data(), v.size());
+  }
+  char num[128];
+  std::snprintf(num, sizeof num, "|%a|%lld|%d%d|%a|%d|%d", e.ts_number, static_cast<long long>(e.ts_integer),
+                e.has_ts_number ? 1 : 0, e.ts_is_integer ? 1 : 0, e.duration_ms, e.has_duration ? 1 : 0,
+                e.has_error ? 1 : 0);
+  return s + num;
+}
+struct describe_all {
+  std::vector<std::string> events;
+  std::vector<std::uint64_t> bad_lines;
+  void event(const tel::raw_event_view& e) { events.push_back(describe(e)); }
+  void bad(std::uint64_t line, const std::string&) { bad_lines.push_back(line); }
+};
+describe_all parse_with(const std::string& text, bool fast) {
+  std::string buf = text;
+  buf.append(tel::chunk_padding, ' ');
+  tel::ndjson_parser p;
+  p.set_fast_path(fast);
+  describe_all c;
+  p.parse(tel::padded_view::of(buf, text.size()), 1, c);
+  return c;
+}
+}  // namespace
+
+TEST_CASE("the flat-object fast path reads exactly what On-Demand reads", "[telemetry][extractTelemetryEvents][ndjson]") {
+  const std::vector<std::string> corpus = {
+      good,
+      R"({"ts":"2025-01-01T00:00:00Z","handler":"h\"x","durationMs":1.5})",
+      R"({"ha\u006edler":"esc-key","durationMs":2})",
+      R"({"handler":"a","context":"esc \" \\ \n inside","durationMs":0.125})",
+      R"({"handler":"a","durationMs":-0})",
+      R"({"handler":"a","durationMs":1e3})",
+      R"({"handler":"a","durationMs":12345678901234567890})",
+      R"({"handler":"a","durationMs":1.00000000000000000000001})",
+      R"({"handler":"a","durationMs":0.30000000000000004,"duration":"12ms"})",
+      R"({"handler":"a","durationMs":"1.5 s"})",
+      R"({"handler":"a","durationMs":"soon"})",
+      R"({"handler":"a","durationMs":null,"ts":null})",
+      R"({"handler":"a","durationMs":true})",
+      R"({"handler":"a","durationMs":01})",
+      R"({"handler":"a","durationMs":1.})",
+      R"({"handler":"a","durationMs":-})",
+      R"({"timestamp":1735689600032,"handler_name":"h"})",
+      R"({"timestamp":-1735689600,"handler_name":"h"})",
+      R"({"timestamp":-0,"handler_name":"h"})",
+      R"({"timestamp":1735689600.123456,"handler_name":"h"})",
+      R"({"timestamp":17356896000321234567,"handler_name":"h"})",
+      R"({"timestamp":1.7e9,"handler_name":"h"})",
+      R"({"timestamp":true,"handler_name":"h"})",
+      R"({"handler":12,"beat":3,"level":true,"status":false,"version":null,"sequence":-1.5e2})",
+      R"({"handler":{"name":"x"}})",
+      R"({"handler":["x"]})",
+      R"({"error":{"message":"boom","code":500},"handler":"e"})",
+      R"({"error":true,"handler":"e"},)",
+      R"({"error":true,"handler":"e"})",
+      R"({"error":false,"handler":"e"})",
+      R"({"error":null,"handler":"e"})",
+      R"({"error":"","handler":"e"})",
+      R"({"error":0,"handler":"e"})",
+      R"({"err":"bad \"thing\"","handler":"e"})",
+      R"({"attrs":{"a":[1,2,{"b":null}],"c":"d"},"handler":"n","tags":[],"o":{}})",
+      R"({"attrs":{"a":[1,2,{"b":nul}]},"handler":"n"})",
+      R"({"attrs":{"a" 1},"handler":"n"})",
+      R"({"handler":"dup","handler":"dup2","durationMs":1,"durationMs":null})",
+      "{ \"handler\" :\t\"ws\" ,\r \"durationMs\" : 3 }\r",
+      "{\"handler\":\"ctl\x01char\"}",
+      "{\"handler\":\"bad utf8 \xff\xfe\"}",
+      "{\"context\":\"ok utf8 \xc3\xa9\xe2\x82\xac\",\"handler\":\"u\"}",
+      R"({"handler":"a"} trailing)",
+      R"({"handler":"a"}{"handler":"b"})",
+      R"([1,2,3])",
+      R"("just a string")",
+      R"(42)",
+      R"({})",
+      R"({"handler":"unclosed)",
+      R"({"handler":"a",})",
+      R"({"handler":"a" "b"})",
+      R"({,"handler":"a"})",
+      R"({"handler":tru})",
+      R"({"handler":"a"}})",
+      R"({"msg":"m","message":"n","release":"r","commit":"c","traceId":"t","correlationId":"c2","type":"beat-failed"})",
+      "",
+      "   ",
+      "{\"handler\":\"multi\",\n\"durationMs\":1}",
+  };
+  std::string nested = "{\"deep\":";
+  for (int i = 0; i < 40; ++i) nested += "[";
+  for (int i = 0; i < 40; ++i) nested += "]";
+  nested += ",\"handler\":\"deep\"}";
+
+  SECTION("line by line and all together") {
+    std::string all;
+    for (const auto& line : corpus) {
+      const auto one = line + "\n";
+      const auto slow = parse_with(one, false);
+      const auto fast = parse_with(one, true);
+      INFO(line);
+      CHECK(fast.events == slow.events);
+      CHECK(fast.bad_lines == slow.bad_lines);
+      all += one;
+    }
+    all += nested + "\n";
+    const auto slow = parse_with(all, false);
+    const auto fast = parse_with(all, true);
+    CHECK(fast.events == slow.events);
+    CHECK(fast.bad_lines == slow.bad_lines);
+    CHECK(fast.events.size() > 20);  // the corpus holds good lines, and they were read
+    CHECK(fast.bad_lines.size() > 10);
+  }
+
+  SECTION("random mutations of the corpus (seeded)") {
+    std::mt19937 rng(20251126);
+    const std::string alphabet = "{}[]\":,\\ 0123456789.-eEabnrtuflsx\t\r\n\x01\xff\xc3";
+    for (int round = 0; round < 400; ++round) {
+      std::string text;
+      const int lines = 1 + static_cast<int>(rng() % 12);
+      for (int l = 0; l < lines; ++l) {
+        std::string line = corpus[rng() % corpus.size()];
+        const int edits = static_cast<int>(rng() % 3);
+        for (int k = 0; k < edits && !line.empty(); ++k) {
+          const auto at = rng() % line.size();
+          switch (rng() % 3) {
+            case 0: line[at] = alphabet[rng() % alphabet.size()]; break;
+            case 1: line.erase(at, 1); break;
+            default: line.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
+          }
+        }
+        text += line;
+        if (l + 1 < lines || rng() % 2) text += '\n';
+      }
+      const auto slow = parse_with(text, false);
+      const auto fast = parse_with(text, true);
+      INFO("round " << round << ": " << text);
+      REQUIRE(fast.events == slow.events);
+      REQUIRE(fast.bad_lines == slow.bad_lines);
+    }
   }
 }

@@ -20,6 +20,9 @@
 #include <string_view>
 
 #include <simdjson.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "selfheal/telemetry/formats.hpp"
 #include "selfheal/telemetry/model.hpp"
@@ -35,7 +38,9 @@ class ndjson_parser {
   explicit ndjson_parser(std::size_t batch_size = std::size_t{256} << 10) : batch_size_(batch_size) {
     // No stage-1 helper thread: the ingest already runs one parser per core, and a threaded
     // `iterate_many` starts a thread and allocates a second parser for every stream (every chunk).
+#ifdef SIMDJSON_THREADS_ENABLED
     stream_parser_.threaded = false;
+#endif
   }
 
   /// Parses every line of `chunk` (which holds whole lines; a last line without newline is parsed
@@ -52,15 +57,43 @@ class ndjson_parser {
     limit_ = chunk.data() + chunk.capacity();
     cursor_ = begin_;
     line_ = first_line;
-    while (cursor_ < end_) {
-      skip_blank();
-      if (cursor_ >= end_) break;
-      run_stream(sink);
+    if (fast_path_ && simdjson::validate_utf8(chunk.data(), chunk.size())) {
+      // Line by line: a flat object is scanned directly; any other line goes alone through the
+      // On-Demand stream path, which accepts it or reports the precise reason.
+      while (cursor_ < end_) {
+        skip_blank();
+        if (cursor_ >= end_) break;
+        const char* le = line_end(cursor_);
+        raw_event_view e;
+        if (*cursor_ == '{' && scan_flat(cursor_, le, e)) {
+          e.line = line_;
+          sink.event(e);
+          next_line(le);
+          continue;
+        }
+        const char* const chunk_end = end_;
+        end_ = le < chunk_end ? le + 1 : chunk_end;
+        while (cursor_ < end_) {
+          skip_blank();
+          if (cursor_ >= end_) break;
+          run_stream(sink);
+        }
+        end_ = chunk_end;
+      }
+    } else {
+      while (cursor_ < end_) {
+        skip_blank();
+        if (cursor_ >= end_) break;
+        run_stream(sink);
+      }
     }
     // lines = newlines seen + an unterminated last line
     const bool unterminated = chunk.size() > 0 && chunk.data()[chunk.size() - 1] != '\n';
     return line_ - first_line + (unterminated ? 1 : 0);
   }
+
+  /// Turns the flat-object fast path off (every line through On-Demand): tests compare both.
+  void set_fast_path(bool on) noexcept { fast_path_ = on; }
 
   /// Parses one line (no newline inside) with the one-document path; for tests and fuzzing.
   template <class Sink>
@@ -124,6 +157,15 @@ class ndjson_parser {
       const char* le = line_end(s);
       const char c = *s;
       if (c == '{' || c == '[') {
+        if (c == '{' && fast_path_) {  // a flat object on its line: no On-Demand walk needed
+          raw_event_view e;
+          if (scan_flat(s, le, e)) {
+            e.line = line_;
+            sink.event(e);
+            next_line(le);
+            continue;  // the untouched document is skipped by ++it
+          }
+        }
         const std::string_view src = it.source();
         const char* doc_end = s + src.size();
         bool clean = doc_end <= le;
@@ -371,9 +413,300 @@ class ndjson_parser {
     return true;
   }
 
+  // ---- fast path: a flat object on one line, scanned directly -------------------------------
+  //
+  // Most lines are one flat object of strings, numbers and literals. For those, `scan_flat` reads
+  // the keys and values straight from the line (stage 1 of the stream has already validated the
+  // UTF-8 and the string boundaries) and fills the event exactly as `extract` would. It accepts only
+  // strict JSON that `extract` accepts with the same values, and gives up (returns false, nothing
+  // reported) on anything else: an escape in a key or a kept string, a nested object or array, a
+  // number other than a plain decimal for a number field, any syntax error, content after the
+  // object. Such a line takes the On-Demand path (`extract`), which also gives the precise reason.
+
+  static constexpr bool is_ws(char c) noexcept { return c == ' ' || c == '\t' || c == '\r'; }
+  static constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+  /// A string body at `p` (after the opening quote), ending before `le`; `p` moves past the closing
+  /// quote. `escaped` tells whether the body holds a backslash (the end is then found by skipping
+  /// escapes, and the body is not usable as is). An unescaped control character fails (simdjson's
+  /// stage 1 rejects it). Reads 16 bytes at a time: the chunk's padding covers reads past `le`.
+  static bool scan_string(const char*& p, const char* le, std::string_view& body, bool& escaped) noexcept {
+    const char* b = p;
+    const char* x = p;
+    escaped = false;
+    for (;;) {
+      if (x >= le) return false;
+#if defined(__SSE2__)
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x));
+      const __m128i hits = _mm_or_si128(
+          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+          _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f)));
+      const auto mask = static_cast<unsigned>(_mm_movemask_epi8(hits));
+      if (mask == 0) {
+        x += 16;
+        continue;
+      }
+      x += __builtin_ctz(mask);
+#else
+      const auto u = static_cast<unsigned char>(*x);
+      if (u != '"' && u != '\\' && u >= 0x20) {
+        ++x;
+        continue;
+      }
+#endif
+      if (x >= le) return false;
+      if (*x == '"') break;
+      if (*x != '\\') return false;  // a control character
+      escaped = true;
+      x += 2;  // the backslash and the byte it escapes
+    }
+    body = std::string_view(b, static_cast<std::size_t>(x - b));
+    p = x + 1;
+    return true;
+  }
+
+  /// A JSON number token (strict grammar).
+  struct number_token {
+    std::string_view text;
+    std::uint64_t mantissa = 0;  ///< the digits (without the dot) when `digits` <= 19
+    int digits = 0;
+    int frac = 0;                ///< digits after the dot
+    bool negative = false;
+    bool exponent = false;
+    /// A decimal without exponent whose double simdjson computes by Clinger's fast path (mantissa
+    /// below 2^53, at most 22 fraction digits): `value()` is then bit-identical to `get_double`.
+    [[nodiscard]] bool plain() const noexcept {
+      return !exponent && digits <= 19 && frac <= 22 && mantissa < (std::uint64_t{1} << 53);
+    }
+    [[nodiscard]] double value() const noexcept {
+      static constexpr double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+      double d = static_cast<double>(mantissa);
+      if (frac > 0) d = d / pow10[frac];
+      return negative ? -d : d;
+    }
+    /// An integer simdjson types as `signed_integer` (no dot, no exponent, at most 18 digits, not -0).
+    [[nodiscard]] bool small_integer() const noexcept {
+      return !exponent && frac == 0 && digits <= 18 && !(negative && mantissa == 0);
+    }
+  };
+
+  /// A number at `p`; `p` moves past it.
+  static bool scan_number(const char*& p, const char* le, number_token& n) noexcept {
+    const char* b = p;
+    const char* x = p;
+    n.negative = x < le && *x == '-';
+    if (n.negative) ++x;
+    if (x >= le || !is_digit(*x)) return false;
+    if (*x == '0') {
+      ++x;
+      n.digits = 1;
+    } else {
+      while (x < le && is_digit(*x)) {
+        if (n.digits < 19) n.mantissa = n.mantissa * 10 + static_cast<unsigned>(*x - '0');
+        ++n.digits;
+        ++x;
+      }
+    }
+    if (x < le && *x == '.') {
+      ++x;
+      if (x >= le || !is_digit(*x)) return false;
+      while (x < le && is_digit(*x)) {
+        if (n.digits < 19) n.mantissa = n.mantissa * 10 + static_cast<unsigned>(*x - '0');
+        ++n.digits;
+        ++n.frac;
+        ++x;
+      }
+    }
+    if (x < le && (*x == 'e' || *x == 'E')) {
+      n.exponent = true;
+      ++x;
+      if (x < le && (*x == '+' || *x == '-')) ++x;
+      if (x >= le || !is_digit(*x)) return false;
+      while (x < le && is_digit(*x)) ++x;
+    }
+    n.text = std::string_view(b, static_cast<std::size_t>(x - b));
+    p = x;
+    return true;
+  }
+
+  /// `true`, `false` or `null` at `p`; `p` moves past it.
+  static bool scan_literal(const char*& p, const char* le, std::string_view& text) noexcept {
+    const auto left = static_cast<std::size_t>(le - p);
+    const char* lit = *p == 't' ? "true" : *p == 'f' ? "false" : "null";
+    const std::size_t n = *p == 'f' ? 5 : 4;
+    if (left < n || std::memcmp(p, lit, n) != 0) return false;
+    text = std::string_view(p, n);
+    p += n;
+    return true;
+  }
+
+  /// Skips one strictly valid JSON value of any kind at `p` (nesting up to `depth` levels).
+  static bool skip_value(const char*& p, const char* le, int depth) noexcept {
+    auto skip_ws = [&] {
+      while (p < le && is_ws(*p)) ++p;
+    };
+    if (p >= le) return false;
+    const char c = *p;
+    std::string_view text;
+    bool escaped = false;
+    if (c == '"') {
+      ++p;
+      return scan_string(p, le, text, escaped);
+    }
+    if (c == '-' || is_digit(c)) {
+      number_token n;
+      return scan_number(p, le, n);
+    }
+    if (c == 't' || c == 'f' || c == 'n') return scan_literal(p, le, text);
+    if ((c != '{' && c != '[') || depth <= 0) return false;
+    const char close = c == '{' ? '}' : ']';
+    ++p;
+    skip_ws();
+    if (p < le && *p == close) {
+      ++p;
+      return true;
+    }
+    for (;;) {
+      if (c == '{') {
+        if (p >= le || *p != '"') return false;
+        ++p;
+        if (!scan_string(p, le, text, escaped)) return false;
+        skip_ws();
+        if (p >= le || *p != ':') return false;
+        ++p;
+        skip_ws();
+      }
+      if (!skip_value(p, le, depth - 1)) return false;
+      skip_ws();
+      if (p >= le) return false;
+      const char sep = *p++;
+      if (sep == close) return true;
+      if (sep != ',') return false;
+      skip_ws();
+    }
+  }
+
+  /// See the comment above: true when the line [s, le) was one flat object, read into `e`.
+  static bool scan_flat(const char* s, const char* le, raw_event_view& e) noexcept {
+    const char* p = s + 1;  // past '{'
+    auto skip_ws = [&] {
+      while (p < le && is_ws(*p)) ++p;
+    };
+    skip_ws();
+    if (p < le && *p == '}') {
+      ++p;
+    } else {
+      for (;;) {
+        if (p >= le || *p != '"') return false;
+        ++p;
+        std::string_view key;
+        bool escaped = false;
+        if (!scan_string(p, le, key, escaped) || escaped) return false;
+        skip_ws();
+        if (p >= le || *p != ':') return false;
+        ++p;
+        skip_ws();
+        if (p >= le) return false;
+        const field which = field_of(key);
+        // The value: its kind, its text (string body, number or literal text) and a number's value.
+        enum class kind { string, number, literal } k = kind::literal;
+        std::string_view text;
+        number_token num;
+        const char c = *p;
+        if (which == field::none) {
+          if (!skip_value(p, le, 32)) return false;
+        } else if (c == '"') {
+          ++p;
+          if (!scan_string(p, le, text, escaped) || escaped) return false;  // unescaping: On-Demand
+          k = kind::string;
+        } else if (c == '-' || is_digit(c)) {
+          if (!scan_number(p, le, num)) return false;
+          text = num.text;
+          k = kind::number;
+        } else if (c == 't' || c == 'f' || c == 'n') {
+          if (!scan_literal(p, le, text)) return false;
+          k = kind::literal;
+        } else {
+          return false;  // a nested object/array in a known field, or not JSON
+        }
+        skip_ws();
+        if (p >= le) return false;
+        const char sep = *p++;
+        if (sep != ',' && sep != '}') return false;
+        switch (which) {
+          case field::none: break;
+          case field::ts:
+            if (k == kind::string) {
+              e.ts_text = text;
+            } else if (k == kind::number) {  // as extract: an int64 when simdjson types it so
+              if (num.small_integer()) {
+                const auto m = static_cast<std::int64_t>(num.mantissa);
+                e.ts_integer = num.negative ? -m : m;
+                e.ts_is_integer = true;
+              } else if (num.plain() && num.frac > 0) {  // a decimal: floating point
+                e.ts_number = num.value();
+              } else {
+                return false;
+              }
+              e.has_ts_number = true;
+            } else if (text[0] != 'n') {
+              return false;
+            }
+            break;
+          case field::duration:
+            if (k == kind::number) {
+              if (!num.plain()) return false;
+              e.duration_ms = num.value();
+              e.has_duration = true;
+            } else if (k == kind::string) {
+              if (!parse_duration_ms(text, e.duration_ms)) return false;
+              e.has_duration = true;
+            } else if (text[0] != 'n') {
+              return false;
+            }
+            break;
+          case field::error:
+            if (k == kind::literal && text[0] == 'f') break;
+            if (k == kind::literal && text[0] == 't') {
+              e.error = "true";
+              e.has_error = true;
+              break;
+            }
+            if (k == kind::literal) text = {};  // null
+            if (!text.empty()) {
+              e.error = text;
+              e.has_error = true;
+            }
+            break;
+          default: {
+            if (k == kind::literal && text[0] == 'n') text = {};
+            switch (which) {
+              case field::handler: e.handler = text; break;
+              case field::kind: e.kind = text; break;
+              case field::level: e.level = text; break;
+              case field::sequence: e.sequence = text; break;
+              case field::beat: e.beat = text; break;
+              case field::correlation: e.correlation = text; break;
+              case field::release: e.release = text; break;
+              case field::status: e.status = text; break;
+              case field::message: e.message = text; break;
+              default: break;
+            }
+          }
+        }
+        if (sep == '}') break;
+        skip_ws();
+      }
+    }
+    while (p < le && is_blank(*p)) ++p;
+    return p == le;
+  }
+
   simdjson::ondemand::parser stream_parser_;
   simdjson::ondemand::parser line_parser_;
   std::size_t batch_size_;
+  bool fast_path_ = true;
   const char* begin_ = nullptr;
   const char* end_ = nullptr;
   const char* limit_ = nullptr;
