@@ -50,6 +50,35 @@ struct partial_aggregate {
     }
   };
 
+  /// A direct-mapped cache of map entries by key, in front of `metrics` and `releases` (the same
+  /// few names recur window after window). Holds pointers into the maps, whose nodes never move:
+  /// copies start empty, and `clear()` must follow any replacement of the maps.
+  template <class V>
+  struct entry_cache {
+    struct slot {
+      key k{};
+      V* v = nullptr;
+    };
+    slot slots[64];
+    entry_cache() = default;
+    entry_cache(const entry_cache&) noexcept {}
+    entry_cache& operator=(const entry_cache&) noexcept {
+      clear();
+      return *this;
+    }
+    void clear() noexcept {
+      for (auto& sl : slots) sl.v = nullptr;
+    }
+    template <class Map>
+    V& get(Map& map, const key& k) {
+      auto& sl = slots[(k.name * 2u + static_cast<unsigned>(k.scope)) & 63u];
+      if (sl.v != nullptr && sl.k == k) return *sl.v;
+      V& v = map[k];
+      sl = {k, &v};
+      return v;
+    }
+  };
+
   interner names;
   std::int64_t window_ns = 60'000'000'000;
   std::unordered_map<key, metric_stats, key_hash> metrics;
@@ -59,6 +88,8 @@ struct partial_aggregate {
   std::uint64_t error_samples_dropped = 0;
   std::int64_t first_event_ns = no_time;
   std::int64_t last_event_ns = no_time;
+  entry_cache<metric_stats> metric_cache;
+  entry_cache<release_marker> release_cache;
 
   /// Counts one event (time span, release marker, error sample). Executions are added separately
   /// (`add_execution`), because a deferred completion gets its duration later.
@@ -67,7 +98,7 @@ struct partial_aggregate {
     first_event_ns = earliest(first_event_ns, e.ts_ns);
     last_event_ns = latest(last_event_ns, e.ts_ns);
     if (e.release != no_name) {
-      auto& r = releases[key{window_start(e.ts_ns, window_ns), e.release, metric_scope::handler}];
+      auto& r = release_cache.get(releases, key{window_start(e.ts_ns, window_ns), e.release, metric_scope::handler});
       ++r.count;
       r.first_seen_ns = earliest(r.first_seen_ns, e.ts_ns);
       r.last_seen_ns = latest(r.last_seen_ns, e.ts_ns);
@@ -93,7 +124,7 @@ struct partial_aggregate {
 
   /// One execution of `name` (a handler or a sequence id) at `ts`; `duration_ns` < 0 for none.
   void add_execution(metric_scope scope, std::uint32_t name, std::int64_t ts, bool failed, std::int64_t duration_ns) {
-    metrics[key{window_start(ts, window_ns), name, scope}].add(failed, duration_ns);
+    metric_cache.get(metrics, key{window_start(ts, window_ns), name, scope}).add(failed, duration_ns);
   }
 
   /// The executions of a normalized (non-deferred) event.
@@ -131,6 +162,8 @@ inline void adopt_names(partial_aggregate& p, const interner& global) {
   for (auto& [k, v] : p.errors) errors.emplace(partial_aggregate::error_key{remap(k.handler), k.message}, std::move(v));
   p.metrics = std::move(metrics);
   p.releases = std::move(releases);
+  p.metric_cache.clear();
+  p.release_cache.clear();
   p.errors = std::move(errors);
   p.names = global;
 }

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "selfheal/telemetry/model.hpp"
@@ -26,79 +27,88 @@ enum class field : std::uint8_t {
   none, ts, handler, duration, kind, level, error, sequence, beat, correlation, release, status, message
 };
 
+namespace detail {
+/// `k == lit`, as a fixed-size compare the compiler inlines (this runs for every key of every line).
+template <std::size_t N>
+[[nodiscard]] constexpr bool key_is(std::string_view k, const char (&lit)[N]) noexcept {
+  if (std::is_constant_evaluated()) return k == std::string_view(lit, N - 1);
+  return k.size() == N - 1 && __builtin_memcmp(k.data(), lit, N - 1) == 0;
+}
+}  // namespace detail
+
 /// Which field an (exact, case-sensitive) key names; `field::none` for unknown keys.
 [[nodiscard]] constexpr field field_of(std::string_view k) noexcept {
   // Dispatch on length and first byte, then one comparison: this runs for every key of every line.
   switch (k.size()) {
-    case 2: return k == "ts" ? field::ts : field::none;
+    case 2: return detail::key_is(k, "ts") ? field::ts : field::none;
     case 3:
-      if (k == "err") return field::error;
-      if (k == "lvl") return field::level;
-      if (k == "msg") return field::message;
+      if (detail::key_is(k, "err")) return field::error;
+      if (detail::key_is(k, "lvl")) return field::level;
+      if (detail::key_is(k, "msg")) return field::message;
       return field::none;
     case 4:
       switch (k[0]) {
-        case 't': return k == "time" ? field::ts : k == "type" ? field::kind : field::none;
-        case 's': return k == "span" ? field::handler : field::none;
-        case 'k': return k == "kind" ? field::kind : field::none;
-        case 'b': return k == "beat" ? field::beat : field::none;
+        case 't': return detail::key_is(k, "time") ? field::ts : detail::key_is(k, "type") ? field::kind : field::none;
+        case 's': return detail::key_is(k, "span") ? field::handler : field::none;
+        case 'k': return detail::key_is(k, "kind") ? field::kind : field::none;
+        case 'b': return detail::key_is(k, "beat") ? field::beat : field::none;
         default: return field::none;
       }
     case 5:
       switch (k[0]) {
-        case 'e': return k == "event" ? field::kind : k == "error" ? field::error : field::none;
-        case 'l': return k == "level" ? field::level : field::none;
+        case 'e': return detail::key_is(k, "event") ? field::kind : detail::key_is(k, "error") ? field::error : field::none;
+        case 'l': return detail::key_is(k, "level") ? field::level : field::none;
         default: return field::none;
       }
     case 6:
-      if (k[0] == 'c') return k == "commit" ? field::release : field::none;
-      if (k[0] == 's') return k == "status" ? field::status : field::none;
+      if (k[0] == 'c') return detail::key_is(k, "commit") ? field::release : field::none;
+      if (k[0] == 's') return detail::key_is(k, "status") ? field::status : field::none;
       return field::none;
     case 7:
       switch (k[0]) {
-        case 'h': return k == "handler" ? field::handler : field::none;
-        case 'v': return k == "version" ? field::release : field::none;
-        case 'r': return k == "release" ? field::release : field::none;
-        case 'm': return k == "message" ? field::message : field::none;
-        case 't': return k == "traceId" ? field::correlation : field::none;
+        case 'h': return detail::key_is(k, "handler") ? field::handler : field::none;
+        case 'v': return detail::key_is(k, "version") ? field::release : field::none;
+        case 'r': return detail::key_is(k, "release") ? field::release : field::none;
+        case 'm': return detail::key_is(k, "message") ? field::message : field::none;
+        case 't': return detail::key_is(k, "traceId") ? field::correlation : field::none;
         default: return field::none;
       }
     case 8:
       switch (k[0]) {
-        case 'd': return k == "duration" ? field::duration : field::none;
-        case 's': return k == "severity" ? field::level : k == "sequence" ? field::sequence : field::none;
-        case 't': return k == "trace_id" ? field::correlation : field::none;
+        case 'd': return detail::key_is(k, "duration") ? field::duration : field::none;
+        case 's': return detail::key_is(k, "severity") ? field::level : detail::key_is(k, "sequence") ? field::sequence : field::none;
+        case 't': return detail::key_is(k, "trace_id") ? field::correlation : field::none;
         default: return field::none;
       }
     case 9:
       switch (k[0]) {
-        case 't': return k == "timestamp" ? field::ts : field::none;
-        case 'o': return k == "operation" ? field::handler : field::none;
-        case 'e': return k == "exception" ? field::error : field::none;
+        case 't': return detail::key_is(k, "timestamp") ? field::ts : field::none;
+        case 'o': return detail::key_is(k, "operation") ? field::handler : field::none;
+        case 'e': return detail::key_is(k, "exception") ? field::error : field::none;
         default: return field::none;
       }
     case 10:
       switch (k[0]) {
-        case '@': return k == "@timestamp" ? field::ts : field::none;
-        case 'd': return k == "durationMs" ? field::duration : field::none;
-        case 'e': return k == "elapsed_ms" ? field::duration : field::none;
-        case 'l': return k == "latency_ms" ? field::duration : field::none;
-        case 's': return k == "sequenceId" ? field::sequence : field::none;
+        case '@': return detail::key_is(k, "@timestamp") ? field::ts : field::none;
+        case 'd': return detail::key_is(k, "durationMs") ? field::duration : field::none;
+        case 'e': return detail::key_is(k, "elapsed_ms") ? field::duration : field::none;
+        case 'l': return detail::key_is(k, "latency_ms") ? field::duration : field::none;
+        case 's': return detail::key_is(k, "sequenceId") ? field::sequence : field::none;
         default: return field::none;
       }
     case 11:
       switch (k[0]) {
-        case 'h': return k == "handlerName" ? field::handler : field::none;
-        case 'd': return k == "duration_ms" ? field::duration : field::none;
-        case 's': return k == "sequence_id" ? field::sequence : field::none;
+        case 'h': return detail::key_is(k, "handlerName") ? field::handler : field::none;
+        case 'd': return detail::key_is(k, "duration_ms") ? field::duration : field::none;
+        case 's': return detail::key_is(k, "sequence_id") ? field::sequence : field::none;
         default: return field::none;
       }
-    case 12: return k == "handler_name" ? field::handler : field::none;
+    case 12: return detail::key_is(k, "handler_name") ? field::handler : field::none;
     case 13:
-      if (k[0] == 'c') return k == "correlationId" ? field::correlation : field::none;
-      if (k[0] == 'e') return k == "error.message" ? field::error : field::none;
+      if (k[0] == 'c') return detail::key_is(k, "correlationId") ? field::correlation : field::none;
+      if (k[0] == 'e') return detail::key_is(k, "error.message") ? field::error : field::none;
       return field::none;
-    case 14: return k == "correlation_id" ? field::correlation : field::none;
+    case 14: return detail::key_is(k, "correlation_id") ? field::correlation : field::none;
     default: return field::none;
   }
 }
