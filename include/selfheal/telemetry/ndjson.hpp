@@ -430,7 +430,7 @@ class ndjson_parser {
   /// quote. `escaped` tells whether the body holds a backslash (the end is then found by skipping
   /// escapes, and the body is not usable as is). An unescaped control character fails (simdjson's
   /// stage 1 rejects it). Reads 16 bytes at a time: the chunk's padding covers reads past `le`.
-  static bool scan_string(const char*& p, const char* le, std::string_view& body, bool& escaped) noexcept {
+  [[gnu::always_inline]] static bool scan_string(const char*& p, const char* le, std::string_view& body, bool& escaped) noexcept {
     const char* b = p;
     const char* x = p;
     escaped = false;
@@ -492,7 +492,7 @@ class ndjson_parser {
   };
 
   /// A number at `p`; `p` moves past it.
-  static bool scan_number(const char*& p, const char* le, number_token& n) noexcept {
+  [[gnu::always_inline]] static bool scan_number(const char*& p, const char* le, number_token& n) noexcept {
     const char* b = p;
     const char* x = p;
     n.negative = x < le && *x == '-';
@@ -531,7 +531,7 @@ class ndjson_parser {
   }
 
   /// `true`, `false` or `null` at `p`; `p` moves past it.
-  static bool scan_literal(const char*& p, const char* le, std::string_view& text) noexcept {
+  [[gnu::always_inline]] static bool scan_literal(const char*& p, const char* le, std::string_view& text) noexcept {
     const auto left = static_cast<std::size_t>(le - p);
     const char* lit = *p == 't' ? "true" : *p == 'f' ? "false" : "null";
     const std::size_t n = *p == 'f' ? 5 : 4;
@@ -615,7 +615,14 @@ class ndjson_parser {
         number_token num;
         const char c = *p;
         if (which == field::none) {
-          if (!skip_value(p, le, 32)) return false;
+          if (c == '"') {  // the usual unknown value, inline
+            ++p;
+            if (!scan_string(p, le, text, escaped)) return false;
+          } else {
+            const char* q = p;  // (p itself stays out of memory)
+            if (!skip_value(q, le, 32)) return false;
+            p = q;
+          }
         } else if (c == '"') {
           ++p;
           if (!scan_string(p, le, text, escaped) || escaped) return false;  // unescaping: On-Demand
