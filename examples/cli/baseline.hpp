@@ -44,18 +44,8 @@ inline void register_baseline(CLI::App& app, globals& g, int& exit_code) {
       }
       *dst = *ns;
     }
-    auto db = store::database::open(g.db);
-    if (!db) {
-      exit_code = report_error(g, "baseline", db.error());
-      return;
-    }
-    context ctx;
-    ctx.store = &*db;
-    auto s = run(anomaly::establish_baseline, ctx, std::move(req));
-    if (!s) {
-      exit_code = report_error(g, "baseline", s.error());
-      return;
-    }
+    auto s = run_on_store(g, "baseline", anomaly::establish_baseline, std::move(req), exit_code);
+    if (!s) return;
     if (!s->low_confidence.empty()) {
       std::fprintf(stderr, "selfheal baseline: %zu low-confidence handler(s) (too few calls or windows):", s->low_confidence.size());
       for (std::size_t i = 0; i < s->low_confidence.size() && i < 20; ++i) std::fprintf(stderr, " %s", s->low_confidence[i].c_str());

@@ -3,13 +3,19 @@
 // The program holds no logic the library lacks: commands parse options, call a sequence, print.
 
 #include <cstdio>
+#include <optional>
+#include <type_traits>
+#include <utility>
 #include <string>
 #include <string_view>
 
 #include <CLI/CLI.hpp>
 
+#include "selfheal/core/context.hpp"
 #include "selfheal/core/json_writer.hpp"
 #include "selfheal/core/result.hpp"
+#include "selfheal/core/run.hpp"
+#include "selfheal/store/database.hpp"
 
 namespace selfheal::cli {
 
@@ -38,6 +44,26 @@ inline int report_error(const globals& g, std::string_view command, const error&
     std::printf("%s\n", out.c_str());
   }
   return code;
+}
+
+/// Opens the store, runs `seq` on `input` against it, and reports a failure (exit 2 for a malformed
+/// request, 1 for anything else). The sequence's output, or nothing when it failed.
+template <class Seq, class In>
+auto run_on_store(const globals& g, std::string_view command, const Seq& seq, In&& input, int& exit_code)
+    -> std::optional<typename std::remove_cvref_t<Seq>::template output_for<std::remove_cvref_t<In>>> {
+  auto db = store::database::open(g.db);
+  if (!db) {
+    exit_code = report_error(g, command, db.error());
+    return std::nullopt;
+  }
+  context ctx;
+  ctx.store = &*db;
+  auto out = run(seq, ctx, std::forward<In>(input));
+  if (!out) {
+    exit_code = report_error(g, command, out.error(), out.error().code == errc::invalid_request ? exit_usage : exit_failed);
+    return std::nullopt;
+  }
+  return std::move(*out);
 }
 
 /// Writes a finished JSON document and a newline to standard output.

@@ -33,18 +33,8 @@ inline void register_detect(CLI::App& app, globals& g, int& exit_code) {
   sub->add_option("--min-coverage", req->options.detect.coverage.min_line_coverage, "line coverage below which a hot handler is a gap")
       ->capture_default_str();
   sub->callback([req, &g, &exit_code] {
-    auto db = store::database::open(g.db);
-    if (!db) {
-      exit_code = report_error(g, "detect", db.error());
-      return;
-    }
-    context ctx;
-    ctx.store = &*db;
-    auto s = run(anomaly::detect_anomalies, ctx, *req);
-    if (!s) {
-      exit_code = report_error(g, "detect", s.error());
-      return;
-    }
+    auto s = run_on_store(g, "detect", anomaly::detect_anomalies, *req, exit_code);
+    if (!s) return;
     for (const auto& w : s->warnings) std::fprintf(stderr, "selfheal detect: %s\n", w.c_str());
     if (g.json) {
       print_json(anomaly::to_json(*s));

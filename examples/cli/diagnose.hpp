@@ -37,10 +37,6 @@ inline void register_diagnose(CLI::App& app, globals& g, int& exit_code) {
   sub->add_option("--lcov", o.lcov, "an lcov tracefile: uncovered lines of hot handlers");
   sub->add_flag("--no-ctags", o.no_ctags, "index symbols with the built-in scanner instead of Universal Ctags");
   sub->callback([&g, &exit_code] {
-    auto db = store::database::open(g.db);
-    if (!db) { exit_code = report_error(g, "diagnose", db.error()); return; }
-    context ctx;
-    ctx.store = &*db;
     diagnosis::analyze_request req;
     req.repo = o.repo;
     req.anomaly_record = o.record;
@@ -48,12 +44,8 @@ inline void register_diagnose(CLI::App& app, globals& g, int& exit_code) {
     req.anomaly_ids = o.anomaly_ids;
     req.coverage_report = o.lcov;
     req.codebase.use_ctags = !o.no_ctags;
-    auto s = run(diagnosis::analyze_diagnosis, ctx, std::move(req));
-    if (!s) {
-      // A malformed request (bad record id, empty path) is a usage error; the rest are failures.
-      exit_code = report_error(g, "diagnose", s.error(), s.error().code == errc::invalid_request ? exit_usage : exit_failed);
-      return;
-    }
+    auto s = run_on_store(g, "diagnose", diagnosis::analyze_diagnosis, std::move(req), exit_code);
+    if (!s) return;
     for (const auto& w : s->warnings) std::fprintf(stderr, "selfheal diagnose: warning: %s\n", w.c_str());
     std::fprintf(stderr, "selfheal diagnose: %zu symbols (%s), %zu commits (%zu read from git, %zu from the cache)\n",
                  s->symbols, s->symbol_source.c_str(), s->commits, s->commits_from_git, s->commits_from_cache);

@@ -61,18 +61,8 @@ inline void register_parse(CLI::App& app, globals& g, int& exit_code) {
       std::fprintf(stderr, "selfheal parse: reading %.1f MB from %zu source(s)...\n", static_cast<double>(total) / 1e6,
                    expanded.sources.size());
 
-    auto db = store::database::open(g.db);
-    if (!db) {
-      exit_code = report_error(g, "parse", db.error());
-      return;
-    }
-    context ctx;
-    ctx.store = &*db;
-    auto summary = run(telemetry::parse_telemetry, ctx, std::move(req));
-    if (!summary) {
-      exit_code = report_error(g, "parse", summary.error());
-      return;
-    }
+    auto summary = run_on_store(g, "parse", telemetry::parse_telemetry, std::move(req), exit_code);
+    if (!summary) return;
     const auto& a = summary->aggregate;
     for (const auto& k : a.skipped) std::fprintf(stderr, "selfheal parse: skipped %s: %s\n", k.path.c_str(), k.reason.c_str());
     for (const auto& b : a.bad_line_samples)
