@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir="${1:-build}"
+# ccache (when installed) shares its cache between checkouts in different folders.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 jobs="$(nproc)"
 extra=()
 sanitize="${SELFHEAL_SANITIZE:-0}"
