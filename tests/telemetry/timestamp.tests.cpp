@@ -1,5 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
 #include "selfheal/telemetry/timestamp.hpp"
 
 namespace tel = selfheal::telemetry;
@@ -58,4 +63,45 @@ TEST_CASE("epoch numbers are told apart by magnitude", "[telemetry][timestamp]")
   CHECK(tel::epoch_to_ns(1735689600250.0) == s_2025 * ns + 250'000'000);
   CHECK_FALSE(tel::epoch_to_ns(1e300));
   CHECK_FALSE(tel::epoch_to_ns(std::numeric_limits<double>::quiet_NaN()));
+}
+
+TEST_CASE("the ISO-8601 memo gives exactly parse_iso8601's results", "[telemetry][timestamp]") {
+  const std::vector<std::string> seeds = {
+      "2025-01-01T00:00:00.007036Z", "2025-01-01T00:00:59.999999999Z", "2025-01-01T00:00:60Z",
+      "2025-01-01T00:00:61Z",        "2025-01-01T00:00Z",              "2025-01-01T00:00",
+      "2024-12-31T19:00:00.064305-05:00", "2024-12-31T19:00:00.1+0530", "2024-12-31T19:00:00 +05",
+      "2024-12-31T19:00:00 x",       "2024-12-31 19:00:00,5Z",         "2024-12-31t19:00:00z",
+      "  2025-01-01T00:00:01Z \r",   "2025-02-29T00:00:00Z",           "2024-02-29T00:00:00Z",
+      "2261-12-31T23:59:59-23:59",   "1678-01-01T00:00:00+23:59",      "1677-12-31T23:59:59Z",
+      "2025-01-01T00:00:00.Z",       "2025-01-01T00:00:0Z",            "2025-01-01T00:00:00+24:00",
+      "2025-01-01T00:00:00+05:",     "2025-01-01T00:00:00Zjunk",       "2025-01-01T24:00:00Z",
+  };
+  std::mt19937 rng(42);
+  const std::string alphabet = "0123456789:.-+ TZz,\r";
+  std::vector<std::string> inputs;
+  for (const auto& s : seeds) {
+    inputs.push_back(s);
+    for (int k = 0; k < 50; ++k) {  // mutate the tail mostly: the memo's own territory
+      std::string m = s;
+      const auto at = m.empty() ? 0 : (rng() % 4 == 0 ? rng() % m.size() : std::min<std::size_t>(m.size() - 1, 14 + rng() % 20));
+      switch (rng() % 3) {
+        case 0: if (!m.empty()) m[at] = alphabet[rng() % alphabet.size()]; break;
+        case 1: if (!m.empty()) m.erase(at, 1); break;
+        default: m.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
+      }
+      inputs.push_back(m);
+    }
+  }
+  tel::iso8601_memo memo;
+  std::size_t parsed = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const auto& s : inputs) {
+      INFO(s);
+      const auto want = tel::parse_iso8601(s);
+      REQUIRE(memo.parse(s) == want);
+      parsed += want ? 1 : 0;
+    }
+    std::shuffle(inputs.begin(), inputs.end(), rng);
+  }
+  CHECK(parsed > 200);  // most inputs are timestamps, so the memo was used
 }

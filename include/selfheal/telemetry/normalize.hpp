@@ -199,14 +199,16 @@ struct normalized_event {
 };
 
 /// The time of a raw event, or an error reason for an unparsable one. `no_time` when it has none.
-[[nodiscard]] inline std::optional<std::int64_t> normalize_time(const raw_event_view& e, std::string& reason) {
+/// With `memo`, ISO-8601 text goes through it (same results, faster on a log's repeating prefix).
+[[nodiscard]] inline std::optional<std::int64_t> normalize_time(const raw_event_view& e, std::string& reason,
+                                                                iso8601_memo* memo = nullptr) {
   if (e.has_ts_number) {
     auto t = e.ts_is_integer ? epoch_to_ns(e.ts_integer) : epoch_to_ns(e.ts_number);
     if (!t) reason = "timestamp number out of range";
     return t;
   }
   if (!e.ts_text.empty()) {
-    auto t = parse_iso8601(e.ts_text);
+    auto t = memo ? memo->parse(e.ts_text) : parse_iso8601(e.ts_text);
     if (!t) {
       reason = "unparsable timestamp '" + std::string(e.ts_text.substr(0, 40)) + "'";
       return std::nullopt;
@@ -274,7 +276,7 @@ class event_normalizer {
   std::optional<normalized_event> normalize(const raw_event_view& e, std::string& reason, bool& deferred) {
     deferred = false;
     normalized_event n;
-    auto ts = normalize_time(e, reason);
+    auto ts = normalize_time(e, reason, &iso_);
     if (!ts) return std::nullopt;
     n.ts_ns = *ts;
     n.kind = e.has_known_kind ? e.known_kind : map_event_kind(e.kind);
@@ -373,6 +375,7 @@ class event_normalizer {
   }
 
   interner* names_;
+  iso8601_memo iso_;
   task_pairing pairs_;
   std::string key_;
   std::string msg_;  // composed error text; valid until the next event

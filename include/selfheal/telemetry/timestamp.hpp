@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string_view>
 
@@ -55,12 +56,67 @@ namespace detail {
 
 }  // namespace detail
 
+namespace detail {
+/// What follows "YYYY-MM-DDTHH:MM" at `s[i]`: optional `:SS` with a fraction, then an optional zone
+/// (Z, or [space]±HH[[:]MM]; a space not followed by a sign is not part of the timestamp). Sets
+/// `sec_minus_offset` (seconds minus the zone offset, in s) and `frac_ns`; advances `i`.
+[[nodiscard]] constexpr bool iso8601_tail(std::string_view s, std::size_t& i, std::int64_t& sec_minus_offset,
+                                          std::int64_t& frac_ns) noexcept {
+  unsigned second = 0;
+  frac_ns = 0;
+  if (i < s.size() && s[i] == ':') {
+    ++i;
+    if (!read_digits(s, i, 2, second)) return false;
+    if (i < s.size() && (s[i] == '.' || s[i] == ',') && i + 1 < s.size() && is_digit(s[i + 1])) {
+      ++i;
+      std::int64_t scale = 100000000;
+      while (i < s.size() && is_digit(s[i])) {
+        frac_ns += static_cast<std::int64_t>(s[i] - '0') * scale;
+        scale /= 10;
+        ++i;
+      }
+    }
+  }
+  if (second > 60) return false;
+  std::int64_t offset_s = 0;
+  std::size_t j = i;
+  if (j < s.size() && s[j] == ' ' && j + 1 < s.size() && (s[j + 1] == '+' || s[j + 1] == '-')) ++j;
+  if (j < s.size() && (s[j] == 'Z' || s[j] == 'z')) {
+    i = j + 1;
+  } else if (j < s.size() && (s[j] == '+' || s[j] == '-')) {
+    const bool neg = s[j] == '-';
+    std::size_t k = j + 1;
+    unsigned oh = 0, om = 0;
+    if (read_digits(s, k, 2, oh)) {
+      if (k < s.size() && s[k] == ':') {
+        ++k;
+        if (!read_digits(s, k, 2, om)) return false;
+      } else {
+        std::size_t k2 = k;
+        if (read_digits(s, k2, 2, om)) k = k2;
+      }
+      if (oh > 23 || om > 59) return false;
+      offset_s = static_cast<std::int64_t>(oh * 3600 + om * 60) * (neg ? -1 : 1);
+      i = k;
+    }
+  }
+  sec_minus_offset = static_cast<std::int64_t>(second) - offset_s;
+  return true;
+}
+
+/// Seconds → ns, or nullopt outside what int64 ns holds (±9.22e9 s: up to ~2262-04-11).
+[[nodiscard]] constexpr std::optional<std::int64_t> iso8601_ns(std::int64_t secs, std::int64_t frac_ns) noexcept {
+  if (secs > 9'223'372'035 || secs < -9'223'372'035) return std::nullopt;
+  return secs * 1'000'000'000 + frac_ns;
+}
+}  // namespace detail
+
 /// Parses an ISO-8601 timestamp at the start of `s`. On success returns UTC ns and sets `consumed`
 /// to the number of characters used (so text parsers can continue after it).
 [[nodiscard]] constexpr std::optional<std::int64_t> parse_iso8601_prefix(std::string_view s,
                                                                          std::size_t& consumed) noexcept {
   std::size_t i = 0;
-  unsigned year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  unsigned year = 0, month = 0, day = 0, hour = 0, minute = 0;
   if (!detail::read_digits(s, i, 4, year)) return std::nullopt;
   if (i >= s.size() || s[i] != '-') return std::nullopt;
   ++i;
@@ -74,54 +130,31 @@ namespace detail {
   if (i >= s.size() || s[i] != ':') return std::nullopt;
   ++i;
   if (!detail::read_digits(s, i, 2, minute)) return std::nullopt;
-  std::int64_t frac_ns = 0;
-  if (i < s.size() && s[i] == ':') {
-    ++i;
-    if (!detail::read_digits(s, i, 2, second)) return std::nullopt;
-    if (i < s.size() && (s[i] == '.' || s[i] == ',') && i + 1 < s.size() && detail::is_digit(s[i + 1])) {
-      ++i;
-      std::int64_t scale = 100000000;
-      while (i < s.size() && detail::is_digit(s[i])) {
-        frac_ns += static_cast<std::int64_t>(s[i] - '0') * scale;
-        scale /= 10;
-        ++i;
-      }
-    }
-  }
   if (month < 1 || month > 12 || day < 1 || day > detail::days_in_month(year, month)) return std::nullopt;
-  if (hour > 23 || minute > 59 || second > 60) return std::nullopt;
-  // Zone: Z, or [space]±HH[[:]MM]. A space not followed by a sign is not part of the timestamp.
-  std::int64_t offset_s = 0;
-  std::size_t j = i;
-  if (j < s.size() && s[j] == ' ' && j + 1 < s.size() && (s[j + 1] == '+' || s[j + 1] == '-')) ++j;
-  if (j < s.size() && (s[j] == 'Z' || s[j] == 'z')) {
-    i = j + 1;
-  } else if (j < s.size() && (s[j] == '+' || s[j] == '-')) {
-    const bool neg = s[j] == '-';
-    std::size_t k = j + 1;
-    unsigned oh = 0, om = 0;
-    if (detail::read_digits(s, k, 2, oh)) {
-      if (k < s.size() && s[k] == ':') {
-        ++k;
-        if (!detail::read_digits(s, k, 2, om)) return std::nullopt;
-      } else {
-        std::size_t k2 = k;
-        if (detail::read_digits(s, k2, 2, om)) k = k2;
-      }
-      if (oh > 23 || om > 59) return std::nullopt;
-      offset_s = static_cast<std::int64_t>(oh * 3600 + om * 60) * (neg ? -1 : 1);
-      i = k;
-    }
-  }
+  if (hour > 23 || minute > 59) return std::nullopt;
   if (year < 1678 || year > 2261) return std::nullopt;
+  std::int64_t rest_s = 0, frac_ns = 0;
+  if (!detail::iso8601_tail(s, i, rest_s, frac_ns)) return std::nullopt;
   const std::int64_t days = detail::days_from_civil(year, month, day);
   const std::int64_t secs = days * 86400 + static_cast<std::int64_t>(hour) * 3600 +
-                            static_cast<std::int64_t>(minute) * 60 + static_cast<std::int64_t>(second) - offset_s;
-  // ±9.22e9 s fits in int64 ns only up to ~2262-04-11.
-  if (secs > 9'223'372'035 || secs < -9'223'372'035) return std::nullopt;
-  consumed = i;
-  return secs * 1'000'000'000 + frac_ns;
+                            static_cast<std::int64_t>(minute) * 60 + rest_s;
+  auto ns = detail::iso8601_ns(secs, frac_ns);
+  if (ns) consumed = i;
+  return ns;
 }
+
+/// Whole-string ISO-8601 parsing that remembers the last "YYYY-MM-DDTHH:MM" it saw: timestamps in
+/// a log share it line after line, so only seconds, fraction and zone are read again. Results are
+/// exactly `parse_iso8601`'s.
+class iso8601_memo {
+ public:
+  [[nodiscard]] std::optional<std::int64_t> parse(std::string_view text) noexcept;
+
+ private:
+  char key_[16] = {};
+  std::int64_t base_s_ = 0;  ///< seconds of key_ (date, hour, minute; UTC before the zone)
+  bool valid_ = false;
+};
 
 /// Parses a whole string as ISO-8601 (surrounding spaces allowed, nothing else).
 [[nodiscard]] constexpr std::optional<std::int64_t> parse_iso8601(std::string_view s) noexcept {
@@ -155,6 +188,28 @@ namespace detail {
   if (a < 100'000'000'000'000LL) return x * 1'000'000LL;
   if (a < 100'000'000'000'000'000LL) return x * 1'000LL;
   return x;
+}
+
+inline std::optional<std::int64_t> iso8601_memo::parse(std::string_view text) noexcept {
+  std::string_view s = text;  // parse_iso8601's trimming
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\r')) s.remove_suffix(1);
+  if (valid_ && s.size() >= 16 && std::memcmp(s.data(), key_, 16) == 0) {
+    std::size_t i = 16;
+    std::int64_t rest_s = 0, frac_ns = 0;
+    if (!detail::iso8601_tail(s, i, rest_s, frac_ns) || i != s.size()) return std::nullopt;
+    return detail::iso8601_ns(base_s_ + rest_s, frac_ns);
+  }
+  auto t = parse_iso8601(text);
+  if (t && s.size() >= 16) {
+    std::size_t used = 0;
+    if (auto base = parse_iso8601_prefix(s.substr(0, 16), used); base && used == 16) {
+      std::memcpy(key_, s.data(), 16);
+      base_s_ = *base / 1'000'000'000;
+      valid_ = true;
+    }
+  }
+  return t;
 }
 
 }  // namespace selfheal::telemetry
