@@ -44,7 +44,7 @@ struct ingest_options {
   log_format format = log_format::auto_detect;  ///< forced format, or detect per file
   unsigned threads = 0;                         ///< 0: hardware threads
   std::int64_t window_ns = 60'000'000'000;
-  std::size_t chunk_size = std::size_t{4} << 20;
+  std::size_t chunk_size = std::size_t{1} << 20;
   std::size_t max_bad_line_samples = 20;
 };
 

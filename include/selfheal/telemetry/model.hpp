@@ -142,7 +142,7 @@ struct parse_request {
   log_format format = log_format::auto_detect;     ///< `--format`
   unsigned threads = 0;                            ///< 0 → all hardware threads
   std::chrono::nanoseconds window = std::chrono::seconds(60);  ///< aggregation window
-  std::size_t chunk_size = std::size_t{4} << 20;   ///< read chunk (bytes); lines longer grow it once
+  std::size_t chunk_size = std::size_t{1} << 20;   ///< read chunk (bytes); lines longer grow it once
   bool incremental = true;                         ///< resume each source at its stored offset
   std::size_t max_bad_line_samples = 20;           ///< bad lines kept with file:line:reason
 };
