@@ -218,6 +218,67 @@ struct normalized_event {
   return no_time;
 }
 
+namespace detail {
+/// uint64 → int64 with open addressing (linear probing, power-of-two capacity): one flat array,
+/// no allocation per entry. Keys are already hashes; they are mixed once more for the slot.
+class flat_key_map {
+ public:
+  /// The value of `key`, or nullptr.
+  [[nodiscard]] std::int64_t* find(std::uint64_t key) noexcept {
+    if (slots_.empty()) return nullptr;
+    for (std::size_t i = slot_of(key);; i = (i + 1) & mask_) {
+      auto& sl = slots_[i];
+      if (!sl.used) return nullptr;
+      if (sl.key == key) return &sl.value;
+    }
+  }
+  /// Sets `key` to `value` (inserting it when absent).
+  void set(std::uint64_t key, std::int64_t value) {
+    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
+    for (std::size_t i = slot_of(key);; i = (i + 1) & mask_) {
+      auto& sl = slots_[i];
+      if (!sl.used) {
+        sl = {key, value, true};
+        ++size_;
+        return;
+      }
+      if (sl.key == key) {
+        sl.value = value;
+        return;
+      }
+    }
+  }
+  /// Calls `f(key, value)` for every entry (in no particular order).
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& sl : slots_)
+      if (sl.used) f(sl.key, sl.value);
+  }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+
+ private:
+  struct slot {
+    std::uint64_t key = 0;
+    std::int64_t value = 0;
+    bool used = false;
+  };
+  [[nodiscard]] std::size_t slot_of(std::uint64_t key) const noexcept {
+    return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 20) & mask_;
+  }
+  void grow() {
+    std::vector<slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 64 : old.size() * 2, slot{});
+    mask_ = slots_.size() - 1;
+    size_ = 0;
+    for (const auto& sl : old)
+      if (sl.used) set(sl.key, sl.value);
+  }
+  std::vector<slot> slots_;
+  std::size_t mask_ = 0;
+  std::size_t size_ = 0;
+};
+}  // namespace detail
+
 /// Started/completed joining state of one task (a chunk or a whole text file).
 ///
 /// A completion that finds its start in this task is joined here. A completion whose key this task
@@ -237,7 +298,7 @@ struct task_pairing {
     bool failed = false;
     bool sequence_level = false;  ///< a sequence completion (else a beat/handler execution)
   };
-  std::unordered_map<std::uint64_t, std::int64_t> touched;  ///< key hash → open start ts, or `cleared`
+  detail::flat_key_map touched;  ///< key hash → open start ts, or `cleared`
   std::vector<deferred> deferred_completions;
 };
 
@@ -254,10 +315,10 @@ class pairing_table {
   }
   /// Applies a task's end state (after its deferred completions were resolved with `take`).
   void apply_final(const task_pairing& t) {
-    for (const auto& [key, ts] : t.touched) {
+    t.touched.for_each([this](std::uint64_t key, std::int64_t ts) {
       if (ts != task_pairing::cleared) open_[key] = ts;
       else if (!open_.empty()) open_.erase(key);  // the common case (nothing open) costs nothing
-    }
+    });
   }
   [[nodiscard]] std::size_t open_starts() const noexcept { return open_.size(); }
 
@@ -335,16 +396,15 @@ class event_normalizer {
     if (is_start || is_end) {
       const bool seq_level = n.kind == event_kind::sequence_started || n.sequence_execution;
       const std::uint64_t key = make_key(e, seq_level, handler, sequence);
-      auto it = pairs_.touched.find(key);
+      std::int64_t* open = pairs_.touched.find(key);
       if (is_start) {
-        if (it == pairs_.touched.end()) pairs_.touched.emplace(key, n.ts_ns == no_time ? task_pairing::cleared : n.ts_ns);
-        else it->second = n.ts_ns == no_time ? task_pairing::cleared : n.ts_ns;
-      } else if (it != pairs_.touched.end()) {
-        if (n.duration_ns < 0 && it->second != task_pairing::cleared && n.ts_ns != no_time && n.ts_ns >= it->second)
-          n.duration_ns = n.ts_ns - it->second;
-        it->second = task_pairing::cleared;
+        pairs_.touched.set(key, n.ts_ns == no_time ? task_pairing::cleared : n.ts_ns);
+      } else if (open != nullptr) {
+        if (n.duration_ns < 0 && *open != task_pairing::cleared && n.ts_ns != no_time && n.ts_ns >= *open)
+          n.duration_ns = n.ts_ns - *open;
+        *open = task_pairing::cleared;
       } else {
-        pairs_.touched.emplace(key, task_pairing::cleared);
+        pairs_.touched.set(key, task_pairing::cleared);
         if (n.duration_ns < 0) {
           deferred = true;
           pairs_.deferred_completions.push_back(
