@@ -37,7 +37,7 @@ template <std::size_t N>
 }  // namespace detail
 
 /// Which field an (exact, case-sensitive) key names; `field::none` for unknown keys.
-[[nodiscard]] constexpr field field_of(std::string_view k) noexcept {
+[[nodiscard, gnu::always_inline]] constexpr inline field field_of(std::string_view k) noexcept {
   // Dispatch on length and first byte, then one comparison: this runs for every key of every line.
   switch (k.size()) {
     case 2: return detail::key_is(k, "ts") ? field::ts : field::none;

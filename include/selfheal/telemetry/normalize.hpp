@@ -13,6 +13,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <string>
@@ -30,7 +31,7 @@ namespace selfheal::telemetry {
 inline constexpr std::uint32_t no_name = 0xffffffffu;
 
 /// Spaces, tabs, CR/LF trimmed from both ends.
-[[nodiscard]] constexpr std::string_view trim(std::string_view s) noexcept {
+[[nodiscard, gnu::always_inline]] constexpr inline std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
   return s;
@@ -44,7 +45,7 @@ class interner {
   [[nodiscard]] std::uint32_t intern(std::string_view name) {
     // A small direct-mapped cache in front of the hash map: the same few names repeat all day.
     auto& slot = cache_[cache_slot(name)];
-    if (slot < names_.size() && names_[slot] == name) return slot;
+    if (slot < names_.size() && same(names_[slot], name)) return slot;
     if (auto it = ids_.find(name); it != ids_.end()) {
       slot = it->second;
       return it->second;
@@ -67,6 +68,22 @@ class interner {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
+  /// `a == b`, with short names compared inline (the cache hit path runs for every name of every event).
+  static bool same(const std::string& a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    const char* x = a.data();
+    const char* y = b.data();
+    std::size_t n = b.size();
+    for (; n >= 8; n -= 8, x += 8, y += 8) {
+      std::uint64_t u, v;
+      std::memcpy(&u, x, 8);
+      std::memcpy(&v, y, 8);
+      if (u != v) return false;
+    }
+    for (; n > 0; --n, ++x, ++y)
+      if (*x != *y) return false;
+    return true;
+  }
   static std::size_t cache_slot(std::string_view s) noexcept {
     if (s.empty()) return 0;
     const auto a = static_cast<unsigned char>(s[0]), b = static_cast<unsigned char>(s[s.size() / 2]),

@@ -69,12 +69,18 @@ namespace detail {
     if (!read_digits(s, i, 2, second)) return false;
     if (i < s.size() && (s[i] == '.' || s[i] == ',') && i + 1 < s.size() && is_digit(s[i + 1])) {
       ++i;
-      std::int64_t scale = 100000000;
+      // Up to nine digits count (ns); further digits are read and ignored.
+      constexpr std::int64_t scale[] = {1000000000, 100000000, 10000000, 1000000, 100000, 10000, 1000, 100, 10, 1};
+      std::int64_t v = 0;
+      std::size_t digits = 0;
       while (i < s.size() && is_digit(s[i])) {
-        frac_ns += static_cast<std::int64_t>(s[i] - '0') * scale;
-        scale /= 10;
+        if (digits < 9) {
+          v = v * 10 + static_cast<std::int64_t>(s[i] - '0');
+          ++digits;
+        }
         ++i;
       }
+      frac_ns = v * scale[digits];
     }
   }
   if (second > 60) return false;
@@ -143,17 +149,21 @@ namespace detail {
   return ns;
 }
 
-/// Whole-string ISO-8601 parsing that remembers the last "YYYY-MM-DDTHH:MM" it saw: timestamps in
-/// a log share it line after line, so only seconds, fraction and zone are read again. Results are
-/// exactly `parse_iso8601`'s.
+/// Whole-string ISO-8601 parsing that remembers the last few "YYYY-MM-DDTHH:MM" it saw: timestamps
+/// in a log share them line after line (one per zone or service writing), so only seconds, fraction
+/// and zone are read again. Results are exactly `parse_iso8601`'s.
 class iso8601_memo {
  public:
   [[nodiscard]] std::optional<std::int64_t> parse(std::string_view text) noexcept;
 
  private:
-  char key_[16] = {};
-  std::int64_t base_s_ = 0;  ///< seconds of key_ (date, hour, minute; UTC before the zone)
-  bool valid_ = false;
+  struct entry {
+    char key[16] = {};
+    std::int64_t base_s = 0;  ///< seconds of `key` (date, hour, minute; UTC before the zone)
+    bool valid = false;
+  };
+  entry entries_[4];
+  unsigned next_ = 0;  ///< the entry replaced next (round robin)
 };
 
 /// Parses a whole string as ISO-8601 (surrounding spaces allowed, nothing else).
@@ -194,19 +204,24 @@ inline std::optional<std::int64_t> iso8601_memo::parse(std::string_view text) no
   std::string_view s = text;  // parse_iso8601's trimming
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\r')) s.remove_suffix(1);
-  if (valid_ && s.size() >= 16 && std::memcmp(s.data(), key_, 16) == 0) {
-    std::size_t i = 16;
-    std::int64_t rest_s = 0, frac_ns = 0;
-    if (!detail::iso8601_tail(s, i, rest_s, frac_ns) || i != s.size()) return std::nullopt;
-    return detail::iso8601_ns(base_s_ + rest_s, frac_ns);
+  if (s.size() >= 16) {
+    for (const auto& e : entries_) {
+      if (!e.valid || std::memcmp(s.data(), e.key, 16) != 0) continue;
+      std::size_t i = 16;
+      std::int64_t rest_s = 0, frac_ns = 0;
+      if (!detail::iso8601_tail(s, i, rest_s, frac_ns) || i != s.size()) return std::nullopt;
+      return detail::iso8601_ns(e.base_s + rest_s, frac_ns);
+    }
   }
   auto t = parse_iso8601(text);
   if (t && s.size() >= 16) {
     std::size_t used = 0;
     if (auto base = parse_iso8601_prefix(s.substr(0, 16), used); base && used == 16) {
-      std::memcpy(key_, s.data(), 16);
-      base_s_ = *base / 1'000'000'000;
-      valid_ = true;
+      auto& e = entries_[next_];
+      next_ = (next_ + 1) % 4;
+      std::memcpy(e.key, s.data(), 16);
+      e.base_s = *base / 1'000'000'000;
+      e.valid = true;
     }
   }
   return t;
