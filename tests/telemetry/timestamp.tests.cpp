@@ -63,6 +63,14 @@ TEST_CASE("epoch numbers are told apart by magnitude", "[telemetry][timestamp]")
   CHECK(tel::epoch_to_ns(1735689600250.0) == s_2025 * ns + 250'000'000);
   CHECK_FALSE(tel::epoch_to_ns(1e300));
   CHECK_FALSE(tel::epoch_to_ns(std::numeric_limits<double>::quiet_NaN()));
+  // Integers whose ns do not fit int64 (found by the NDJSON fuzzer: signed overflow before)
+  CHECK_FALSE(tel::epoch_to_ns(std::int64_t{17356890047}));       // seconds past 2262
+  CHECK_FALSE(tel::epoch_to_ns(std::int64_t{-17356890047}));
+  CHECK_FALSE(tel::epoch_to_ns(std::int64_t{11735689600007}));    // milliseconds past 2262
+  CHECK_FALSE(tel::epoch_to_ns(std::int64_t{11735689600007000}));  // microseconds past 2262
+  CHECK(tel::epoch_to_ns(std::int64_t{9'223'372'037}) == std::nullopt);  // INT64_MAX ns is 9'223'372'036.85 s
+  CHECK(tel::epoch_to_ns(std::int64_t{9'223'372'036}) == 9'223'372'036 * ns);
+  CHECK(tel::epoch_to_ns(std::numeric_limits<std::int64_t>::min()) == std::numeric_limits<std::int64_t>::min());
 }
 
 TEST_CASE("the ISO-8601 memo gives exactly parse_iso8601's results", "[telemetry][timestamp]") {

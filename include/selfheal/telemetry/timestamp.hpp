@@ -194,10 +194,13 @@ class iso8601_memo {
 /// Integral epoch → UTC ns, exact (no double rounding for ns/µs values).
 [[nodiscard]] constexpr std::optional<std::int64_t> epoch_to_ns(std::int64_t x) noexcept {
   const std::int64_t a = x < 0 ? -(x + 1) : x;  // avoid overflow on INT64_MIN
-  if (a < 100'000'000'000LL) return x * 1'000'000'000LL;
-  if (a < 100'000'000'000'000LL) return x * 1'000'000LL;
-  if (a < 100'000'000'000'000'000LL) return x * 1'000LL;
-  return x;
+  std::int64_t unit = 1;
+  if (a < 100'000'000'000LL) unit = 1'000'000'000LL;
+  else if (a < 100'000'000'000'000LL) unit = 1'000'000LL;
+  else if (a < 100'000'000'000'000'000LL) unit = 1'000LL;
+  std::int64_t ns = 0;
+  if (__builtin_mul_overflow(x, unit, &ns)) return std::nullopt;  // e.g. 2e10 s: past year 2262
+  return ns;
 }
 
 inline std::optional<std::int64_t> iso8601_memo::parse(std::string_view text) noexcept {
