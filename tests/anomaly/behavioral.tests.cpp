@@ -84,7 +84,7 @@ TEST_CASE("executions are checked against their definition", "[anomaly][detectBe
   }
 }
 
-TEST_CASE("sequence definitions load from a directory; a bad file is named, the rest used", "[anomaly][detectBehavioralAnomalies]") {
+TEST_CASE("sequence definitions load from a directory, a bad file is named, the rest used", "[anomaly][detectBehavioralAnomalies]") {
   SECTION("selfheal's own sequences parse") {
     const auto load = an::load_sequence_definitions(std::string(SELFHEAL_SOURCE_DIR) + "/sequences");
     // index.json lists the sequences and is not one: it is reported, the eight others are used

@@ -30,7 +30,7 @@ const char* const tracefile =
     "end_of_record\n";
 }  // namespace
 
-TEST_CASE("lcov tracefiles parse; unknown records are counted with file:line", "[anomaly][detectCoverageGaps]") {
+TEST_CASE("lcov tracefiles parse, unknown records are counted with file:line", "[anomaly][detectCoverageGaps]") {
   const auto rep = an::parse_lcov(tracefile, "cov.info");
   REQUIRE(rep.files.size() == 2);
   CHECK(rep.files[0].path == "src/telemetry/source.cpp");
@@ -69,7 +69,7 @@ TEST_CASE("handlers map to functions by name, camelCase or snake_case, mangled o
   CHECK(h[0].lines == 4);  // DA:30 is past the function's end line 20
 }
 
-TEST_CASE("hot handlers with poorly covered code are gaps; cold or covered ones are not", "[anomaly][detectCoverageGaps]") {
+TEST_CASE("hot handlers with poorly covered code are gaps, cold or covered ones are not", "[anomaly][detectCoverageGaps]") {
   const auto rep = an::parse_lcov(tracefile);
   an::telemetry_data cur;
   auto series = [](const char* name, std::uint64_t calls) {

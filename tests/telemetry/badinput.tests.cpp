@@ -23,7 +23,7 @@ void spit(const fs::path& p, const std::string& s) {
 }
 }  // namespace
 
-TEST_CASE("bad input is counted and named; good lines around it are ingested",
+TEST_CASE("bad input is counted and named, good lines around it are ingested",
           "[telemetry][extractTelemetryEvents][badinput]") {
   const auto dir = fs::temp_directory_path() / ("selfheal-tel-bad-" + std::to_string(::getpid()));
   fs::remove_all(dir);

@@ -34,7 +34,7 @@ std::string lines(int n, const char* handler) {
 }
 }  // namespace
 
-TEST_CASE("paths expand to files, directories, globs; problems are named", "[telemetry][loadLogFiles]") {
+TEST_CASE("paths expand to files, directories, globs, problems are named", "[telemetry][loadLogFiles]") {
   temp_dir d("expand");
   fs::create_directories(d.path / "logs" / "deeper");
   spit(d.path / "logs" / "b.log", "x\n");
@@ -53,7 +53,7 @@ TEST_CASE("paths expand to files, directories, globs; problems are named", "[tel
   CHECK_FALSE(e.sources[0].identity.empty());
 }
 
-TEST_CASE("chunks hold whole lines; long lines grow the buffer; BOM and tail handled", "[telemetry][loadLogFiles][chunks]") {
+TEST_CASE("chunks hold whole lines, long lines grow the buffer, BOM and tail handled", "[telemetry][loadLogFiles][chunks]") {
   temp_dir d("chunks");
   const std::string longline = std::string(20000, 'y');
   spit(d.path / "f.log", "\xEF\xBB\xBF" "first\nsecond\n" + longline + "\nlast-without-newline");
