@@ -1,0 +1,89 @@
+// The `selfheal` program as a user runs it: a real child process, its exit code and its output.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <simdjson.h>
+
+#include "selfheal/core/process.hpp"
+
+namespace sh = selfheal;
+
+namespace {
+
+sh::process_output run_selfheal(std::vector<std::string> args) {
+  const char* bin = std::getenv("SELFHEAL_BINARY_DIR");
+  REQUIRE(bin != nullptr);  // set by ctest; run this suite through ctest
+  args.insert(args.begin(), (std::filesystem::path(bin) / "selfheal").string());
+  sh::process_options options;
+  options.timeout = std::chrono::seconds(60);
+  auto out = sh::run_process(args, options);
+  REQUIRE(out);
+  return *out;
+}
+
+}  // namespace
+
+TEST_CASE("selfheal sequences --json prints the catalogue as one object", "[cli][sequences]") {
+  const auto r = run_selfheal({"sequences", "--json"});
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.out.back() == '\n');
+  CHECK(r.out.find('\n') == r.out.size() - 1);  // exactly one line: one object
+
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  REQUIRE(parser.parse(r.out).get(doc) == simdjson::SUCCESS);
+  simdjson::dom::array sequences;
+  REQUIRE(doc["sequences"].get(sequences) == simdjson::SUCCESS);
+  CHECK(sequences.size() == 8);
+
+  std::size_t beats = 0;
+  for (auto s : sequences) {
+    simdjson::dom::array b;
+    REQUIRE(s["beats"].get(b) == simdjson::SUCCESS);
+    beats += b.size();
+  }
+  CHECK(beats == 73);  // 67 of SEQUENCES.md + 6 of baseline.establish
+
+  auto telemetry = sequences.at(0);
+  CHECK(std::string_view(telemetry["id"]) == "self-healing-telemetry-parse-symphony");
+  CHECK(std::string_view(telemetry["file"]) == "sequences/telemetry.parse.json");
+  auto load = telemetry["beats"].at(1);
+  CHECK(int64_t(load["beat"]) == 2);
+  CHECK(std::string_view(load["event"]) == "self-healing:telemetry:load:logs");
+  CHECK(std::string_view(load["handler"]) == "loadLogFiles");
+  CHECK(std::string_view(load["timing"]) == "async");
+  CHECK(std::string_view(load["kind"]) == "stage-crew");
+  CHECK(bool(load["implemented"]));
+
+  auto fix = sequences.at(4);
+  CHECK(std::string_view(fix["id"]) == "self-healing-fix-generate-symphony");
+  CHECK_FALSE(bool(fix["beats"].at(0)["implemented"]));
+}
+
+TEST_CASE("a command whose sequence is not implemented says so and exits 1", "[cli][exit-codes]") {
+  SECTION("text") {
+    const auto r = run_selfheal({"fix"});
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.empty());
+    CHECK(r.err.find("fix.generate is not available yet") != std::string::npos);
+  }
+  SECTION("--json: still exactly one object on standard output") {
+    const auto r = run_selfheal({"validate", "--json"});
+    CHECK(r.exit_code == 1);
+    CHECK(r.out == "{\"error\":\"not_implemented\",\"message\":\"validation.run is not available yet (see `selfheal sequences`)\"}\n");
+  }
+}
+
+TEST_CASE("usage errors exit 2, --version exits 0", "[cli][exit-codes]") {
+  CHECK(run_selfheal({"no-such-command"}).exit_code == 2);
+  CHECK(run_selfheal({}).exit_code == 2);
+  CHECK(run_selfheal({"parse"}).exit_code == 2);  // PATH... is required
+  CHECK(run_selfheal({"parse", "x.log", "--format", "yaml"}).exit_code == 2);
+  const auto v = run_selfheal({"--version"});
+  CHECK(v.exit_code == 0);
+  CHECK(v.out == "selfheal 0.1.0\n");
+}
