@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "selfheal/telemetry/aggregate.hpp"
+#include "selfheal/telemetry/formats.hpp"
 #include "selfheal/telemetry/model.hpp"
 #include "selfheal/telemetry/normalize.hpp"
 
@@ -42,5 +44,24 @@ struct sink {
     last_line = line + 1;
   }
 };
+
+/// The body of every text-format target: feed `data` to `parser` line by line, as the ingest does
+/// (line numbers from 1), then run format detection on the same bytes.
+template <class Parser>
+int fuzz_text_lines(const std::uint8_t* data, std::size_t size) {
+  const std::string_view all(reinterpret_cast<const char*>(data), size);
+  std::string_view text = all;
+  Parser parser;
+  sink s;
+  std::uint64_t line = 1;
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    parser.line(text.substr(0, nl), line++, s);
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  static_cast<void>(selfheal::telemetry::detect_format(all));
+  return 0;
+}
 
 }  // namespace selfheal_fuzz

@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -16,36 +15,18 @@
 #include "selfheal/core/run.hpp"
 #include "selfheal/store/database.hpp"
 #include "selfheal/telemetry/sequence.hpp"
+#include "fixture.hpp"
 
 namespace sh = selfheal;
 namespace tel = selfheal::telemetry;
 namespace fs = std::filesystem;
 
 namespace {
-struct fixture {
-  fs::path dir;
-  std::optional<sh::store::database> db;
-  sh::manual_clock clock{sh::time_point(std::chrono::seconds(1'763'224'800))};
-  sh::context ctx;
-  explicit fixture(const std::string& name) {
-    dir = fs::temp_directory_path() / ("selfheal-tel-ingest-" + std::to_string(::getpid()) + "-" + name);
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    auto d = sh::store::database::open((dir / "store.db").string());
-    REQUIRE(d);
-    db.emplace(std::move(*d));
-    ctx.store = &*db;
-    ctx.clock = &clock;
-  }
-  ~fixture() { fs::remove_all(dir); }
+struct fixture : sh::test::telemetry_fixture {
+  // Small chunks by default here, so that lines and started/completed pairs straddle chunks.
   sh::result<tel::parse_summary> parse(std::vector<std::string> paths, unsigned threads = 2,
                                        std::size_t chunk = 16 << 10, bool incremental = true) {
-    tel::parse_request req;
-    req.incremental = incremental;
-    req.paths = std::move(paths);
-    req.threads = threads;
-    req.chunk_size = chunk;
-    return sh::run(tel::parse_telemetry, ctx, std::move(req));
+    return telemetry_fixture::parse(std::move(paths), threads, chunk, incremental);
   }
   selfheal_gen::truth generate(const fs::path& p, selfheal_gen::options opt) {
     std::FILE* f = std::fopen(p.c_str(), "wb");
@@ -68,7 +49,7 @@ bool within_1pct(double got, double want) { return std::fabs(got - want) <= 0.01
 }  // namespace
 
 TEST_CASE("JSON output matches the truth of generated telemetry", "[telemetry][parseTelemetryCompleted][truth]") {
-  fixture f("truth");
+  fixture f;
   selfheal_gen::options opt;
   opt.seed = 7;
   opt.target_bytes = 700'000;
@@ -132,7 +113,7 @@ TEST_CASE("JSON output matches the truth of generated telemetry", "[telemetry][p
 }
 
 TEST_CASE("results are identical on one thread and on several", "[telemetry][aggregateTelemetryMetrics][threads]") {
-  fixture f("threads");
+  fixture f;
   selfheal_gen::options opt;
   opt.seed = 11;
   opt.target_bytes = 400'000;
@@ -159,7 +140,7 @@ TEST_CASE("results are identical on one thread and on several", "[telemetry][agg
 }
 
 TEST_CASE("a second parse of a growing log ingests only the new bytes", "[telemetry][loadLogFiles][incremental]") {
-  fixture f("incremental");
+  fixture f;
   selfheal_gen::options opt;
   opt.seed = 5;
   opt.target_bytes = 200'000;

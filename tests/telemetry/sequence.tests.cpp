@@ -3,40 +3,18 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 #include "selfheal/core/run.hpp"
 #include "selfheal/store/database.hpp"
 #include "selfheal/telemetry/sequence.hpp"
+#include "fixture.hpp"
 
 namespace sh = selfheal;
 namespace tel = selfheal::telemetry;
 namespace fs = std::filesystem;
 
 namespace {
-struct fixture {
-  fs::path dir;
-  std::optional<sh::store::database> db;
-  sh::manual_clock clock{sh::time_point(std::chrono::seconds(1'763'224'800))};
-  sh::context ctx;
-  explicit fixture(const std::string& name) {
-    dir = fs::temp_directory_path() / ("selfheal-tel-seq-" + std::to_string(::getpid()) + "-" + name);
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    auto d = sh::store::database::open((dir / "store.db").string());
-    REQUIRE(d);
-    db.emplace(std::move(*d));
-    ctx.store = &*db;
-    ctx.clock = &clock;
-  }
-  ~fixture() { fs::remove_all(dir); }
-  sh::result<tel::parse_summary> parse(std::vector<std::string> paths, unsigned threads = 2) {
-    tel::parse_request req;
-    req.paths = std::move(paths);
-    req.threads = threads;
-    return sh::run(tel::parse_telemetry, ctx, std::move(req));
-  }
-};
+using fixture = sh::test::telemetry_fixture;
 const tel::named_metric* find(const std::vector<tel::named_metric>& v, std::string_view name) {
   for (const auto& m : v)
     if (m.name == name) return &m;
@@ -46,7 +24,7 @@ const tel::named_metric* find(const std::vector<tel::named_metric>& v, std::stri
 
 TEST_CASE("the real Conductor sample gives two sequence executions and six beat timings",
           "[telemetry][parseTelemetryCompleted][conductor]") {
-  fixture f("conductor");
+  fixture f;
   auto s = f.parse({std::string(SELFHEAL_SHARED_DIR) + "/data/conductor-drop-sample.log"});
   REQUIRE(s);
   const auto& a = s->aggregate;
