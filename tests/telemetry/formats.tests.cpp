@@ -147,7 +147,7 @@ TEST_CASE("started/completed pairs join into one execution", "[telemetry][normal
   CHECK(pairs.deferred_completions[0].handler == "saveOrder");
 }
 
-TEST_CASE("every DESIGN.md field alias is recognised, nothing else", "[telemetry][extractTelemetryEvents][aliases]") {
+TEST_CASE("every DESIGN.md field alias and the beat-event topic are recognised, nothing else", "[telemetry][extractTelemetryEvents][aliases]") {
   using tel::field;
   const std::pair<const char*, field> aliases[] = {
       {"ts", field::ts}, {"timestamp", field::ts}, {"time", field::ts}, {"@timestamp", field::ts},
@@ -159,7 +159,7 @@ TEST_CASE("every DESIGN.md field alias is recognised, nothing else", "[telemetry
       {"level", field::level}, {"severity", field::level}, {"lvl", field::level},
       {"error", field::error}, {"err", field::error}, {"exception", field::error}, {"error.message", field::error},
       {"sequence", field::sequence}, {"sequenceId", field::sequence}, {"sequence_id", field::sequence},
-      {"beat", field::beat}, {"correlationId", field::correlation}, {"correlation_id", field::correlation},
+      {"beat", field::beat}, {"topic", field::topic}, {"correlationId", field::correlation}, {"correlation_id", field::correlation},
       {"traceId", field::correlation}, {"trace_id", field::correlation},
       {"version", field::release}, {"release", field::release}, {"commit", field::release},
       {"status", field::status}, {"message", field::message}, {"msg", field::message}};
@@ -167,7 +167,7 @@ TEST_CASE("every DESIGN.md field alias is recognised, nothing else", "[telemetry
     INFO(key);
     CHECK(tel::field_of(key) == f);
   }
-  for (const char* other : {"", "t", "Ts", "handlers", "durationms", "topic", "host", "attrs", "error_message", "traceid"})
+  for (const char* other : {"", "t", "Ts", "handlers", "durationms", "Topic", "topics", "host", "attrs", "error_message", "traceid"})
     CHECK(tel::field_of(other) == field::none);
 }
 

@@ -24,7 +24,7 @@ namespace selfheal::telemetry {
 
 /// The DESIGN.md field aliases, shared by NDJSON and `key=value` text.
 enum class field : std::uint8_t {
-  none, ts, handler, duration, kind, level, error, sequence, beat, correlation, release, status, message
+  none, ts, handler, duration, kind, level, error, sequence, beat, topic, correlation, release, status, message
 };
 
 namespace detail {
@@ -58,6 +58,7 @@ template <std::size_t N>
       switch (k[0]) {
         case 'e': return detail::key_is(k, "event") ? field::kind : detail::key_is(k, "error") ? field::error : field::none;
         case 'l': return detail::key_is(k, "level") ? field::level : field::none;
+        case 't': return detail::key_is(k, "topic") ? field::topic : field::none;
         default: return field::none;
       }
     case 6:
@@ -203,6 +204,7 @@ inline int scan_key_values(std::string_view s, raw_event_view& e) {
       case field::error: e.error = value; e.has_error = true; break;
       case field::sequence: e.sequence = value; break;
       case field::beat: e.beat = value; break;
+      case field::topic: e.topic = value; break;
       case field::correlation: e.correlation = value; break;
       case field::release: e.release = value; break;
       case field::status: e.status = value; break;

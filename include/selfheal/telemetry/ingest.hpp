@@ -36,6 +36,7 @@
 #include "selfheal/telemetry/ndjson.hpp"
 #include "selfheal/telemetry/normalize.hpp"
 #include "selfheal/telemetry/source.hpp"
+#include "selfheal/telemetry/traces.hpp"
 
 namespace selfheal::telemetry {
 
@@ -46,6 +47,7 @@ struct ingest_options {
   std::int64_t window_ns = 60'000'000'000;
   std::size_t chunk_size = std::size_t{1} << 20;
   std::size_t max_bad_line_samples = 20;
+  trace_limits traces{};                        ///< bounds of the execution-path join
 };
 
 /// What the ingest produced: unmerged thread-local partials plus per-source bookkeeping.
@@ -53,6 +55,7 @@ struct ingest_result {
   std::vector<std::unique_ptr<partial_aggregate>> partials;  ///< one per worker, plus the reducer's
   std::vector<source_result> sources;                        ///< in input order
   std::vector<bad_line> bad_line_samples;                    ///< first samples per source, input order
+  trace_summary traces;                                      ///< execution paths (`traces.hpp`)
   std::uint64_t bad_lines = 0;
   std::uint64_t out_of_order = 0;
   std::uint64_t unmatched_starts = 0;
@@ -76,6 +79,7 @@ struct task_result {
   std::uint64_t bytes = 0;
   std::vector<std::pair<std::uint64_t, std::string>> bad_samples;
   task_pairing pairing;
+  trace_batch traces;
   bool ends_source = false;
   bool tail_bad = false;             ///< the unterminated last line of the source was bad
   std::uint64_t tail_offset = 0;     ///< source offset of that line
@@ -93,6 +97,7 @@ struct task_sink {
   std::int64_t last_ts = no_time;
   std::uint64_t last_bad = 0;
   std::string reason;
+  trace_builder traces;
 
   void event(const raw_event_view& e) {
     bool deferred = false;
@@ -109,6 +114,7 @@ struct task_sink {
     }
     agg->add_event(*n);
     if (!deferred) agg->add_executions(*n);
+    traces.add(e, *n);
   }
   void bad(std::uint64_t line, std::string why) {
     ++r->bad_lines;
@@ -138,7 +144,8 @@ std::uint64_t feed_lines(Parser& parser, std::string_view data, std::uint64_t fi
 /// are recorded in `sources[i].error` and as bad lines.
 class ingest_engine {
  public:
-  ingest_engine(std::vector<source_plan> plans, ingest_options opt) : plans_(std::move(plans)), opt_(opt) {
+  ingest_engine(std::vector<source_plan> plans, ingest_options opt)
+      : plans_(std::move(plans)), opt_(opt), traces_(opt.traces) {
     files_.resize(plans_.size());
     result_.sources.resize(plans_.size());
     for (std::size_t i = 0; i < plans_.size(); ++i) {
@@ -174,6 +181,7 @@ class ingest_engine {
       result_.bad_line_samples.push_back(std::move(b));
     }
     for (const auto& s : result_.sources) result_.bytes += s.bytes;
+    result_.traces = traces_.summary();
     result_.elapsed_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
     return std::move(result_);
   }
@@ -186,6 +194,7 @@ class ingest_engine {
     bool reading_done = false;
     std::map<std::size_t, detail::task_result> waiting;
     pairing_table pairs;
+    trace_table::file_state traces;
     bool finished = false;
   };
 
@@ -306,7 +315,7 @@ class ingest_engine {
       detail::task_result r;
       r.file = t->file;
       r.seq = t->seq;
-      detail::task_sink sink{&agg, event_normalizer(agg.names), &r, opt_.max_bad_line_samples, 0, no_time, 0, {}};
+      detail::task_sink sink{&agg, event_normalizer(agg.names), &r, opt_.max_bad_line_samples, 0, no_time, 0, {}, {}};
       if (t->format == log_format::ndjson) {
         chunk& c = *t->data;
         r.lines = json.parse(c.view(), 1, sink);
@@ -315,6 +324,7 @@ class ingest_engine {
         run_text_file(*t, r, sink);
       }
       r.pairing = sink.norm.take_pairing();
+      r.traces = sink.traces.finish(agg.names);
       lock.lock();
       if (t->data) free_.push_back(std::move(t->data));
       reduce(std::move(r));
@@ -397,6 +407,7 @@ class ingest_engine {
                                 d.ts_ns, d.failed, dur);
       }
       f.pairs.apply_final(t.pairing);
+      traces_.apply(f.traces, t.traces);
       const std::uint64_t base = t.absolute_lines ? 0 : f.lines_before;
       for (auto& [line, why] : t.bad_samples) {
         if (per_file_samples(file) >= opt_.max_bad_line_samples) break;
@@ -427,6 +438,7 @@ class ingest_engine {
     if (f.finished || !f.reading_done || f.next_seq != f.tasks || !f.waiting.empty()) return;
     result_.unmatched_starts += f.pairs.open_starts();
     f.pairs = pairing_table{};
+    traces_.end_file(f.traces);
     f.finished = true;
   }
 
@@ -446,6 +458,7 @@ class ingest_engine {
   std::vector<std::unique_ptr<chunk>> free_;
   std::vector<std::pair<std::size_t, bad_line>> samples_;
   partial_aggregate* reducer_ = nullptr;
+  trace_table traces_;
   ingest_result result_;
 };
 
@@ -467,6 +480,7 @@ class ingest_engine {
   out.sources = in.sources;
   out.bytes = in.bytes;
   out.elapsed_ns = in.elapsed_ns;
+  out.traces = in.traces;
   return out;
 }
 

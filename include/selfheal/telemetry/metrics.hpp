@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <compare>
 #include <optional>
 #include <string>
 #include <vector>
@@ -120,6 +121,37 @@ inline constexpr std::size_t max_error_samples = 10000; ///< distinct (handler, 
   return std::max(a, b);
 }
 
+/// One beat of an execution path, as logged: any of the three may be empty.
+struct path_step {
+  std::string beat;     ///< beat number or name as logged ("3")
+  std::string topic;    ///< the beat's event name (`topic`), e.g. "app:cart:checkout"
+  std::string handler;
+  friend auto operator<=>(const path_step&, const path_step&) = default;
+};
+
+/// The executions of one sequence that ran exactly these beats in this order (see `traces.hpp`).
+struct execution_path {
+  std::string sequence;
+  std::vector<path_step> steps;       ///< in time order, each beat once; empty for a `rest` row
+  bool rest = false;                  ///< executions of the paths beyond the per-sequence limit
+  std::uint64_t executions = 0;
+  std::uint64_t failed = 0;           ///< ended with sequence-failed
+  std::uint64_t incomplete = 0;       ///< no end seen (end of file, or evicted)
+  std::int64_t first_ns = no_time;    ///< earliest start of these executions
+  std::int64_t last_ns = no_time;     ///< latest start
+  friend bool operator==(const execution_path&, const execution_path&) = default;
+};
+
+/// The execution paths of a run and what could not be traced.
+struct trace_summary {
+  std::vector<execution_path> paths;  ///< by sequence, then executions (desc), then steps; `rest` last
+  std::uint64_t executions = 0;       ///< executions traced, complete or not
+  std::uint64_t incomplete = 0;       ///< of which no end was seen
+  std::uint64_t evicted = 0;          ///< of which closed early: too many open at once
+  std::uint64_t untraced_beats = 0;   ///< beat events whose correlation id had no open execution
+  friend bool operator==(const trace_summary&, const trace_summary&) = default;
+};
+
 /// The whole run, merged: what beat 5 hands to the store and the summary.
 struct telemetry_aggregate {
   std::int64_t window_ns = 60'000'000'000;
@@ -142,6 +174,7 @@ struct telemetry_aggregate {
   std::vector<skipped_source> skipped;
   std::uint64_t bytes = 0;                 ///< bytes read this run
   std::int64_t elapsed_ns = 0;             ///< wall time of the ingest (beat 3), for throughput
+  trace_summary traces;                    ///< execution paths by correlation id
 };
 
 }  // namespace selfheal::telemetry

@@ -87,6 +87,7 @@ struct raw_event_view {
   std::string_view handler;
   std::string_view sequence;
   std::string_view beat;
+  std::string_view topic;          ///< the beat's event name (`topic`)
   std::string_view kind;           ///< `event|type|kind` text, mapped to `event_kind` later
   event_kind known_kind = event_kind::other;  ///< set directly by text parsers that know the kind
   bool has_known_kind = false;

@@ -391,6 +391,7 @@ class ndjson_parser {
             case field::level: e.level = s; break;
             case field::sequence: e.sequence = s; break;
             case field::beat: e.beat = s; break;
+            case field::topic: e.topic = s; break;
             case field::correlation: e.correlation = s; break;
             case field::release: e.release = s; break;
             case field::status: e.status = s; break;
@@ -694,6 +695,7 @@ class ndjson_parser {
               case field::level: e.level = text; break;
               case field::sequence: e.sequence = text; break;
               case field::beat: e.beat = text; break;
+              case field::topic: e.topic = text; break;
               case field::correlation: e.correlation = text; break;
               case field::release: e.release = text; break;
               case field::status: e.status = text; break;

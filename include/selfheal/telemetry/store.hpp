@@ -14,9 +14,12 @@
 /// | `telemetry_window_metrics` | (scope, name, window) | `record_id`, `scope` ('handler'\|'sequence'), `name`, `window_start_ns` (NULL: no timestamp), `window_ns`, `count` (executions), `errors`, `timed` (executions with a duration), `min_ns`, `max_ns`, `sum_ns` (NULL when timed = 0), `p50_ms`, `p95_ms`, `p99_ms` (from the sketch, for SQL readers), `sketch` (BLOB, `quantile_sketch::serialize`, mergeable across windows and runs) |
 /// | `telemetry_releases` | (window, release) | `record_id`, `window_start_ns`, `release`, `first_seen_ns`, `last_seen_ns`, `count`: deploy markers |
 /// | `telemetry_error_samples` | (handler, message) | `record_id`, `handler` ('' when none), `message` (≤512 bytes), `first_seen_ns`, `last_seen_ns`, `count` |
+/// | `telemetry_paths` (migration 2) | (sequence, path) | `id`, `record_id`, `sequence`, `rest` (1: the executions of the paths beyond the per-sequence limit, no steps), `executions`, `failed`, `incomplete`, `first_ns`, `last_ns` (execution starts) |
+/// | `telemetry_path_steps` (migration 2) | beat of a path | `path_id` → telemetry_paths(id), `position` (0-based), `beat`, `topic`, `handler` (as logged, '' when not) |
+/// | `telemetry_traces` (migration 2) | run | `record_id`, `executions`, `incomplete`, `evicted`, `untraced_beats` (see `traces.hpp`) |
 ///
 /// Read API: `latest_telemetry_record`, `load_run`, `load_window_metrics`, `load_error_samples`,
-/// `load_releases`, `load_sources`, `last_source_state` (resume point of a path). All return
+/// `load_releases`, `load_sources`, `last_source_state` (resume point of a path), `load_traces`. All return
 /// `result<…>`; a record id that is not a telemetry record is `errc::not_found`.
 ///
 /// \code
@@ -50,7 +53,7 @@ namespace selfheal::telemetry {
 inline constexpr std::string_view record_kind = "telemetry";
 
 /// The telemetry migrations, in order. Append, never edit.
-inline constexpr std::array<std::string_view, 1> telemetry_migrations = {R"sql(
+inline constexpr std::array<std::string_view, 2> telemetry_migrations = {R"sql(
 CREATE TABLE telemetry_runs(
   record_id TEXT PRIMARY KEY REFERENCES records(id),
   started_at_ns INTEGER NOT NULL,
@@ -89,6 +92,22 @@ CREATE TABLE telemetry_error_samples(
   handler TEXT NOT NULL, message TEXT NOT NULL,
   first_seen_ns INTEGER, last_seen_ns INTEGER, count INTEGER NOT NULL);
 CREATE INDEX telemetry_error_samples_by_record ON telemetry_error_samples(record_id);
+)sql", R"sql(
+CREATE TABLE telemetry_traces(
+  record_id TEXT PRIMARY KEY REFERENCES telemetry_runs(record_id),
+  executions INTEGER NOT NULL, incomplete INTEGER NOT NULL, evicted INTEGER NOT NULL,
+  untraced_beats INTEGER NOT NULL);
+CREATE TABLE telemetry_paths(
+  id INTEGER PRIMARY KEY,
+  record_id TEXT NOT NULL REFERENCES telemetry_runs(record_id),
+  sequence TEXT NOT NULL, rest INTEGER NOT NULL CHECK(rest IN (0, 1)),
+  executions INTEGER NOT NULL, failed INTEGER NOT NULL, incomplete INTEGER NOT NULL,
+  first_ns INTEGER, last_ns INTEGER);
+CREATE INDEX telemetry_paths_by_record ON telemetry_paths(record_id, sequence);
+CREATE TABLE telemetry_path_steps(
+  path_id INTEGER NOT NULL REFERENCES telemetry_paths(id),
+  position INTEGER NOT NULL, beat TEXT NOT NULL, topic TEXT NOT NULL, handler TEXT NOT NULL,
+  PRIMARY KEY(path_id, position));
 )sql"};
 
 /// Creates or upgrades the telemetry tables (idempotent).
@@ -133,6 +152,36 @@ inline result<void> require_record(store::database& db, std::string_view record_
   auto ok = store::record_exists(db, record_id, record_kind);
   if (!ok) return tl::unexpected(ok.error());
   if (!*ok) return fail(errc::not_found, "no telemetry record '" + std::string(record_id) + "' in the store");
+  return {};
+}
+}  // namespace detail
+
+namespace detail {
+inline result<void> store_traces(store::database& db, const std::string& id, const trace_summary& t) {
+  auto run = db.prepare(
+      "INSERT INTO telemetry_traces(record_id, executions, incomplete, evicted, untraced_beats) VALUES (?1,?2,?3,?4,?5)");
+  if (!run) return pass(run);
+  run->bind(1, id).bind(2, t.executions).bind(3, t.incomplete).bind(4, t.evicted).bind(5, t.untraced_beats);
+  if (auto r = run->exec(); !r) return r;
+  auto path = db.prepare(
+      "INSERT INTO telemetry_paths(record_id, sequence, rest, executions, failed, incomplete, first_ns, last_ns) "
+      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8)");
+  if (!path) return pass(path);
+  auto step = db.prepare("INSERT INTO telemetry_path_steps(path_id, position, beat, topic, handler) VALUES (?1,?2,?3,?4,?5)");
+  if (!step) return pass(step);
+  for (const auto& p : t.paths) {
+    path->bind(1, id).bind(2, p.sequence).bind(3, std::int64_t{p.rest}).bind(4, p.executions).bind(5, p.failed)
+        .bind(6, p.incomplete);
+    bind_time(*path, 7, p.first_ns);
+    bind_time(*path, 8, p.last_ns);
+    if (auto r = path->exec(); !r) return r;
+    const std::int64_t path_id = db.last_insert_rowid();
+    for (std::size_t i = 0; i < p.steps.size(); ++i) {
+      step->bind(1, path_id).bind(2, static_cast<std::int64_t>(i)).bind(3, p.steps[i].beat).bind(4, p.steps[i].topic)
+          .bind(5, p.steps[i].handler);
+      if (auto r = step->exec(); !r) return r;
+    }
+  }
   return {};
 }
 }  // namespace detail
@@ -225,6 +274,7 @@ inline result<void> require_record(store::database& db, std::string_view record_
     err->bind(6, e.count);
     if (auto r = err->exec(); !r) return tl::unexpected(r.error());
   }
+  if (auto r = detail::store_traces(db, *id, agg.traces); !r) return tl::unexpected(r.error());
   if (auto r = tx.commit(); !r) return tl::unexpected(r.error());
   return id;
 }
@@ -320,6 +370,52 @@ inline result<void> require_record(store::database& db, std::string_view record_
     if (!*row) break;
     out.push_back({st->column_text(0), st->column_text(1), detail::column_time(*st, 2), detail::column_time(*st, 3),
                    detail::column_u64(*st, 4)});
+  }
+  return out;
+}
+
+/// Execution paths of `record_id` in stored order (by sequence, then executions descending, the
+/// `rest` row last), with the run's trace counters. A record written before paths were stored has
+/// none (all counters 0).
+[[nodiscard]] inline result<trace_summary> load_traces(store::database& db, std::string_view record_id) {
+  if (auto m = migrate_telemetry(db); !m) return tl::unexpected(m.error());
+  if (auto r = detail::require_record(db, record_id); !r) return tl::unexpected(r.error());
+  trace_summary out;
+  auto run = db.prepare("SELECT executions, incomplete, evicted, untraced_beats FROM telemetry_traces WHERE record_id = ?1");
+  if (!run) return detail::pass(run);
+  run->bind(1, record_id);
+  auto row = run->step();
+  if (!row) return detail::pass(row);
+  if (*row) {
+    out.executions = detail::column_u64(*run, 0);
+    out.incomplete = detail::column_u64(*run, 1);
+    out.evicted = detail::column_u64(*run, 2);
+    out.untraced_beats = detail::column_u64(*run, 3);
+  }
+  auto st = db.prepare(
+      "SELECT p.id, p.sequence, p.rest, p.executions, p.failed, p.incomplete, p.first_ns, p.last_ns, "
+      "s.beat, s.topic, s.handler FROM telemetry_paths p LEFT JOIN telemetry_path_steps s ON s.path_id = p.id "
+      "WHERE p.record_id = ?1 ORDER BY p.id, s.position");
+  if (!st) return detail::pass(st);
+  st->bind(1, record_id);
+  std::int64_t current = -1;
+  for (;;) {
+    auto r = st->step();
+    if (!r) return detail::pass(r);
+    if (!*r) break;
+    if (st->column_int(0) != current) {
+      current = st->column_int(0);
+      execution_path p;
+      p.sequence = st->column_text(1);
+      p.rest = st->column_int(2) != 0;
+      p.executions = detail::column_u64(*st, 3);
+      p.failed = detail::column_u64(*st, 4);
+      p.incomplete = detail::column_u64(*st, 5);
+      p.first_ns = detail::column_time(*st, 6);
+      p.last_ns = detail::column_time(*st, 7);
+      out.paths.push_back(std::move(p));
+    }
+    if (!st->is_null(8)) out.paths.back().steps.push_back({st->column_text(8), st->column_text(9), st->column_text(10)});
   }
   return out;
 }

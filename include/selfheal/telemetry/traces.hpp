@@ -1,0 +1,389 @@
+#pragma once
+/// \file
+/// Execution paths: which beats each sequence execution ran, and in which order, counted by path.
+///
+/// An *execution* is what one correlation id did from its `sequence-started` event to its
+/// `sequence-completed` or `sequence-failed` event (DESIGN.md's beat events, which selfheal writes
+/// itself). Its *path* is its sequence and its beats, each known by (beat, topic, handler) as logged,
+/// in time order and each beat once: a started/completed pair and a retry fold into the first
+/// occurrence. A run stores paths with counts, never single executions, so storage is bounded by
+/// the distinct paths, not by traffic. anomaly.detect compares them with the monitored application's
+/// sequence definitions (missing, out-of-order and unexpected beats, with the share of executions).
+///
+/// Work split, as for started/completed pairs: each worker's `trace_builder` groups the beat events
+/// of its task (a chunk) by correlation id into fragments, with no shared state; `trace_table` joins
+/// the fragments of a file in input order, so the result does not depend on the thread count.
+///
+/// Bounds and what is not guessed:
+/// - At most `trace_limits::max_open` executions are open per file; beyond, the oldest is closed
+///   as incomplete and counted in `evicted`. An execution still open at the end of its file is
+///   closed as incomplete.
+/// - At most `max_paths_per_sequence` distinct paths are kept per sequence: the executions of the
+///   rarer paths go into one `rest` row, so every share computed from the paths stays exact.
+/// - A beat whose correlation id has no open execution (a log without `sequence-started` events,
+///   or an execution that began before the data or in another file) is counted in
+///   `untraced_beats`, never attached to a guess.
+
+#include <algorithm>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "selfheal/telemetry/metrics.hpp"
+#include "selfheal/telemetry/model.hpp"
+#include "selfheal/telemetry/normalize.hpp"
+
+namespace selfheal::telemetry {
+
+struct trace_limits {
+  std::size_t max_open = 65536;              ///< open executions per file
+  std::size_t max_paths_per_sequence = 256;  ///< distinct paths stored per sequence
+  std::size_t max_paths = 1 << 16;           ///< distinct paths held during the run
+};
+
+/// What one task saw of executions: fragments by correlation id, in first-seen order, with names
+/// resolved (so the reducer needs none of the worker's ids).
+struct trace_batch {
+  static constexpr std::uint32_t no_sequence = 0xffffffffu;
+  struct fragment {
+    std::uint64_t key = 0;                   ///< hash of the correlation id
+    std::uint32_t sequence = no_sequence;    ///< index into `sequences`
+    std::uint32_t begin = 0, end = 0;        ///< its steps: `steps[begin, end)`
+    std::int64_t first_ns = no_time;         ///< time of its first event
+    bool opened = false;                     ///< holds the sequence-started event
+    bool ended = false;                      ///< holds the sequence-completed/failed event
+    bool failed = false;
+  };
+  struct step {
+    std::uint32_t label = 0;                 ///< index into `labels`
+    std::int64_t ts_ns = no_time;
+  };
+  std::vector<path_step> labels;
+  std::vector<std::string> sequences;
+  std::vector<fragment> fragments;
+  std::vector<step> steps;
+};
+
+/// A worker's per-task grouping of beat events by correlation id. `add` is on the ingest's hot
+/// path: events without a correlation id or of kind `other` leave after two compares.
+class trace_builder {
+  static constexpr std::uint32_t none = 0xffffffffu;
+
+ public:
+  void add(const raw_event_view& e, const normalized_event& n) {
+    if (n.kind == event_kind::other || e.correlation.empty()) return;
+    const auto corr = trim(e.correlation);
+    if (corr.empty()) return;
+    const std::uint64_t key = static_cast<std::uint64_t>(std::hash<std::string_view>{}(corr));
+    const bool start = n.kind == event_kind::sequence_started;
+    const bool end = n.kind == event_kind::sequence_completed || n.kind == event_kind::sequence_failed;
+    std::int64_t* slot = by_key_.find(key);
+    std::uint32_t fi = slot ? static_cast<std::uint32_t>(*slot) : none;
+    // A correlation id reused after its end, or a second start, begins a new fragment.
+    if (fi != none && (fragments_[fi].ended || (start && (fragments_[fi].opened || fragments_[fi].head != none))))
+      fi = none;
+    if (fi == none) {
+      fi = static_cast<std::uint32_t>(fragments_.size());
+      fragments_.push_back({key, no_name, none, none, n.ts_ns, false, false, false});
+      by_key_.set(key, fi);
+    }
+    auto& f = fragments_[fi];
+    if (f.sequence == no_name) f.sequence = n.sequence;
+    if (start) {
+      f.opened = true;
+      f.first_ns = earliest(f.first_ns, n.ts_ns);
+      return;
+    }
+    if (end) {
+      f.ended = true;
+      f.failed = n.kind == event_kind::sequence_failed;
+      return;
+    }
+    const auto label = label_of(n.handler, trim(e.beat), trim(e.topic));
+    const auto si = static_cast<std::uint32_t>(steps_.size());
+    steps_.push_back({label, none, n.ts_ns});
+    if (f.tail == none) f.head = si;
+    else steps_[f.tail].next = si;
+    f.tail = si;
+  }
+
+  /// The task's fragments with names resolved through the worker's `names`; resets the builder.
+  [[nodiscard]] trace_batch finish(const interner& names) {
+    trace_batch b;
+    b.labels.reserve(labels_.size());
+    for (const auto& l : labels_)
+      b.labels.push_back({l.beat, l.topic, l.handler == no_name ? std::string() : std::string(names.name(l.handler))});
+    std::unordered_map<std::uint32_t, std::uint32_t> seq_index;
+    b.fragments.reserve(fragments_.size());
+    b.steps.reserve(steps_.size());
+    for (const auto& f : fragments_) {
+      trace_batch::fragment out;
+      out.key = f.key;
+      out.first_ns = f.first_ns;
+      out.opened = f.opened;
+      out.ended = f.ended;
+      out.failed = f.failed;
+      if (f.sequence != no_name) {
+        auto [it, fresh] = seq_index.emplace(f.sequence, static_cast<std::uint32_t>(b.sequences.size()));
+        if (fresh) b.sequences.emplace_back(names.name(f.sequence));
+        out.sequence = it->second;
+      }
+      out.begin = static_cast<std::uint32_t>(b.steps.size());
+      for (std::uint32_t s = f.head; s != none; s = steps_[s].next) b.steps.push_back({steps_[s].label, steps_[s].ts_ns});
+      out.end = static_cast<std::uint32_t>(b.steps.size());
+      b.fragments.push_back(out);
+    }
+    *this = trace_builder{};
+    return b;
+  }
+
+ private:
+  struct fragment {
+    std::uint64_t key;
+    std::uint32_t sequence;
+    std::uint32_t head, tail;
+    std::int64_t first_ns;
+    bool opened, ended, failed;
+  };
+  struct step {
+    std::uint32_t label;
+    std::uint32_t next;
+    std::int64_t ts_ns;
+  };
+  struct label {
+    std::uint32_t handler;
+    std::string beat, topic;
+  };
+
+  std::uint32_t label_of(std::uint32_t handler, std::string_view beat, std::string_view topic) {
+    const std::hash<std::string_view> h;
+    const std::uint64_t key = (static_cast<std::uint64_t>(h(beat)) * 0x9E3779B97F4A7C15ull) ^
+                              static_cast<std::uint64_t>(h(topic)) ^ (std::uint64_t{handler} << 17);
+    if (const auto* slot = label_key_.find(key)) return static_cast<std::uint32_t>(*slot);
+    const auto id = static_cast<std::uint32_t>(labels_.size());
+    labels_.push_back({handler, std::string(beat), std::string(topic)});
+    label_key_.set(key, id);
+    return id;
+  }
+
+  detail::flat_key_map by_key_;     // correlation hash → latest fragment
+  detail::flat_key_map label_key_;  // (handler, beat, topic) hash → label
+  std::vector<fragment> fragments_;
+  std::vector<step> steps_;
+  std::vector<label> labels_;
+};
+
+/// Joins task batches in input order and counts the finished executions by path.
+class trace_table {
+ public:
+  /// The open executions of one file (the ingest keeps one per file).
+  class file_state {
+    friend class trace_table;
+    struct open_execution {
+      std::uint32_t sequence;
+      std::int64_t first_ns;
+      std::uint64_t serial;
+      std::vector<trace_batch::step> steps;  // labels are the table's global ids
+    };
+    std::unordered_map<std::uint64_t, open_execution> open_;
+    std::deque<std::pair<std::uint64_t, std::uint64_t>> order_;  // (key, serial), oldest first
+    std::uint64_t serial_ = 0;
+  };
+
+  explicit trace_table(trace_limits limits = {}) : limits_(limits) {}
+
+  /// Applies one task's batch; batches of a file must come in input order.
+  void apply(file_state& file, const trace_batch& b) {
+    label_map_.clear();
+    for (const auto& l : b.labels) label_map_.push_back(global_label(l));
+    seq_map_.clear();
+    for (const auto& s : b.sequences) seq_map_.push_back(global_sequence(s));
+    for (const auto& f : b.fragments) {
+      const std::uint32_t seq = f.sequence == trace_batch::no_sequence ? no_sequence : seq_map_[f.sequence];
+      if (f.opened) {
+        if (auto it = file.open_.find(f.key); it != file.open_.end()) close(file, it, false, false);
+        file_state::open_execution x{seq, f.first_ns, file.serial_++, {}};
+        append(x, b, f);
+        if (f.ended) {
+          record(x, f.failed, false);
+          continue;
+        }
+        file.order_.emplace_back(f.key, x.serial);
+        file.open_.emplace(f.key, std::move(x));
+        evict(file);
+        continue;
+      }
+      auto it = file.open_.find(f.key);
+      if (it == file.open_.end()) {
+        untraced_beats_ += f.end - f.begin;
+        continue;
+      }
+      if (it->second.sequence == no_sequence) it->second.sequence = seq;
+      append(it->second, b, f);
+      if (f.ended) close(file, it, f.failed, true);
+    }
+  }
+
+  /// Closes what is still open in `file` as incomplete (its data ended).
+  void end_file(file_state& file) {
+    while (!file.open_.empty()) close(file, file.open_.begin(), false, false);
+    file.order_.clear();
+  }
+
+  /// The paths counted so far, sorted and limited per sequence (see the file comment).
+  [[nodiscard]] trace_summary summary() const {
+    trace_summary out;
+    out.executions = executions_;
+    out.incomplete = incomplete_;
+    out.evicted = evicted_;
+    out.untraced_beats = untraced_beats_;
+    std::map<std::uint32_t, std::vector<const std::pair<const path_key, counts>*>> by_sequence;
+    for (const auto& p : paths_) by_sequence[p.first.first].push_back(&p);
+    // sequences by name, so the output does not depend on the order they were first seen in
+    std::vector<std::uint32_t> seqs;
+    for (const auto& [s, v] : by_sequence) seqs.push_back(s);
+    for (const auto& [s, c] : rest_) if (!by_sequence.count(s)) seqs.push_back(s);
+    std::sort(seqs.begin(), seqs.end(), [&](std::uint32_t a, std::uint32_t b) { return sequence_name(a) < sequence_name(b); });
+    for (const auto s : seqs) {
+      auto& v = by_sequence[s];
+      std::vector<execution_path> list;
+      for (const auto* p : v) {
+        execution_path e;
+        e.sequence = sequence_name(s);
+        for (const auto l : p->first.second) e.steps.push_back(labels_[l]);
+        put(e, p->second);
+        list.push_back(std::move(e));
+      }
+      std::sort(list.begin(), list.end(), [](const execution_path& a, const execution_path& b) {
+        if (a.executions != b.executions) return a.executions > b.executions;
+        return a.steps < b.steps;
+      });
+      counts rest;
+      if (auto it = rest_.find(s); it != rest_.end()) rest = it->second;
+      for (std::size_t i = limits_.max_paths_per_sequence; i < list.size(); ++i) {
+        rest.executions += list[i].executions;
+        rest.failed += list[i].failed;
+        rest.incomplete += list[i].incomplete;
+        rest.first_ns = earliest(rest.first_ns, list[i].first_ns);
+        rest.last_ns = latest(rest.last_ns, list[i].last_ns);
+      }
+      if (list.size() > limits_.max_paths_per_sequence) list.resize(limits_.max_paths_per_sequence);
+      for (auto& e : list) out.paths.push_back(std::move(e));
+      if (rest.executions) {
+        execution_path r;
+        r.sequence = sequence_name(s);
+        r.rest = true;
+        put(r, rest);
+        out.paths.push_back(std::move(r));
+      }
+    }
+    return out;
+  }
+
+ private:
+  static constexpr std::uint32_t no_sequence = 0xffffffffu;
+  using path_key = std::pair<std::uint32_t, std::vector<std::uint32_t>>;
+  struct counts {
+    std::uint64_t executions = 0, failed = 0, incomplete = 0;
+    std::int64_t first_ns = no_time, last_ns = no_time;
+  };
+
+  static void put(execution_path& e, const counts& c) {
+    e.executions = c.executions;
+    e.failed = c.failed;
+    e.incomplete = c.incomplete;
+    e.first_ns = c.first_ns;
+    e.last_ns = c.last_ns;
+  }
+
+  [[nodiscard]] std::string sequence_name(std::uint32_t s) const { return s == no_sequence ? "(none)" : sequences_[s]; }
+
+  std::uint32_t global_label(const path_step& l) {
+    auto [it, fresh] = label_ids_.emplace(l, static_cast<std::uint32_t>(labels_.size()));
+    if (fresh) labels_.push_back(l);
+    return it->second;
+  }
+  std::uint32_t global_sequence(const std::string& s) {
+    auto [it, fresh] = sequence_ids_.emplace(s, static_cast<std::uint32_t>(sequences_.size()));
+    if (fresh) sequences_.push_back(s);
+    return it->second;
+  }
+
+  void append(file_state::open_execution& x, const trace_batch& b, const trace_batch::fragment& f) {
+    for (auto i = f.begin; i < f.end; ++i) x.steps.push_back({label_map_[b.steps[i].label], b.steps[i].ts_ns});
+  }
+
+  void close(file_state& file, std::unordered_map<std::uint64_t, file_state::open_execution>::iterator it, bool failed,
+             bool complete) {
+    record(it->second, failed, !complete);
+    file.open_.erase(it);
+  }
+
+  void evict(file_state& file) {
+    while (file.open_.size() > limits_.max_open && !file.order_.empty()) {
+      const auto [key, serial] = file.order_.front();
+      file.order_.pop_front();
+      auto it = file.open_.find(key);
+      if (it == file.open_.end() || it->second.serial != serial) continue;  // closed since
+      ++evicted_;
+      close(file, it, false, false);
+    }
+    // the queue also holds closed executions: compact it when they dominate
+    if (file.order_.size() > 2 * file.open_.size() + 1024) {
+      std::deque<std::pair<std::uint64_t, std::uint64_t>> live;
+      for (const auto& [key, serial] : file.order_)
+        if (auto it = file.open_.find(key); it != file.open_.end() && it->second.serial == serial) live.emplace_back(key, serial);
+      file.order_ = std::move(live);
+    }
+  }
+
+  /// Counts one finished execution under its canonical path.
+  void record(file_state::open_execution& x, bool failed, bool incomplete) {
+    auto& steps = x.steps;
+    if (std::all_of(steps.begin(), steps.end(), [](const trace_batch::step& s) { return s.ts_ns != no_time; }))
+      std::stable_sort(steps.begin(), steps.end(), [](const auto& a, const auto& b) { return a.ts_ns < b.ts_ns; });
+    key_.first = x.sequence;
+    key_.second.clear();
+    for (const auto& s : steps)
+      if (std::find(key_.second.begin(), key_.second.end(), s.label) == key_.second.end()) key_.second.push_back(s.label);
+    const std::int64_t start = earliest(x.first_ns, steps.empty() ? no_time : steps.front().ts_ns);
+    ++executions_;
+    if (incomplete) ++incomplete_;
+    auto it = paths_.find(key_);
+    if (it == paths_.end()) {
+      if (paths_.size() >= limits_.max_paths) {
+        add(rest_[x.sequence], failed, incomplete, start);
+        return;
+      }
+      it = paths_.emplace(key_, counts{}).first;
+    }
+    add(it->second, failed, incomplete, start);
+  }
+
+  static void add(counts& c, bool failed, bool incomplete, std::int64_t start) {
+    ++c.executions;
+    if (failed) ++c.failed;
+    if (incomplete) ++c.incomplete;
+    c.first_ns = earliest(c.first_ns, start);
+    c.last_ns = latest(c.last_ns, start);
+  }
+
+  trace_limits limits_;
+  std::map<path_step, std::uint32_t> label_ids_;
+  std::vector<path_step> labels_;
+  std::map<std::string, std::uint32_t> sequence_ids_;
+  std::vector<std::string> sequences_;
+  std::vector<std::uint32_t> label_map_, seq_map_;  // the current batch's ids → global ids
+  std::map<path_key, counts> paths_;
+  std::map<std::uint32_t, counts> rest_;
+  path_key key_;
+  std::uint64_t executions_ = 0, incomplete_ = 0, evicted_ = 0, untraced_beats_ = 0;
+};
+
+}  // namespace selfheal::telemetry
