@@ -97,7 +97,7 @@ struct task_sink {
   std::int64_t last_ts = no_time;
   std::uint64_t last_bad = 0;
   std::string reason;
-  trace_builder traces;
+  trace_builder* traces;  ///< the worker's (reused across its tasks: its tables keep their capacity)
 
   void event(const raw_event_view& e) {
     bool deferred = false;
@@ -114,7 +114,7 @@ struct task_sink {
     }
     agg->add_event(*n);
     if (!deferred) agg->add_executions(*n);
-    traces.add(e, *n);
+    traces->add(e, *n);
   }
   void bad(std::uint64_t line, std::string why) {
     ++r->bad_lines;
@@ -307,6 +307,7 @@ class ingest_engine {
 
   void work(partial_aggregate& agg) {
     ndjson_parser json;
+    trace_builder traces;
     std::unique_lock lock(mu_);
     for (;;) {
       auto t = next_task();
@@ -315,7 +316,7 @@ class ingest_engine {
       detail::task_result r;
       r.file = t->file;
       r.seq = t->seq;
-      detail::task_sink sink{&agg, event_normalizer(agg.names), &r, opt_.max_bad_line_samples, 0, no_time, 0, {}, {}};
+      detail::task_sink sink{&agg, event_normalizer(agg.names), &r, opt_.max_bad_line_samples, 0, no_time, 0, {}, &traces};
       if (t->format == log_format::ndjson) {
         chunk& c = *t->data;
         r.lines = json.parse(c.view(), 1, sink);
@@ -324,7 +325,7 @@ class ingest_engine {
         run_text_file(*t, r, sink);
       }
       r.pairing = sink.norm.take_pairing();
-      r.traces = sink.traces.finish(agg.names);
+      r.traces = traces.finish(agg.names);
       lock.lock();
       if (t->data) free_.push_back(std::move(t->data));
       reduce(std::move(r));

@@ -265,13 +265,36 @@ class flat_key_map {
       }
     }
   }
-  /// Calls `f(key, value)` for every entry (in no particular order).
+  /// The value of `key`, inserting `value` when absent (`inserted` says which): one probe.
+  std::int64_t& find_or_insert(std::uint64_t key, std::int64_t value, bool& inserted) {
+    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
+    for (std::size_t i = slot_of(key);; i = (i + 1) & mask_) {
+      auto& sl = slots_[i];
+      if (!sl.used) {
+        sl = {key, value, true};
+        ++size_;
+        inserted = true;
+        return sl.value;
+      }
+      if (sl.key == key) {
+        inserted = false;
+        return sl.value;
+      }
+    }
+  }
+    /// Calls `f(key, value)` for every entry (in no particular order).
   template <class F>
   void for_each(F&& f) const {
     for (const auto& sl : slots_)
       if (sl.used) f(sl.key, sl.value);
   }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  /// Removes every entry, keeping the capacity.
+  void clear() noexcept {
+    if (size_ == 0) return;
+    std::fill(slots_.begin(), slots_.end(), slot{});
+    size_ = 0;
+  }
 
  private:
   struct slot {

@@ -25,6 +25,8 @@
 ///   `untraced_beats`, never attached to a guess.
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -41,22 +43,48 @@
 
 namespace selfheal::telemetry {
 
+namespace detail {
+/// A 64-bit hash of a short string, 8 bytes a step (ids and names are short): no library call.
+[[nodiscard, gnu::always_inline]] inline std::uint64_t short_hash(std::string_view s, std::uint64_t seed = 0) noexcept {
+  std::uint64_t h = 0x9E3779B97F4A7C15ull ^ seed ^ (s.size() * 0xff51afd7ed558ccdull);
+  const char* p = s.data();
+  std::size_t n = s.size();
+  const auto mix = [](std::uint64_t x) noexcept {
+    x *= 0xbf58476d1ce4e5b9ull;
+    return x ^ (x >> 31);
+  };
+  for (; n >= 8; p += 8, n -= 8) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    h = mix(h ^ v) * 0x94d049bb133111ebull;
+  }
+  if (n != 0) {
+    std::uint64_t v = 0;
+    std::memcpy(&v, p, n);
+    h = mix(h ^ v);
+  }
+  return mix(h ^ (h >> 29));
+}
+}  // namespace detail
+
 struct trace_limits {
   std::size_t max_open = 65536;              ///< open executions per file
   std::size_t max_paths_per_sequence = 256;  ///< distinct paths stored per sequence
   std::size_t max_paths = 1 << 16;           ///< distinct paths held during the run
 };
 
-/// What one task saw of executions: fragments by correlation id, in first-seen order, with names
-/// resolved (so the reducer needs none of the worker's ids).
+/// What one task saw of executions, with names resolved (the reducer needs none of the worker's
+/// ids): the executions that started in the task, as fragments in first-seen order, and every other
+/// beat or end event with a correlation id ("headless": it belongs to an execution that started
+/// earlier, or to none), in input order.
 struct trace_batch {
   static constexpr std::uint32_t no_sequence = 0xffffffffu;
+  static constexpr std::uint32_t no_label = 0xffffffffu;
   struct fragment {
     std::uint64_t key = 0;                   ///< hash of the correlation id
     std::uint32_t sequence = no_sequence;    ///< index into `sequences`
     std::uint32_t begin = 0, end = 0;        ///< its steps: `steps[begin, end)`
-    std::int64_t first_ns = no_time;         ///< time of its first event
-    bool opened = false;                     ///< holds the sequence-started event
+    std::int64_t first_ns = no_time;         ///< time of its sequence-started event
     bool ended = false;                      ///< holds the sequence-completed/failed event
     bool failed = false;
   };
@@ -64,14 +92,24 @@ struct trace_batch {
     std::uint32_t label = 0;                 ///< index into `labels`
     std::int64_t ts_ns = no_time;
   };
+  struct headless {
+    std::uint64_t key = 0;
+    std::uint32_t label = no_label;          ///< a beat; `no_label` for an end event
+    bool failed = false;                     ///< an end event: sequence-failed
+    std::int64_t ts_ns = no_time;
+  };
   std::vector<path_step> labels;
   std::vector<std::string> sequences;
   std::vector<fragment> fragments;
   std::vector<step> steps;
+  std::vector<headless> others;
+  std::uint64_t headless_beats = 0;          ///< beats among `others`
 };
 
 /// A worker's per-task grouping of beat events by correlation id. `add` is on the ingest's hot
-/// path: events without a correlation id or of kind `other` leave after two compares.
+/// path: events without a correlation id or of kind `other` leave after two compares, and until the
+/// task sees a sequence-started event, a beat costs a hash and an append (no table probe).
+/// Reused across a worker's tasks, so its tables keep their capacity.
 class trace_builder {
   static constexpr std::uint32_t none = 0xffffffffu;
 
@@ -80,40 +118,41 @@ class trace_builder {
     if (n.kind == event_kind::other || e.correlation.empty()) return;
     const auto corr = trim(e.correlation);
     if (corr.empty()) return;
-    const std::uint64_t key = static_cast<std::uint64_t>(std::hash<std::string_view>{}(corr));
-    const bool start = n.kind == event_kind::sequence_started;
-    const bool end = n.kind == event_kind::sequence_completed || n.kind == event_kind::sequence_failed;
-    std::int64_t* slot = by_key_.find(key);
-    std::uint32_t fi = slot ? static_cast<std::uint32_t>(*slot) : none;
-    // A correlation id reused after its end, or a second start, begins a new fragment.
-    if (fi != none && (fragments_[fi].ended || (start && (fragments_[fi].opened || fragments_[fi].head != none))))
-      fi = none;
-    if (fi == none) {
-      fi = static_cast<std::uint32_t>(fragments_.size());
-      fragments_.push_back({key, no_name, none, none, n.ts_ns, false, false, false});
-      by_key_.set(key, fi);
-    }
-    auto& f = fragments_[fi];
-    if (f.sequence == no_name) f.sequence = n.sequence;
-    if (start) {
-      f.opened = true;
-      f.first_ns = earliest(f.first_ns, n.ts_ns);
+    const std::uint64_t key = detail::short_hash(corr);
+    if (n.kind == event_kind::sequence_started) {
+      // a new execution (a reused correlation id starts over: the older one is closed later)
+      by_key_.set(key, static_cast<std::int64_t>(fragments_.size()));
+      fragments_.push_back({key, n.sequence, none, none, n.ts_ns, false, false});
       return;
     }
+    const bool end = n.kind == event_kind::sequence_completed || n.kind == event_kind::sequence_failed;
+    fragment* f = nullptr;
+    if (!fragments_.empty())
+      if (const auto* slot = by_key_.find(key)) {
+        f = &fragments_[static_cast<std::size_t>(*slot)];
+        if (f->ended) f = nullptr;
+      }
+    if (f == nullptr) {
+      others_.push_back({key, end ? trace_batch::no_label : label_of(n.handler, trim(e.beat), trim(e.topic)),
+                         n.kind == event_kind::sequence_failed, n.ts_ns});
+      if (!end) ++headless_beats_;
+      return;
+    }
+    if (f->sequence == no_name) f->sequence = n.sequence;
     if (end) {
-      f.ended = true;
-      f.failed = n.kind == event_kind::sequence_failed;
+      f->ended = true;
+      f->failed = n.kind == event_kind::sequence_failed;
       return;
     }
     const auto label = label_of(n.handler, trim(e.beat), trim(e.topic));
     const auto si = static_cast<std::uint32_t>(steps_.size());
     steps_.push_back({label, none, n.ts_ns});
-    if (f.tail == none) f.head = si;
-    else steps_[f.tail].next = si;
-    f.tail = si;
+    if (f->tail == none) f->head = si;
+    else steps_[f->tail].next = si;
+    f->tail = si;
   }
 
-  /// The task's fragments with names resolved through the worker's `names`; resets the builder.
+  /// The task's batch with names resolved through the worker's `names`; resets the builder.
   [[nodiscard]] trace_batch finish(const interner& names) {
     trace_batch b;
     b.labels.reserve(labels_.size());
@@ -126,7 +165,6 @@ class trace_builder {
       trace_batch::fragment out;
       out.key = f.key;
       out.first_ns = f.first_ns;
-      out.opened = f.opened;
       out.ended = f.ended;
       out.failed = f.failed;
       if (f.sequence != no_name) {
@@ -139,7 +177,16 @@ class trace_builder {
       out.end = static_cast<std::uint32_t>(b.steps.size());
       b.fragments.push_back(out);
     }
-    *this = trace_builder{};
+    b.others.assign(others_.begin(), others_.end());  // a copy: `others_` keeps its capacity
+    b.headless_beats = headless_beats_;
+    by_key_.clear();
+    label_key_.clear();
+    fragments_.clear();
+    steps_.clear();
+    labels_.clear();
+    others_.clear();
+    headless_beats_ = 0;
+    std::fill(last_label_.begin(), last_label_.end(), std::array<std::uint32_t, 2>{none, none});
     return b;
   }
 
@@ -149,7 +196,7 @@ class trace_builder {
     std::uint32_t sequence;
     std::uint32_t head, tail;
     std::int64_t first_ns;
-    bool opened, ended, failed;
+    bool ended, failed;
   };
   struct step {
     std::uint32_t label;
@@ -162,21 +209,35 @@ class trace_builder {
   };
 
   std::uint32_t label_of(std::uint32_t handler, std::string_view beat, std::string_view topic) {
-    const std::hash<std::string_view> h;
-    const std::uint64_t key = (static_cast<std::uint64_t>(h(beat)) * 0x9E3779B97F4A7C15ull) ^
-                              static_cast<std::uint64_t>(h(topic)) ^ (std::uint64_t{handler} << 17);
-    if (const auto* slot = label_key_.find(key)) return static_cast<std::uint32_t>(*slot);
-    const auto id = static_cast<std::uint32_t>(labels_.size());
-    labels_.push_back({handler, std::string(beat), std::string(topic)});
-    label_key_.set(key, id);
-    return id;
+    // The last two labels of each handler first: a handler's beat and topic rarely change, but
+    // its started and completed events may differ in what they carry.
+    if (handler != no_name) {
+      if (handler >= last_label_.size()) last_label_.resize(handler + 1, {none, none});
+      auto& last = last_label_[handler];
+      for (const std::uint32_t l : last)
+        if (l != none && labels_[l].beat == beat && labels_[l].topic == topic) return l;
+      last[1] = last[0];
+      return last[0] = hashed_label_of(handler, beat, topic);
+    }
+    return hashed_label_of(handler, beat, topic);
   }
 
-  detail::flat_key_map by_key_;     // correlation hash → latest fragment
+  std::uint32_t hashed_label_of(std::uint32_t handler, std::string_view beat, std::string_view topic) {
+    const std::uint64_t key = detail::short_hash(topic, detail::short_hash(beat, handler));
+    bool fresh = false;
+    auto& slot = label_key_.find_or_insert(key, static_cast<std::int64_t>(labels_.size()), fresh);
+    if (fresh) labels_.push_back({handler, std::string(beat), std::string(topic)});
+    return static_cast<std::uint32_t>(slot);
+  }
+
+  detail::flat_key_map by_key_;     // correlation hash → latest fragment started in this task
   detail::flat_key_map label_key_;  // (handler, beat, topic) hash → label
   std::vector<fragment> fragments_;
   std::vector<step> steps_;
   std::vector<label> labels_;
+  std::vector<trace_batch::headless> others_;
+  std::uint64_t headless_beats_ = 0;
+  std::vector<std::array<std::uint32_t, 2>> last_label_;  // handler id → its last two labels
 };
 
 /// Joins task batches in input order and counts the finished executions by path.
@@ -198,35 +259,39 @@ class trace_table {
 
   explicit trace_table(trace_limits limits = {}) : limits_(limits) {}
 
-  /// Applies one task's batch; batches of a file must come in input order.
+  /// Applies one task's batch; batches of a file must come in input order. Headless events go
+  /// first: within a task they either precede the start of their correlation id's new execution
+  /// or belong to an execution that started in an earlier task.
   void apply(file_state& file, const trace_batch& b) {
     label_map_.clear();
     for (const auto& l : b.labels) label_map_.push_back(global_label(l));
     seq_map_.clear();
     for (const auto& s : b.sequences) seq_map_.push_back(global_sequence(s));
-    for (const auto& f : b.fragments) {
-      const std::uint32_t seq = f.sequence == trace_batch::no_sequence ? no_sequence : seq_map_[f.sequence];
-      if (f.opened) {
-        if (auto it = file.open_.find(f.key); it != file.open_.end()) close(file, it, false, false);
-        file_state::open_execution x{seq, f.first_ns, file.serial_++, {}};
-        append(x, b, f);
-        if (f.ended) {
-          record(x, f.failed, false);
+    if (file.open_.empty()) {
+      untraced_beats_ += b.headless_beats;  // nothing to attach them to: the common case of logs without sequences
+    } else {
+      for (const auto& h : b.others) {
+        auto it = file.open_.find(h.key);
+        if (it == file.open_.end()) {
+          if (h.label != trace_batch::no_label) ++untraced_beats_;
           continue;
         }
-        file.order_.emplace_back(f.key, x.serial);
-        file.open_.emplace(f.key, std::move(x));
-        evict(file);
+        if (h.label == trace_batch::no_label) close(file, it, h.failed, true);
+        else it->second.steps.push_back({label_map_[h.label], h.ts_ns});
+      }
+    }
+    for (const auto& f : b.fragments) {
+      const std::uint32_t seq = f.sequence == trace_batch::no_sequence ? no_sequence : seq_map_[f.sequence];
+      if (auto it = file.open_.find(f.key); it != file.open_.end()) close(file, it, false, false);  // id reused
+      file_state::open_execution x{seq, f.first_ns, file.serial_++, {}};
+      for (auto i = f.begin; i < f.end; ++i) x.steps.push_back({label_map_[b.steps[i].label], b.steps[i].ts_ns});
+      if (f.ended) {
+        record(x, f.failed, false);
         continue;
       }
-      auto it = file.open_.find(f.key);
-      if (it == file.open_.end()) {
-        untraced_beats_ += f.end - f.begin;
-        continue;
-      }
-      if (it->second.sequence == no_sequence) it->second.sequence = seq;
-      append(it->second, b, f);
-      if (f.ended) close(file, it, f.failed, true);
+      file.order_.emplace_back(f.key, x.serial);
+      file.open_.emplace(f.key, std::move(x));
+      evict(file);
     }
   }
 
@@ -313,10 +378,6 @@ class trace_table {
     auto [it, fresh] = sequence_ids_.emplace(s, static_cast<std::uint32_t>(sequences_.size()));
     if (fresh) sequences_.push_back(s);
     return it->second;
-  }
-
-  void append(file_state::open_execution& x, const trace_batch& b, const trace_batch::fragment& f) {
-    for (auto i = f.begin; i < f.end; ++i) x.steps.push_back({label_map_[b.steps[i].label], b.steps[i].ts_ns});
   }
 
   void close(file_state& file, std::unordered_map<std::uint64_t, file_state::open_execution>::iterator it, bool failed,
