@@ -89,6 +89,15 @@ inline void register_parse(CLI::App& app, globals& g, int& exit_code) {
         std::printf("  sequence %-31s %8llu  failed %llu  p50 %9.3f ms  max %9.3f ms\n", q.name.c_str(),
                     static_cast<unsigned long long>(q.stats.count), static_cast<unsigned long long>(q.stats.errors),
                     q.stats.quantile_ms(0.5), q.stats.max_ms());
+      const auto& t = a.traces;
+      if (t.executions || t.untraced_beats) {
+        std::size_t paths = 0;
+        for (const auto& p : t.paths) paths += p.rest ? 0 : 1;
+        std::printf("  executions traced by correlation id: %llu in %zu distinct paths (%llu incomplete); "
+                    "%llu beats without a started execution\n",
+                    static_cast<unsigned long long>(t.executions), paths, static_cast<unsigned long long>(t.incomplete),
+                    static_cast<unsigned long long>(t.untraced_beats));
+      }
     }
     exit_code = exit_ok;
   });

@@ -3,6 +3,7 @@
 #include <selfheal/anomaly/sequence.hpp>
 #include <selfheal/core/clock.hpp>
 #include <selfheal/core/run.hpp>
+#include <selfheal/telemetry/sequence.hpp>
 #include <selfheal/telemetry/store.hpp>
 
 #include <catch2/catch.hpp>
@@ -40,8 +41,9 @@ struct temp_store {
 // One telemetry record: `handlers` with 30 windows × 100 calls each; "checkout" durations are
 // 10 ms + (i mod 7) ms, times `slow` from window 15 on; "pay" fails 1 in 100, or `fail_pct` % from 15.
 std::string write_telemetry(selfheal::store::database& db, std::int64_t t0, double slow, int fail_pct,
-                            const char* extra_error = nullptr) {
+                            const char* extra_error = nullptr, tm_::trace_summary traces = {}) {
   tm_::telemetry_aggregate agg;
+  agg.traces = std::move(traces);
   agg.window_ns = W;
   for (const char* name : {"checkout", "pay"}) {
     for (int w = 0; w < 30; ++w) {
@@ -161,7 +163,14 @@ TEST_CASE("anomaly.detect finds what changed and stores it in one record", "[ano
   SECTION("a latency shift, an error-rate rise and a new error template") {
     write_telemetry(s.db, day0, 1.0, 1);
     REQUIRE(selfheal::run(an::establish_baseline, ctx, an::baseline_request{}).has_value());
-    const auto cur = write_telemetry(s.db, day0 + 86'400'000'000'000, 2.0, 20, "ledger write failed: disk full on /var/lib/x");
+    // execution paths as telemetry stores them: 14 executions a→b, 6 b→a
+    tm_::trace_summary traces;
+    const tm_::path_step a{"1", "a", "checkout"}, b{"2", "b", "pay"};
+    traces.paths.push_back({"checkout-flow", {a, b}, false, 14, 0, 0, day0, day0 + 13 * W});
+    traces.paths.push_back({"checkout-flow", {b, a}, false, 6, 0, 0, day0 + 14 * W, day0 + 19 * W});
+    traces.executions = 20;
+    const auto cur = write_telemetry(s.db, day0 + 86'400'000'000'000, 2.0, 20, "ledger write failed: disk full on /var/lib/x",
+                                     traces);
 
     // the monitored app's definitions: one good file, one broken
     const fs::path defs = s.dir / "defs";
@@ -169,20 +178,6 @@ TEST_CASE("anomaly.detect finds what changed and stores it in one record", "[ano
     std::ofstream(defs / "checkout.json")
         << R"({"id":"checkout-flow","beats":[{"beat":1,"event":"a","handler":"checkout"},{"beat":2,"event":"b","handler":"pay"}]})";
     std::ofstream(defs / "broken.json") << "{ nope";
-    // per-execution beats, in the table telemetry would keep them in: 14 executions a→b, 6 b→a
-    REQUIRE(s.db.exec("CREATE TABLE telemetry_beats(record_id TEXT, correlation_id TEXT, sequence TEXT, event TEXT, "
-                      "handler TEXT, beat INTEGER, ts_ns INTEGER)"));
-    for (int e = 0; e < 20; ++e) {
-      const bool swapped = e >= 14;
-      for (int k = 0; k < 2; ++k) {
-        const bool first_a = (k == 0) != swapped;
-        auto ins = s.db.prepare("INSERT INTO telemetry_beats VALUES (?1, ?2, 'checkout-flow', ?3, ?4, ?5, ?6)");
-        REQUIRE(ins.has_value());
-        ins->bind(1, cur).bind(2, "c" + std::to_string(e)).bind(3, first_a ? "a" : "b").bind(4, first_a ? "checkout" : "pay")
-            .bind(5, first_a ? 1 : 2).bind(6, static_cast<std::int64_t>(day0 + e * 1000 + k));
-        REQUIRE(ins->exec());
-      }
-    }
     // coverage with an unknown record
     const fs::path cov = s.dir / "lcov.info";
     std::ofstream(cov) << "SF:src/checkout.cpp\nFN:1,checkout\nDA:1,1\nDA:2,0\nDA:3,0\nDA:4,0\nWHAT:1\nend_of_record\n";
@@ -218,6 +213,7 @@ TEST_CASE("anomaly.detect finds what changed and stores it in one record", "[ano
         order = true;
         CHECK(a.sequence == "checkout-flow");
         CHECK(a.find("share")->number == Approx(0.3));
+        CHECK(a.onset_ns == day0 + 14 * W);
       }
       CHECK(a.id.rfind("anomaly-1.", 0) == 0);
     }
@@ -248,7 +244,7 @@ TEST_CASE("anomaly.detect finds what changed and stores it in one record", "[ano
   }
 }
 
-TEST_CASE("without stored beats the execution checks say they had nothing to compare", "[anomaly][loadTelemetryData]") {
+TEST_CASE("without stored execution paths the execution checks say they had nothing to compare", "[anomaly][loadTelemetryData]") {
   temp_store s("nobeats");
   selfheal::manual_clock clock(selfheal::time_point(std::chrono::nanoseconds(day0 + 50 * W)));
   selfheal::context ctx;
@@ -261,8 +257,110 @@ TEST_CASE("without stored beats the execution checks say they had nothing to com
   auto r = selfheal::run(an::detect_anomalies, ctx, req);
   REQUIRE(r.has_value());
   CHECK(r->anomalies.empty());  // the baseline's own data: nothing changed
-  REQUIRE(r->warnings.size() == 2);  // index.json is not a definition; and no beats
-  CHECK(r->warnings[1].find("no per-execution beats stored for telemetry-1") != std::string::npos);
+  REQUIRE(r->warnings.size() == 2);  // index.json is not a definition; and no paths
+  CHECK(r->warnings[1].find("no execution paths stored for telemetry-1") != std::string::npos);
+}
+
+namespace {
+/// NDJSON beat events of `runs` executions of "checkout-flow" starting at `t0`: each run's beats are
+/// `plan(i)` (handler names), two runs interleaved line by line as concurrent ones are.
+template <class Plan>
+std::string checkout_log(std::int64_t t0, int runs, Plan plan) {
+  std::string out;
+  const auto iso = [](std::int64_t ns) { return an::iso8601(ns); };
+  for (int i = 0; i < runs; i += 2) {
+    std::vector<std::string> lines[2];
+    for (int k = 0; k < 2 && i + k < runs; ++k) {
+      const std::string corr = "order-" + std::to_string(i + k);
+      std::int64_t t = t0 + static_cast<std::int64_t>(i) * 1'000'000'000 + k * 1000;
+      const auto ev = [&](const std::string& kind, const std::string& handler, int beat) {
+        std::string l = R"({"ts":")" + iso(t) + R"(","event":")" + kind + R"(","sequence":"checkout-flow","correlationId":")" + corr + '"';
+        if (!handler.empty())
+          l += R"(,"beat":)" + std::to_string(beat) + R"(,"topic":"shop:)" + handler + R"(","handler":")" + handler + R"(","durationMs":3)";
+        t += 3'000'000;
+        return l + "}";
+      };
+      lines[k].push_back(ev("sequence-started", "", 0));
+      int beat = 0;
+      for (const std::string& h : plan(i + k)) {
+        lines[k].push_back(ev("beat-started", h, ++beat));
+        lines[k].push_back(ev("beat-completed", h, beat));
+      }
+      lines[k].push_back(ev("sequence-completed", "", 0));
+    }
+    for (std::size_t n = 0; n < std::max(lines[0].size(), lines[1].size()); ++n)
+      for (auto& l : lines)
+        if (n < l.size()) out += l[n] + "\n";
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("execution checks run on the paths telemetry.parse rebuilt from real logs", "[anomaly][detectBehavioralAnomalies][e2e]") {
+  temp_store s("paths");
+  selfheal::manual_clock clock(selfheal::time_point(std::chrono::nanoseconds(day0 + 3 * 86'400'000'000'000)));
+  selfheal::context ctx;
+  ctx.store = &s.db;
+  ctx.clock = &clock;
+  const std::vector<std::string> normal{"reserve", "charge", "ship"};
+  // yesterday: every order ran reserve → charge → ship
+  std::ofstream(s.dir / "monday.ndjson") << checkout_log(day0, 200, [&](int) { return normal; });
+  // today: 30 of 200 skip charge, 10 of 200 also call an unknown auditTrail after ship
+  std::ofstream(s.dir / "tuesday.ndjson") << checkout_log(day0 + 86'400'000'000'000, 200, [&](int i) {
+    if (i % 20 < 3) return std::vector<std::string>{"reserve", "ship"};
+    if (i % 20 == 3) return std::vector<std::string>{"reserve", "charge", "ship", "auditTrail"};
+    return normal;
+  });
+  const auto parse = [&](const char* file) {
+    tm_::parse_request req;
+    req.paths = {(s.dir / file).string()};
+    req.threads = 2;
+    req.chunk_size = 4096;  // executions straddle chunks
+    auto r = selfheal::run(tm_::parse_telemetry, ctx, std::move(req));
+    REQUIRE(r.has_value());
+    return r->record_id;
+  };
+  const auto monday = parse("monday.ndjson");
+  an::baseline_request breq;
+  breq.records = {monday};
+  REQUIRE(selfheal::run(an::establish_baseline, ctx, breq).has_value());
+  parse("tuesday.ndjson");
+
+  const fs::path defs = s.dir / "defs";
+  fs::create_directories(defs);
+  std::ofstream(defs / "checkout.json") << R"({"id":"checkout-flow","movements":[{"beats":[
+      {"beat":1,"event":"shop:reserve","handler":"reserve"},{"beat":2,"event":"shop:charge","handler":"charge"},
+      {"beat":3,"event":"shop:ship","handler":"ship"}]}]})";
+  an::detect_request req;
+  req.sequences_dir = defs.string();
+  auto r = selfheal::run(an::detect_anomalies, ctx, req);
+  REQUIRE(r.has_value());
+  CHECK(r->warnings.empty());
+  const an::anomaly* missing = nullptr;
+  const an::anomaly* unexpected = nullptr;
+  for (const auto& a : r->anomalies) {
+    if (a.kind == an::anomaly_kind::missing_beat) missing = &a;
+    if (a.kind == an::anomaly_kind::unexpected_beat) unexpected = &a;
+    CHECK(a.kind != an::anomaly_kind::out_of_order);
+  }
+  REQUIRE(missing != nullptr);
+  CHECK(missing->sequence == "checkout-flow");
+  CHECK(missing->handler == "charge");
+  CHECK(missing->find("executions_affected")->number == 30);
+  CHECK(missing->find("share")->number == Approx(0.15));
+  CHECK(missing->onset_ns == day0 + 86'400'000'000'000);  // order-0, the day's first
+  REQUIRE(unexpected != nullptr);
+  CHECK(unexpected->handler == "auditTrail");
+  CHECK(unexpected->find("executions_affected")->number == 10);
+
+  SECTION("the baseline's own day has no execution findings") {
+    an::detect_request same;
+    same.sequences_dir = defs.string();
+    same.record_id = monday;
+    auto m = selfheal::run(an::detect_anomalies, ctx, same);
+    REQUIRE(m.has_value());
+    for (const auto& a : m->anomalies) CHECK(an::to_string(a.type()) != std::string_view("behavioral"));
+  }
 }
 
 TEST_CASE("the compiled anomaly sequences keep their catalogue names", "[anomaly][sequence]") {

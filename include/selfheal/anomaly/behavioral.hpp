@@ -3,9 +3,10 @@
 /// detectBehavioralAnomalies: executions against the monitored application's sequence definitions,
 /// handlers never seen in the baseline, and traffic surges and drops.
 ///
-/// **Executions.** Observed beats are grouped by correlation id (in time order). Each observation is
-/// matched to a beat of its sequence's definition by event, else handler, else beat number. Per
-/// execution: `unexpected_beat` for an observation that matches no beat; `out_of_order` when a beat
+/// **Executions** come as counted paths (telemetry.parse stores them per record, see
+/// `telemetry/traces.hpp`; raw observations are folded into paths by correlation id). Each step is
+/// matched to a beat of its sequence's definition by event (topic), else handler, else beat number.
+/// Per execution: `unexpected_beat` for an observation that matches no beat; `out_of_order` when a beat
 /// comes after a later one; `missing_beat` for a beat absent while a later beat of the same execution
 /// was seen (an execution still running or stopped by a failure is not "missing" its tail). Each
 /// finding is counted once per execution and flagged when its share of that sequence's executions
@@ -24,6 +25,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -157,18 +159,10 @@ struct finding_key {
 };
 }  // namespace detail
 
-/// Execution checks against definitions.
-[[nodiscard]] inline std::vector<anomaly> detect_execution_anomalies(std::span<const beat_observation> beats,
-                                                                     std::span<const sequence_definition> defs,
-                                                                     const behavioral_options& o = {}) {
-  std::vector<anomaly> out;
-  if (beats.empty() || defs.empty()) return out;
-  std::unordered_map<std::string, const sequence_definition*> by_name;
-  for (const auto& d : defs) {
-    if (!d.id.empty()) by_name.emplace(d.id, &d);
-    if (!d.name.empty()) by_name.emplace(d.name, &d);
-  }
-  // group by correlation id, keeping first-seen order of executions
+/// Raw observations folded into execution paths: grouped by correlation id (observations without
+/// one are skipped), put in time order when every one has a time, each beat once (its first
+/// occurrence), then counted by (sequence, beats). Executions are complete as far as anyone knows.
+[[nodiscard]] inline std::vector<execution_path> paths_from_observations(std::span<const beat_observation> beats) {
   std::unordered_map<std::string, std::size_t> exec_index;
   std::vector<std::vector<const beat_observation*>> execs;
   for (const auto& b : beats) {
@@ -177,45 +171,96 @@ struct finding_key {
     if (fresh) execs.emplace_back();
     execs[it->second].push_back(&b);
   }
+  std::map<std::pair<std::string, std::vector<path_step>>, execution_path> paths;
+  for (auto& ex : execs) {
+    if (std::all_of(ex.begin(), ex.end(), [](const beat_observation* b) { return b->ts_ns != no_time_ns; }))
+      std::stable_sort(ex.begin(), ex.end(), [](const beat_observation* a, const beat_observation* b) { return a->ts_ns < b->ts_ns; });
+    std::string sequence;
+    std::vector<path_step> steps;
+    for (const auto* b : ex) {
+      if (sequence.empty()) sequence = b->sequence;
+      path_step st{b->beat >= 0 ? std::to_string(b->beat) : std::string(), b->event, b->handler};
+      if (std::find(steps.begin(), steps.end(), st) == steps.end()) steps.push_back(std::move(st));
+    }
+    auto& p = paths[{sequence, steps}];
+    if (p.executions == 0) {
+      p.sequence = sequence;
+      p.steps = std::move(steps);
+    }
+    ++p.executions;
+    p.first_ns = telemetry::earliest(p.first_ns, ex.front()->ts_ns);
+    p.last_ns = telemetry::latest(p.last_ns, ex.front()->ts_ns);
+  }
+  std::vector<execution_path> out;
+  out.reserve(paths.size());
+  for (auto& [k, p] : paths) out.push_back(std::move(p));
+  return out;
+}
+
+namespace detail {
+/// The definition beat a logged step is: by event (topic) when both have one, else by handler,
+/// else by beat number; `def.beats.size()` when none.
+[[nodiscard]] inline std::size_t match_step(const path_step& st, const sequence_definition& def) {
+  std::int64_t number = -1;
+  if (!st.beat.empty()) {
+    std::int64_t n = 0;
+    auto [p, ec] = std::from_chars(st.beat.data(), st.beat.data() + st.beat.size(), n);
+    if (ec == std::errc{} && p == st.beat.data() + st.beat.size()) number = n;
+  }
+  for (std::size_t i = 0; i < def.beats.size(); ++i) {
+    const auto& bd = def.beats[i];
+    if (!st.topic.empty() && !bd.event.empty()) {
+      if (st.topic == bd.event) return i;
+    } else if (!st.handler.empty() && !bd.handler.empty()) {
+      if (st.handler == bd.handler) return i;
+    } else if (number >= 0 && number == bd.number) {
+      return i;
+    }
+  }
+  return def.beats.size();
+}
+}  // namespace detail
+
+/// Execution checks of counted paths against definitions. Per path (weighted by its executions):
+/// `unexpected_beat` for a step that matches no beat of its sequence's definition; `out_of_order`
+/// when a beat comes after a later one; `missing_beat` for a beat absent while a later beat of the
+/// same execution was seen (an execution still running or stopped by a failure is not "missing"
+/// its tail). Shares are over all executions of the sequence (a `rest` row counts, unchecked).
+[[nodiscard]] inline std::vector<anomaly> detect_execution_anomalies(std::span<const execution_path> paths,
+                                                                     std::span<const sequence_definition> defs,
+                                                                     const behavioral_options& o = {}) {
+  std::vector<anomaly> out;
+  if (paths.empty() || defs.empty()) return out;
+  std::unordered_map<std::string, const sequence_definition*> by_name;
+  for (const auto& d : defs) {
+    if (!d.id.empty()) by_name.emplace(d.id, &d);
+    if (!d.name.empty()) by_name.emplace(d.name, &d);
+  }
   std::map<std::string, std::uint64_t> executions_per_sequence;
   std::map<detail::finding_key, std::uint64_t> affected;
   std::map<detail::finding_key, std::int64_t> first_seen;
-  for (auto& ex : execs) {
-    // time order when every beat has a time; otherwise the order they were logged in
-    if (std::all_of(ex.begin(), ex.end(), [](const beat_observation* b) { return b->ts_ns != no_time_ns; }))
-      std::stable_sort(ex.begin(), ex.end(), [](const beat_observation* a, const beat_observation* b) { return a->ts_ns < b->ts_ns; });
-    const sequence_definition* def = nullptr;
-    for (const auto* b : ex) {
-      if (b->sequence.empty()) continue;
-      if (auto it = by_name.find(b->sequence); it != by_name.end()) { def = it->second; break; }
-    }
-    if (!def) continue;
-    const std::string seq_name = def->id.empty() ? def->name : def->id;
-    ++executions_per_sequence[seq_name];
-    const std::int64_t exec_start = ex.front()->ts_ns;
-    std::vector<bool> seen(def->beats.size(), false);
+  const auto name_of = [](const beat_definition& bd) { return bd.event.empty() ? bd.handler : bd.event; };
+  for (const auto& path : paths) {
+    const auto d = by_name.find(path.sequence);
+    if (d == by_name.end() || path.executions == 0) continue;
+    const sequence_definition& def = *d->second;
+    const std::string seq_name = def.id.empty() ? def.name : def.id;
+    executions_per_sequence[seq_name] += path.executions;
+    if (path.rest) continue;
+    std::vector<bool> seen(def.beats.size(), false);
     std::vector<detail::finding_key> found;
     std::size_t max_idx = 0;
     bool any = false, reported_order = false;
-    for (const auto* b : ex) {
-      std::size_t idx = def->beats.size();
-      for (std::size_t i = 0; i < def->beats.size(); ++i) {
-        const auto& bd = def->beats[i];
-        if ((!b->event.empty() && b->event == bd.event) || (b->event.empty() && !b->handler.empty() && b->handler == bd.handler) ||
-            (b->event.empty() && b->handler.empty() && b->beat == bd.number)) {
-          idx = i;
-          break;
-        }
-      }
-      if (idx == def->beats.size()) {
-        found.push_back({seq_name, anomaly_kind::unexpected_beat, b->event.empty() ? b->handler : b->event, b->handler});
+    for (const auto& st : path.steps) {
+      const std::size_t idx = detail::match_step(st, def);
+      if (idx == def.beats.size()) {
+        found.push_back({seq_name, anomaly_kind::unexpected_beat, st.topic.empty() ? st.handler : st.topic, st.handler});
         continue;
       }
-      if (seen[idx]) continue;  // started/completed pairs and retries of one beat
+      if (seen[idx]) continue;  // the same beat logged twice under different names
       seen[idx] = true;
       if (any && idx < max_idx && !reported_order) {
-        found.push_back({seq_name, anomaly_kind::out_of_order, def->beats[idx].event.empty() ? def->beats[idx].handler : def->beats[idx].event,
-                         def->beats[idx].handler});
+        found.push_back({seq_name, anomaly_kind::out_of_order, name_of(def.beats[idx]), def.beats[idx].handler});
         reported_order = true;
       }
       if (!any || idx > max_idx) max_idx = idx;
@@ -223,17 +268,14 @@ struct finding_key {
     }
     if (any)
       for (std::size_t i = 0; i < max_idx; ++i)
-        if (!seen[i])
-          found.push_back({seq_name, anomaly_kind::missing_beat, def->beats[i].event.empty() ? def->beats[i].handler : def->beats[i].event,
-                           def->beats[i].handler});
+        if (!seen[i]) found.push_back({seq_name, anomaly_kind::missing_beat, name_of(def.beats[i]), def.beats[i].handler});
     std::sort(found.begin(), found.end());
-    found.erase(std::unique(found.begin(), found.end(),
-                            [](const auto& a, const auto& b) { return !(a < b) && !(b < a); }),
+    found.erase(std::unique(found.begin(), found.end(), [](const auto& a, const auto& b) { return !(a < b) && !(b < a); }),
                 found.end());
     for (const auto& f : found) {
-      ++affected[f];
-      auto [it, fresh] = first_seen.emplace(f, exec_start);
-      if (!fresh && exec_start != no_time_ns && (it->second == no_time_ns || exec_start < it->second)) it->second = exec_start;
+      affected[f] += path.executions;
+      auto [it, fresh] = first_seen.emplace(f, path.first_ns);
+      if (!fresh) it->second = telemetry::earliest(it->second, path.first_ns);
     }
   }
   for (const auto& [key, count] : affected) {
@@ -263,6 +305,14 @@ struct finding_key {
     out.push_back(std::move(a));
   }
   return out;
+}
+
+/// Execution checks of raw observations (see `paths_from_observations`).
+[[nodiscard]] inline std::vector<anomaly> detect_execution_anomalies(std::span<const beat_observation> beats,
+                                                                     std::span<const sequence_definition> defs,
+                                                                     const behavioral_options& o = {}) {
+  const auto paths = paths_from_observations(beats);
+  return detect_execution_anomalies(std::span<const execution_path>(paths), defs, o);
 }
 
 /// Handlers with traffic in the current period but none in the baseline.

@@ -5,6 +5,7 @@
 /// hosts): `detect_all(current, baseline, inputs, options)` → raw findings; pass them to
 /// `aggregate_anomalies` for the ranked list.
 
+#include <iterator>
 #include <span>
 #include <vector>
 
@@ -57,7 +58,15 @@ struct findings {
 
 [[nodiscard]] inline std::vector<anomaly> detect_behavior(const telemetry_data& cur, const baseline& base,
                                                           const detect_inputs& in, const all_options& o = {}) {
-  auto out = detect_execution_anomalies(cur.beats, in.definitions, o.detect.behavioral);
+  std::vector<anomaly> out;
+  if (cur.beats.empty()) {
+    out = detect_execution_anomalies(std::span<const execution_path>(cur.paths), in.definitions, o.detect.behavioral);
+  } else {
+    auto paths = cur.paths;
+    auto more = paths_from_observations(cur.beats);
+    paths.insert(paths.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+    out = detect_execution_anomalies(std::span<const execution_path>(paths), in.definitions, o.detect.behavioral);
+  }
   auto n = detect_new_handlers(cur, base, o.detect.traffic);
   auto t = detect_traffic(cur, base, o.detect.traffic);
   out.insert(out.end(), std::make_move_iterator(n.begin()), std::make_move_iterator(n.end()));

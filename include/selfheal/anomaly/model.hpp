@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "selfheal/anomaly/stats.hpp"
+#include "selfheal/telemetry/metrics.hpp"
 
 namespace selfheal::anomaly {
 
@@ -111,7 +112,13 @@ struct error_sample {
   std::int64_t last_seen_ns = no_time_ns;
 };
 
-/// One observed beat of one execution (for behavioral checks against sequence definitions).
+/// Executions of one sequence that ran the same beats in the same order, with counts: what
+/// telemetry.parse stores per record (`telemetry/traces.hpp`) and the behavioral checks read.
+using execution_path = telemetry::execution_path;
+using path_step = telemetry::path_step;
+
+/// One observed beat of one execution, for embedders that hold raw events instead of stored
+/// paths (`paths_from_observations` folds them into paths).
 struct beat_observation {
   std::string correlation_id;
   std::string sequence;  ///< sequence id or name as logged
@@ -130,7 +137,8 @@ struct telemetry_data {
   /// sequence name, `sequence` the same. Detected like handlers; anomalies name only the sequence.
   std::vector<handler_series> sequences;
   std::vector<error_sample> errors;
-  std::vector<beat_observation> beats;
+  std::vector<execution_path> paths;      ///< stored execution paths of the record(s)
+  std::vector<beat_observation> beats;    ///< raw observations, when an embedder has them
 };
 
 // ---- baselines ---------------------------------------------------------------------------------

@@ -119,9 +119,10 @@ struct load_telemetry_data {
       auto defs = load_sequence_definitions(s.request.sequences_dir);
       for (auto& e : defs.errors) s.warnings.push_back("sequence definition skipped: " + e);
       s.definitions = std::move(defs.definitions);
-      if (s.current.beats.empty())
-        s.warnings.push_back("no per-execution beats stored for " + s.current.record_id +
-                             ": missing/out-of-order/unexpected beat checks had nothing to compare");
+      if (s.current.paths.empty() && s.current.beats.empty())
+        s.warnings.push_back("no execution paths stored for " + s.current.record_id +
+                             " (its logs have no sequence-started events with correlation ids): "
+                             "missing/out-of-order/unexpected beat checks had nothing to compare");
     }
     if (!s.request.coverage_path.empty()) {
       auto cov = load_lcov_file(s.request.coverage_path);

@@ -24,6 +24,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "selfheal/anomaly/model.hpp"
@@ -171,33 +172,31 @@ struct telemetry_selection {
   return std::vector<std::string>{*latest};
 }
 
-/// Per-execution beats for behavioral checks. telemetry.parse does not store raw events today;
-/// when its store has a table `telemetry_beats(record_id, correlation_id, sequence, event, handler,
-/// beat, ts_ns)` (one row per observed beat), they are read from it; otherwise none are loaded and
-/// the execution checks have nothing to compare (reported as a warning by the sequence).
-[[nodiscard]] inline result<bool> load_beats(store::database& db, std::span<const std::string> records,
-                                             std::vector<beat_observation>& out) {
-  auto has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'telemetry_beats'");
-  if (!has) return detail::pass(has);
-  auto row = has->step();
-  if (!row) return detail::pass(row);
-  if (!*row) return false;
-  auto st = db.prepare(
-      "SELECT correlation_id, sequence, event, handler, beat, ts_ns FROM telemetry_beats WHERE record_id = ?1 "
-      "ORDER BY rowid");
-  if (!st) return detail::pass(st);
+/// The execution paths telemetry.parse stored for `records` (see `telemetry/traces.hpp`), the
+/// same path of several records summed into one.
+[[nodiscard]] inline result<std::vector<execution_path>> load_paths(store::database& db, std::span<const std::string> records) {
+  std::map<std::tuple<std::string, bool, std::vector<path_step>>, execution_path> merged;
+  std::vector<execution_path> out;
   for (const auto& r : records) {
-    st->bind(1, r);
-    for (;;) {
-      auto x = st->step();
-      if (!x) return detail::pass(x);
-      if (!*x) break;
-      out.push_back({st->column_text(0), st->column_text(1), st->column_text(2), st->column_text(3),
-                     detail::column_time(*st, 5), st->is_null(4) ? -1 : st->column_int(4)});
+    auto t = telemetry::load_traces(db, r);
+    if (!t) return detail::pass(t);
+    for (auto& p : t->paths) {
+      auto [it, fresh] = merged.try_emplace({p.sequence, p.rest, p.steps});
+      auto& m = it->second;
+      if (fresh) {
+        m = std::move(p);
+        continue;
+      }
+      m.executions += p.executions;
+      m.failed += p.failed;
+      m.incomplete += p.incomplete;
+      m.first_ns = telemetry::earliest(m.first_ns, p.first_ns);
+      m.last_ns = telemetry::latest(m.last_ns, p.last_ns);
     }
-    st->reset();
   }
-  return true;
+  out.reserve(merged.size());
+  for (auto& [k, p] : merged) out.push_back(std::move(p));
+  return out;
 }
 
 /// Loads handler window series (sketches of the same handler and window merged exactly across
@@ -273,8 +272,9 @@ struct telemetry_selection {
     out.sequences.back().sequence = name;
   }
   for (auto& [key, e] : errors) out.errors.push_back(std::move(e));
-  auto beats = load_beats(db, *records, out.beats);
-  if (!beats) return detail::pass(beats);
+  auto paths = load_paths(db, *records);
+  if (!paths) return detail::pass(paths);
+  out.paths = std::move(*paths);
   return out;
 }
 
