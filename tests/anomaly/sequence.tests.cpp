@@ -353,6 +353,16 @@ TEST_CASE("execution checks run on the paths telemetry.parse rebuilt from real l
   CHECK(unexpected->handler == "auditTrail");
   CHECK(unexpected->find("executions_affected")->number == 10);
 
+  SECTION("handlers are placed in the sequence their executions ran them in") {
+    an::telemetry_selection sel;
+    sel.records = {monday};
+    auto t = an::load_telemetry(s.db, sel);
+    REQUIRE(t.has_value());
+    REQUIRE(t->handlers.size() == 3);
+    for (const auto& h : t->handlers) CHECK(h.sequence == "checkout-flow");
+    REQUIRE(t->paths.size() == 1);
+    CHECK(t->paths[0].executions == 200);
+  }
   SECTION("the baseline's own day has no execution findings") {
     an::detect_request same;
     same.sequences_dir = defs.string();

@@ -200,7 +200,9 @@ struct telemetry_selection {
 }
 
 /// Loads handler window series (sketches of the same handler and window merged exactly across
-/// records; overall quantiles from the merged sketch of all its windows) and error samples.
+/// records; overall quantiles from the merged sketch of all its windows), error samples and
+/// execution paths. A handler's `sequence` is the one sequence its paths run it in (empty when
+/// none or several).
 [[nodiscard]] inline result<telemetry_data> load_telemetry(store::database& db, const telemetry_selection& sel) {
   auto records = resolve_records(db, sel);
   if (!records) return detail::pass(records);
@@ -275,6 +277,17 @@ struct telemetry_selection {
   auto paths = load_paths(db, *records);
   if (!paths) return detail::pass(paths);
   out.paths = std::move(*paths);
+  // A handler's sequence, when the execution paths place it in exactly one.
+  std::map<std::string_view, std::string_view> sequence_of;
+  for (const auto& p : out.paths)
+    for (const auto& st : p.steps) {
+      if (st.handler.empty()) continue;
+      auto [it, fresh] = sequence_of.emplace(st.handler, p.sequence);
+      if (!fresh && it->second != p.sequence) it->second = {};  // in several: name none
+    }
+  for (auto& h : out.handlers)
+    if (h.sequence.empty())
+      if (auto it = sequence_of.find(h.handler); it != sequence_of.end()) h.sequence = std::string(it->second);
   return out;
 }
 
