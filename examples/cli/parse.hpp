@@ -93,8 +93,8 @@ inline void register_parse(CLI::App& app, globals& g, int& exit_code) {
       if (t.executions || t.untraced_beats) {
         std::size_t paths = 0;
         for (const auto& p : t.paths) paths += p.rest ? 0 : 1;
-        std::printf("  executions traced by correlation id: %llu in %zu distinct paths (%llu incomplete); "
-                    "%llu beats without a started execution\n",
+        std::printf("  executions traced by correlation id: %llu, distinct beat paths: %zu, incomplete: %llu; "
+                    "beats outside a traced execution: %llu\n",
                     static_cast<unsigned long long>(t.executions), paths, static_cast<unsigned long long>(t.incomplete),
                     static_cast<unsigned long long>(t.untraced_beats));
       }

@@ -3,23 +3,26 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <simdjson.h>
 
 #include "selfheal/core/process.hpp"
+#include "temp_dir.hpp"
 
 namespace sh = selfheal;
 
 namespace {
 
-sh::process_output run_selfheal(std::vector<std::string> args) {
+sh::process_output run_selfheal(std::vector<std::string> args, std::optional<std::string> input = std::nullopt) {
   const char* bin = std::getenv("SELFHEAL_BINARY_DIR");
   REQUIRE(bin != nullptr);  // set by ctest; run this suite through ctest
   args.insert(args.begin(), (std::filesystem::path(bin) / "selfheal").string());
   sh::process_options options;
   options.timeout = std::chrono::seconds(60);
+  options.stdin_data = std::move(input);
   auto out = sh::run_process(args, options);
   REQUIRE(out);
   return *out;
@@ -86,4 +89,39 @@ TEST_CASE("usage errors exit 2, --version exits 0", "[cli][exit-codes]") {
   const auto v = run_selfheal({"--version"});
   CHECK(v.exit_code == 0);
   CHECK(v.out == "selfheal 0.1.0\n");
+}
+
+TEST_CASE("selfheal parse reads standard input and traces its executions", "[cli][parse][stdin]") {
+  sh::test::temp_dir d;
+  const std::string db = (d.path() / "store.db").string();
+  // three executions of one sequence (the third fails at its second beat), one stray beat, one bad line
+  std::string log;
+  for (int i = 0; i < 3; ++i) {
+    const std::string c = R"(,"sequence":"orders","correlationId":"o)" + std::to_string(i) + '"';
+    const std::string t = "2026-01-01T00:00:0" + std::to_string(i);
+    log += R"({"ts":")" + t + R"(.000Z","event":"sequence-started")" + c + "}\n";
+    log += R"({"ts":")" + t + R"(.010Z","event":"beat-completed","beat":1,"handler":"validate","durationMs":10)" + c + "}\n";
+    log += R"({"ts":")" + t + R"(.030Z","event":")" + (i == 2 ? "beat-failed" : "beat-completed") +
+           R"(","beat":2,"handler":"persist","durationMs":20)" + c + "}\n";
+    log += R"({"ts":")" + t + R"(.031Z","event":")" + (i == 2 ? "sequence-failed" : "sequence-completed") + '"' + c + "}\n";
+  }
+  log += R"({"ts":"2026-01-01T00:00:09.000Z","event":"beat-completed","handler":"persist","durationMs":1,"correlationId":"lost"})" "\n";
+  log += "{not json\n";
+
+  const auto text = run_selfheal({"parse", "--db", db, "-"}, log);
+  INFO(text.err);
+  CHECK(text.exit_code == 0);
+  CHECK(text.out.find("telemetry-1: 13 events, 7 executions, 1 bad lines from 1 source(s)") != std::string::npos);
+  CHECK(text.out.find("executions traced by correlation id: 3, distinct beat paths: 1, incomplete: 0; beats outside a traced execution: 1") !=
+        std::string::npos);
+  CHECK(text.err.find("-:14:") != std::string::npos);  // the bad line, named by source and line
+
+  const auto json = run_selfheal({"parse", "--db", db, "--json", "-"}, log);
+  CHECK(json.exit_code == 0);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  REQUIRE_FALSE(parser.parse(json.out).get(doc));
+  CHECK(std::string_view(doc["record_id"]) == "telemetry-2");  // stdin is never resumed: read again
+  CHECK(int64_t(doc["events"]) == 13);
+  CHECK(int64_t(doc["bad_lines"]) == 1);
 }
