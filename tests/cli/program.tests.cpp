@@ -94,7 +94,8 @@ TEST_CASE("usage errors exit 2, --version exits 0", "[cli][exit-codes]") {
 TEST_CASE("selfheal parse reads standard input and traces its executions", "[cli][parse][stdin]") {
   sh::test::temp_dir d;
   const std::string db = (d.path() / "store.db").string();
-  // three executions of one sequence (the third fails at its second beat), one stray beat, one bad line
+  // three executions of one sequence (the third fails at its second beat), one stray beat, one
+  // execution still running when the input ends (standard input is never resumed: incomplete), one bad line
   std::string log;
   for (int i = 0; i < 3; ++i) {
     const std::string c = R"(,"sequence":"orders","correlationId":"o)" + std::to_string(i) + '"';
@@ -106,15 +107,17 @@ TEST_CASE("selfheal parse reads standard input and traces its executions", "[cli
     log += R"({"ts":")" + t + R"(.031Z","event":")" + (i == 2 ? "sequence-failed" : "sequence-completed") + '"' + c + "}\n";
   }
   log += R"({"ts":"2026-01-01T00:00:09.000Z","event":"beat-completed","handler":"persist","durationMs":1,"correlationId":"lost"})" "\n";
+  log += R"({"ts":"2026-01-01T00:00:10.000Z","event":"sequence-started","sequence":"orders","correlationId":"o9"})" "\n";
+  log += R"({"ts":"2026-01-01T00:00:10.010Z","event":"beat-completed","beat":1,"handler":"validate","durationMs":10,"correlationId":"o9"})" "\n";
   log += "{not json\n";
 
   const auto text = run_selfheal({"parse", "--db", db, "-"}, log);
   INFO(text.err);
   CHECK(text.exit_code == 0);
-  CHECK(text.out.find("telemetry-1: 13 events, 7 executions, 1 bad lines from 1 source(s)") != std::string::npos);
-  CHECK(text.out.find("executions traced by correlation id: 3, distinct beat paths: 1, incomplete: 0; beats outside a traced execution: 1") !=
+  CHECK(text.out.find("telemetry-1: 15 events, 8 executions, 1 bad lines from 1 source(s)") != std::string::npos);
+  CHECK(text.out.find("executions traced by correlation id: 4, distinct beat paths: 2, incomplete: 1; beats outside a traced execution: 1") !=
         std::string::npos);
-  CHECK(text.err.find("-:14:") != std::string::npos);  // the bad line, named by source and line
+  CHECK(text.err.find("-:16:") != std::string::npos);  // the bad line, named by source and line
 
   const auto json = run_selfheal({"parse", "--db", db, "--json", "-"}, log);
   CHECK(json.exit_code == 0);
@@ -122,6 +125,6 @@ TEST_CASE("selfheal parse reads standard input and traces its executions", "[cli
   simdjson::dom::element doc;
   REQUIRE_FALSE(parser.parse(json.out).get(doc));
   CHECK(std::string_view(doc["record_id"]) == "telemetry-2");  // stdin is never resumed: read again
-  CHECK(int64_t(doc["events"]) == 13);
+  CHECK(int64_t(doc["events"]) == 15);
   CHECK(int64_t(doc["bad_lines"]) == 1);
 }

@@ -153,6 +153,9 @@ class ingest_engine {
       result_.sources[i].end_offset = plans_[i].start_offset;
       result_.sources[i].lines = plans_[i].start_line - 1;
       files_[i].lines_before = plans_[i].start_line - 1;
+      // what the previous run of this source left open
+      files_[i].pairs.preload(plans_[i].carried.open_starts);
+      traces_.preload(files_[i].traces, plans_[i].carried.executions);
     }
   }
 
@@ -238,7 +241,7 @@ class ingest_engine {
           free_.push_back(std::move(first));
           result_.sources[i].format = opt_.format == log_format::auto_detect ? log_format::ndjson : opt_.format;
           files_[i].reading_done = true;
-          files_[i].finished = true;
+          close_file(i, true);
           continue;
         }
         log_format f = opt_.format;
@@ -247,7 +250,7 @@ class ingest_engine {
         if (f == log_format::binary) {
           free_.push_back(std::move(first));
           files_[i].reading_done = true;
-          files_[i].finished = true;
+          close_file(i, false);
           result_.sources[i].bad_lines = 1;
           result_.sources[i].error = "binary data (NUL bytes): skipped";
           result_.bad_lines += 1;
@@ -299,7 +302,7 @@ class ingest_engine {
   void source_failed(std::size_t i, const std::string& why) {
     result_.sources[i].error = why;
     files_[i].reading_done = true;
-    files_[i].finished = true;
+    close_file(i, false);
     result_.bad_lines += 1;
     result_.sources[i].bad_lines += 1;
     samples_.push_back({i, bad_line{plans_[i].path, 0, why}});
@@ -437,9 +440,24 @@ class ingest_engine {
   void maybe_finish(std::size_t file) {
     auto& f = files_[file];
     if (f.finished || !f.reading_done || f.next_seq != f.tasks || !f.waiting.empty()) return;
+    close_file(file, result_.sources[file].error.empty());
+  }
+
+  /// The end of a source: its open starts are unmatched in this run; with `carry` (the data ended
+  /// normally) they and its open executions are handed to the run that resumes it, else those
+  /// executions are closed as incomplete. Standard input is never resumed.
+  void close_file(std::size_t file, bool carry) {
+    auto& f = files_[file];
+    carry = carry && plans_[file].path != "-";
     result_.unmatched_starts += f.pairs.open_starts();
+    if (carry) {
+      auto& out = result_.sources[file].carried;
+      out.open_starts = f.pairs.open_entries();
+      out.executions = traces_.carry(f.traces);
+    } else {
+      traces_.end_file(f.traces);
+    }
     f.pairs = pairing_table{};
-    traces_.end_file(f.traces);
     f.finished = true;
   }
 

@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
-#include <compare>
 #include <optional>
 #include <string>
 #include <vector>
@@ -121,14 +120,6 @@ inline constexpr std::size_t max_error_samples = 10000; ///< distinct (handler, 
   return std::max(a, b);
 }
 
-/// One beat of an execution path, as logged: any of the three may be empty.
-struct path_step {
-  std::string beat;     ///< beat number or name as logged ("3")
-  std::string topic;    ///< the beat's event name (`topic`), e.g. "app:cart:checkout"
-  std::string handler;
-  friend auto operator<=>(const path_step&, const path_step&) = default;
-};
-
 /// The executions of one sequence that ran exactly these beats in this order (see `traces.hpp`).
 struct execution_path {
   std::string sequence;
@@ -149,6 +140,7 @@ struct trace_summary {
   std::uint64_t incomplete = 0;       ///< of which no end was seen
   std::uint64_t evicted = 0;          ///< of which closed early: too many open at once
   std::uint64_t untraced_beats = 0;   ///< beat events whose correlation id had no open execution
+  std::uint64_t carried = 0;          ///< open at the end of a source the next run resumes: counted then
   friend bool operator==(const trace_summary&, const trace_summary&) = default;
 };
 

@@ -7,12 +7,14 @@
 /// from and is valid only inside the sink callback that receives it; everything else owns its data.
 
 #include <chrono>
+#include <compare>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace selfheal::telemetry {
@@ -148,6 +150,32 @@ struct parse_request {
   std::size_t max_bad_line_samples = 20;           ///< bad lines kept with file:line:reason
 };
 
+/// One beat of an execution path, as logged: any of the three may be empty.
+struct path_step {
+  std::string beat;     ///< beat number or name as logged ("3")
+  std::string topic;    ///< the beat's event name (`topic`), e.g. "app:cart:checkout"
+  std::string handler;
+  friend auto operator<=>(const path_step&, const path_step&) = default;
+};
+
+/// An execution still open when its source's data ended, kept for the run that resumes the source.
+struct carried_execution {
+  std::uint64_t key = 0;                   ///< hash of its correlation id
+  std::string sequence;                    ///< "" when not known yet
+  std::int64_t first_ns = no_time;
+  std::vector<std::pair<path_step, std::int64_t>> steps;  ///< beats so far with their times
+  friend bool operator==(const carried_execution&, const carried_execution&) = default;
+};
+
+/// What one run hands the next about a source it will resume: started/completed pairs and
+/// executions still open at the end of the data, so neither is cut at the run boundary.
+struct carried_state {
+  std::vector<std::pair<std::uint64_t, std::int64_t>> open_starts;  ///< joining key → start time
+  std::vector<carried_execution> executions;
+  [[nodiscard]] bool empty() const noexcept { return open_starts.empty() && executions.empty(); }
+  friend bool operator==(const carried_state&, const carried_state&) = default;
+};
+
 /// One input source as beat 2 found it: identity and where to start reading.
 struct source_plan {
   std::string path;              ///< as given/expanded; "-" for stdin
@@ -158,6 +186,7 @@ struct source_plan {
   std::uint64_t start_line = 1;    ///< number of the line at `start_offset`
   bool gzip = false;
   std::string note;              ///< "resumed", "rotated", "truncated", "unchanged" or empty
+  carried_state carried;         ///< what the previous run left open in this source (when resumed)
 };
 
 /// A path that could not be used as a source, with the reason (unreadable, loop, not found …).
@@ -176,6 +205,7 @@ struct source_result {
   std::uint64_t events = 0;
   std::uint64_t bad_lines = 0;
   std::string error;              ///< non-empty when the source failed part-way
+  carried_state carried;          ///< open at the end of this run's data, for the next run
 };
 
 }  // namespace selfheal::telemetry

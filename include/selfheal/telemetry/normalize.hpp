@@ -361,6 +361,16 @@ class pairing_table {
     });
   }
   [[nodiscard]] std::size_t open_starts() const noexcept { return open_.size(); }
+  /// The open starts, sorted by key (what a resumed run picks up).
+  [[nodiscard]] std::vector<std::pair<std::uint64_t, std::int64_t>> open_entries() const {
+    std::vector<std::pair<std::uint64_t, std::int64_t>> out(open_.begin(), open_.end());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  /// Starts left open by the previous run of the same source.
+  void preload(const std::vector<std::pair<std::uint64_t, std::int64_t>>& starts) {
+    for (const auto& [key, ts] : starts) open_[key] = ts;
+  }
 
  private:
   std::unordered_map<std::uint64_t, std::int64_t> open_;

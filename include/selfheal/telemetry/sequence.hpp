@@ -6,7 +6,8 @@
 ///  1. `parse_telemetry_requested` validates the request, stamps the start time (ctx clock).
 ///  2. `load_log_files` expands paths (files, directories, globs, "-"), records identity/size/mtime
 ///     and, from the store, where the previous run stopped in each source (resume, rotation,
-///     truncation). Files are not read yet.
+///     truncation) and what it left open there (started beats, executions), so that a resumed
+///     source joins them as if read in one run. Files are not read yet.
 ///  3. `extract_telemetry_events` runs the streaming ingest (`ingest.hpp`): per file format
 ///     detection, then chunk by chunk on all cores extraction (simdjson `iterate_many` for NDJSON),
 ///     per-event normalization and aggregation into thread-local partials. Its output is those
@@ -111,15 +112,23 @@ struct load_log_files {
     }
     for (auto& plan : found.sources) {
       std::optional<previous_source> prev;
+      std::string prev_record;
       if (ctx.store != nullptr && run.request.incremental && plan.path != "-") {
         auto last = last_source_state(*ctx.store, plan.path);
         if (!last) return tl::unexpected(last.error());
         if (*last) {
           const auto& l = **last;
           prev = previous_source{l.identity, l.size, l.mtime_ns, l.end_offset, l.lines, l.head_hash};
+          prev_record = l.record_id;
         }
       }
       plan_resume(plan, prev);
+      // what the previous run left open at the end of this source, when this run goes on from there
+      if (prev && (plan.note == "resumed" || plan.note == "unchanged")) {
+        auto carried = load_carried(*ctx.store, prev_record, plan.identity);
+        if (!carried) return tl::unexpected(carried.error());
+        plan.carried = std::move(*carried);
+      }
     }
     return loaded_sources{std::move(run), std::move(found.sources), std::move(found.skipped)};
   }

@@ -16,7 +16,9 @@
 /// | `telemetry_error_samples` | (handler, message) | `record_id`, `handler` ('' when none), `message` (≤512 bytes), `first_seen_ns`, `last_seen_ns`, `count` |
 /// | `telemetry_paths` (migration 2) | (sequence, path) | `id`, `record_id`, `sequence`, `rest` (1: the executions of the paths beyond the per-sequence limit, no steps), `executions`, `failed`, `incomplete`, `first_ns`, `last_ns` (execution starts) |
 /// | `telemetry_path_steps` (migration 2) | beat of a path | `path_id` → telemetry_paths(id), `position` (0-based), `beat`, `topic`, `handler` (as logged, '' when not) |
-/// | `telemetry_traces` (migration 2) | run | `record_id`, `executions`, `incomplete`, `evicted`, `untraced_beats` (see `traces.hpp`) |
+/// | `telemetry_traces` (migration 2) | run | `record_id`, `executions`, `incomplete`, `evicted`, `untraced_beats`, `carried` (see `traces.hpp`) |
+/// | `telemetry_carried_starts` (migration 2) | start open at the end of a source | `record_id`, `identity` (of the source), `key` (joining-key hash, as a signed 64-bit integer), `ts_ns`: picked up by the run that resumes the source |
+/// | `telemetry_carried_executions`, `telemetry_carried_steps` (migration 2) | execution open at the end of a source, its beats so far | `id`, `record_id`, `identity`, `key` (correlation hash), `sequence`, `first_ns`; `execution_id`, `position`, `beat`, `topic`, `handler`, `ts_ns` |
 ///
 /// Read API: `latest_telemetry_record`, `load_run`, `load_window_metrics`, `load_error_samples`,
 /// `load_releases`, `load_sources`, `last_source_state` (resume point of a path), `load_traces`. All return
@@ -96,7 +98,7 @@ CREATE INDEX telemetry_error_samples_by_record ON telemetry_error_samples(record
 CREATE TABLE telemetry_traces(
   record_id TEXT PRIMARY KEY REFERENCES telemetry_runs(record_id),
   executions INTEGER NOT NULL, incomplete INTEGER NOT NULL, evicted INTEGER NOT NULL,
-  untraced_beats INTEGER NOT NULL);
+  untraced_beats INTEGER NOT NULL, carried INTEGER NOT NULL);
 CREATE TABLE telemetry_paths(
   id INTEGER PRIMARY KEY,
   record_id TEXT NOT NULL REFERENCES telemetry_runs(record_id),
@@ -108,6 +110,19 @@ CREATE TABLE telemetry_path_steps(
   path_id INTEGER NOT NULL REFERENCES telemetry_paths(id),
   position INTEGER NOT NULL, beat TEXT NOT NULL, topic TEXT NOT NULL, handler TEXT NOT NULL,
   PRIMARY KEY(path_id, position));
+CREATE TABLE telemetry_carried_starts(
+  record_id TEXT NOT NULL REFERENCES telemetry_runs(record_id),
+  identity TEXT NOT NULL, key INTEGER NOT NULL, ts_ns INTEGER NOT NULL);
+CREATE INDEX telemetry_carried_starts_by_source ON telemetry_carried_starts(record_id, identity);
+CREATE TABLE telemetry_carried_executions(
+  id INTEGER PRIMARY KEY,
+  record_id TEXT NOT NULL REFERENCES telemetry_runs(record_id),
+  identity TEXT NOT NULL, key INTEGER NOT NULL, sequence TEXT NOT NULL, first_ns INTEGER);
+CREATE INDEX telemetry_carried_executions_by_source ON telemetry_carried_executions(record_id, identity);
+CREATE TABLE telemetry_carried_steps(
+  execution_id INTEGER NOT NULL REFERENCES telemetry_carried_executions(id),
+  position INTEGER NOT NULL, beat TEXT NOT NULL, topic TEXT NOT NULL, handler TEXT NOT NULL, ts_ns INTEGER,
+  PRIMARY KEY(execution_id, position));
 )sql"};
 
 /// Creates or upgrades the telemetry tables (idempotent).
@@ -159,9 +174,11 @@ inline result<void> require_record(store::database& db, std::string_view record_
 namespace detail {
 inline result<void> store_traces(store::database& db, const std::string& id, const trace_summary& t) {
   auto run = db.prepare(
-      "INSERT INTO telemetry_traces(record_id, executions, incomplete, evicted, untraced_beats) VALUES (?1,?2,?3,?4,?5)");
+      "INSERT INTO telemetry_traces(record_id, executions, incomplete, evicted, untraced_beats, carried) "
+      "VALUES (?1,?2,?3,?4,?5,?6)");
   if (!run) return pass(run);
-  run->bind(1, id).bind(2, t.executions).bind(3, t.incomplete).bind(4, t.evicted).bind(5, t.untraced_beats);
+  run->bind(1, id).bind(2, t.executions).bind(3, t.incomplete).bind(4, t.evicted).bind(5, t.untraced_beats)
+      .bind(6, t.carried);
   if (auto r = run->exec(); !r) return r;
   auto path = db.prepare(
       "INSERT INTO telemetry_paths(record_id, sequence, rest, executions, failed, incomplete, first_ns, last_ns) "
@@ -180,6 +197,36 @@ inline result<void> store_traces(store::database& db, const std::string& id, con
       step->bind(1, path_id).bind(2, static_cast<std::int64_t>(i)).bind(3, p.steps[i].beat).bind(4, p.steps[i].topic)
           .bind(5, p.steps[i].handler);
       if (auto r = step->exec(); !r) return r;
+    }
+  }
+  return {};
+}
+
+inline result<void> store_carried(store::database& db, const std::string& id, std::span<const source_result> sources) {
+  auto start = db.prepare("INSERT INTO telemetry_carried_starts(record_id, identity, key, ts_ns) VALUES (?1,?2,?3,?4)");
+  if (!start) return pass(start);
+  auto exec = db.prepare(
+      "INSERT INTO telemetry_carried_executions(record_id, identity, key, sequence, first_ns) VALUES (?1,?2,?3,?4,?5)");
+  if (!exec) return pass(exec);
+  auto step = db.prepare(
+      "INSERT INTO telemetry_carried_steps(execution_id, position, beat, topic, handler, ts_ns) VALUES (?1,?2,?3,?4,?5,?6)");
+  if (!step) return pass(step);
+  for (const auto& s : sources) {
+    for (const auto& [key, ts] : s.carried.open_starts) {
+      start->bind(1, id).bind(2, s.plan.identity).bind(3, static_cast<std::int64_t>(key)).bind(4, ts);
+      if (auto r = start->exec(); !r) return r;
+    }
+    for (const auto& x : s.carried.executions) {
+      exec->bind(1, id).bind(2, s.plan.identity).bind(3, static_cast<std::int64_t>(x.key)).bind(4, x.sequence);
+      bind_time(*exec, 5, x.first_ns);
+      if (auto r = exec->exec(); !r) return r;
+      const std::int64_t exec_id = db.last_insert_rowid();
+      for (std::size_t i = 0; i < x.steps.size(); ++i) {
+        const auto& [st, ts] = x.steps[i];
+        step->bind(1, exec_id).bind(2, static_cast<std::int64_t>(i)).bind(3, st.beat).bind(4, st.topic).bind(5, st.handler);
+        bind_time(*step, 6, ts);
+        if (auto r = step->exec(); !r) return r;
+      }
     }
   }
   return {};
@@ -275,6 +322,7 @@ inline result<void> store_traces(store::database& db, const std::string& id, con
     if (auto r = err->exec(); !r) return tl::unexpected(r.error());
   }
   if (auto r = detail::store_traces(db, *id, agg.traces); !r) return tl::unexpected(r.error());
+  if (auto r = detail::store_carried(db, *id, agg.sources); !r) return tl::unexpected(r.error());
   if (auto r = tx.commit(); !r) return tl::unexpected(r.error());
   return id;
 }
@@ -381,7 +429,8 @@ inline result<void> store_traces(store::database& db, const std::string& id, con
   if (auto m = migrate_telemetry(db); !m) return tl::unexpected(m.error());
   if (auto r = detail::require_record(db, record_id); !r) return tl::unexpected(r.error());
   trace_summary out;
-  auto run = db.prepare("SELECT executions, incomplete, evicted, untraced_beats FROM telemetry_traces WHERE record_id = ?1");
+  auto run = db.prepare(
+      "SELECT executions, incomplete, evicted, untraced_beats, carried FROM telemetry_traces WHERE record_id = ?1");
   if (!run) return detail::pass(run);
   run->bind(1, record_id);
   auto row = run->step();
@@ -391,6 +440,7 @@ inline result<void> store_traces(store::database& db, const std::string& id, con
     out.incomplete = detail::column_u64(*run, 1);
     out.evicted = detail::column_u64(*run, 2);
     out.untraced_beats = detail::column_u64(*run, 3);
+    out.carried = detail::column_u64(*run, 4);
   }
   auto st = db.prepare(
       "SELECT p.id, p.sequence, p.rest, p.executions, p.failed, p.incomplete, p.first_ns, p.last_ns, "
@@ -416,6 +466,41 @@ inline result<void> store_traces(store::database& db, const std::string& id, con
       out.paths.push_back(std::move(p));
     }
     if (!st->is_null(8)) out.paths.back().steps.push_back({st->column_text(8), st->column_text(9), st->column_text(10)});
+  }
+  return out;
+}
+
+/// What run `record_id` left open at the end of the source `identity` (for the run resuming it).
+[[nodiscard]] inline result<carried_state> load_carried(store::database& db, std::string_view record_id,
+                                                        std::string_view identity) {
+  if (auto m = migrate_telemetry(db); !m) return tl::unexpected(m.error());
+  carried_state out;
+  auto st = db.prepare("SELECT key, ts_ns FROM telemetry_carried_starts WHERE record_id = ?1 AND identity = ?2 ORDER BY rowid");
+  if (!st) return detail::pass(st);
+  st->bind(1, record_id).bind(2, identity);
+  for (;;) {
+    auto r = st->step();
+    if (!r) return detail::pass(r);
+    if (!*r) break;
+    out.open_starts.emplace_back(static_cast<std::uint64_t>(st->column_int(0)), st->column_int(1));
+  }
+  auto ex = db.prepare(
+      "SELECT e.id, e.key, e.sequence, e.first_ns, s.beat, s.topic, s.handler, s.ts_ns FROM telemetry_carried_executions e "
+      "LEFT JOIN telemetry_carried_steps s ON s.execution_id = e.id WHERE e.record_id = ?1 AND e.identity = ?2 "
+      "ORDER BY e.id, s.position");
+  if (!ex) return detail::pass(ex);
+  ex->bind(1, record_id).bind(2, identity);
+  std::int64_t current = -1;
+  for (;;) {
+    auto r = ex->step();
+    if (!r) return detail::pass(r);
+    if (!*r) break;
+    if (ex->column_int(0) != current) {
+      current = ex->column_int(0);
+      out.executions.push_back({static_cast<std::uint64_t>(ex->column_int(1)), ex->column_text(2), detail::column_time(*ex, 3), {}});
+    }
+    if (!ex->is_null(4))
+      out.executions.back().steps.push_back({{ex->column_text(4), ex->column_text(5), ex->column_text(6)}, detail::column_time(*ex, 7)});
   }
   return out;
 }

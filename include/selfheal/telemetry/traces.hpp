@@ -16,13 +16,16 @@
 ///
 /// Bounds and what is not guessed:
 /// - At most `trace_limits::max_open` executions are open per file; beyond, the oldest is closed
-///   as incomplete and counted in `evicted`. An execution still open at the end of its file is
-///   closed as incomplete.
+///   as incomplete and counted in `evicted`.
+/// - An execution still open at the end of a file that the next run resumes (not standard input,
+///   not a source that failed) is *carried*: stored with the record, not counted in it, and picked
+///   up by the run that resumes the file, where it is counted when it ends. Elsewhere an execution
+///   open at the end of its data is closed as incomplete.
 /// - At most `max_paths_per_sequence` distinct paths are kept per sequence: the executions of the
 ///   rarer paths go into one `rest` row, so every share computed from the paths stays exact.
 /// - A beat whose correlation id has no open execution (a log without `sequence-started` events,
-///   or an execution that began before the data or in another file) is counted in
-///   `untraced_beats`, never attached to a guess.
+///   or an execution that began before the data, in another file or in a rotated-away file) is
+///   counted in `untraced_beats`, never attached to a guess.
 
 #include <algorithm>
 #include <array>
@@ -46,13 +49,14 @@ namespace selfheal::telemetry {
 namespace detail {
 /// A 64-bit hash of a short string, 8 bytes a step (ids and names are short): no library call.
 [[nodiscard, gnu::always_inline]] inline std::uint64_t short_hash(std::string_view s, std::uint64_t seed = 0) noexcept {
-  std::uint64_t h = 0x9E3779B97F4A7C15ull ^ seed ^ (s.size() * 0xff51afd7ed558ccdull);
-  const char* p = s.data();
-  std::size_t n = s.size();
   const auto mix = [](std::uint64_t x) noexcept {
     x *= 0xbf58476d1ce4e5b9ull;
     return x ^ (x >> 31);
   };
+  // the seed is mixed before any data meets it: seed ^ data alone would make ("1", 1) == ("2", 2)
+  std::uint64_t h = mix(0x9E3779B97F4A7C15ull ^ seed) ^ (s.size() * 0xff51afd7ed558ccdull);
+  const char* p = s.data();
+  std::size_t n = s.size();
   for (; n >= 8; p += 8, n -= 8) {
     std::uint64_t v;
     std::memcpy(&v, p, 8);
@@ -295,6 +299,38 @@ class trace_table {
     }
   }
 
+  /// Opens the executions the previous run of this source left open (before its first batch).
+  void preload(file_state& file, const std::vector<carried_execution>& carried) {
+    for (const auto& c : carried) {
+      file_state::open_execution x{c.sequence.empty() ? no_sequence : global_sequence(c.sequence), c.first_ns,
+                                   file.serial_++, {}};
+      for (const auto& [st, ts] : c.steps) x.steps.push_back({global_label(st), ts});
+      file.order_.emplace_back(c.key, x.serial);
+      file.open_.insert_or_assign(c.key, std::move(x));
+    }
+    evict(file);
+  }
+
+  /// Hands over what is still open in `file` for the run that resumes it (not counted here),
+  /// sorted by key.
+  [[nodiscard]] std::vector<carried_execution> carry(file_state& file) {
+    std::vector<carried_execution> out;
+    out.reserve(file.open_.size());
+    for (auto& [key, x] : file.open_) {
+      carried_execution c;
+      c.key = key;
+      c.sequence = x.sequence == no_sequence ? std::string() : sequences_[x.sequence];
+      c.first_ns = x.first_ns;
+      for (const auto& st : x.steps) c.steps.emplace_back(labels_[st.label], st.ts_ns);
+      out.push_back(std::move(c));
+    }
+    carried_ += out.size();
+    file.open_.clear();
+    file.order_.clear();
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
+    return out;
+  }
+
   /// Closes what is still open in `file` as incomplete (its data ended).
   void end_file(file_state& file) {
     while (!file.open_.empty()) close(file, file.open_.begin(), false, false);
@@ -308,6 +344,7 @@ class trace_table {
     out.incomplete = incomplete_;
     out.evicted = evicted_;
     out.untraced_beats = untraced_beats_;
+    out.carried = carried_;
     std::map<std::uint32_t, std::vector<const std::pair<const path_key, counts>*>> by_sequence;
     for (const auto& p : paths_) by_sequence[p.first.first].push_back(&p);
     // sequences by name, so the output does not depend on the order they were first seen in
@@ -444,7 +481,7 @@ class trace_table {
   std::map<path_key, counts> paths_;
   std::map<std::uint32_t, counts> rest_;
   path_key key_;
-  std::uint64_t executions_ = 0, incomplete_ = 0, evicted_ = 0, untraced_beats_ = 0;
+  std::uint64_t executions_ = 0, incomplete_ = 0, evicted_ = 0, untraced_beats_ = 0, carried_ = 0;
 };
 
 }  // namespace selfheal::telemetry
