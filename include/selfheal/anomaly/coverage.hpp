@@ -8,11 +8,16 @@
 /// `LF`, `LH`, `BRDA`, `BRF`, `BRH`, `VER`, `FNL`/`FNA` (lcov 2.2 function blocks), `end_of_record`.
 /// Anything else is skipped and counted, the first 20 with `file:line: reason`.
 ///
-/// Handler → function: a function matches a handler when one of its name's parts (split at `::`,
-/// `.`, `(`, `/`, spaces; mangled names are searched for the snake_case form) equals the handler
-/// name with case and `_`/`-` ignored (`loadLogFiles` ↔ `load_log_files` ↔ `LoadLogFiles`). Its line
-/// range runs from its `FN` line to its end line when given, else to the line before the next
-/// function of the file, else to the file's last `DA` line.
+/// Handler → source lines, two ways (the evidence's `mapping` says which was used):
+/// - `"lcov_functions"` (here): a function matches a handler when one of its name's parts (split at
+///   `::`, `.`, `(`, `/`, spaces; mangled names are searched for the snake_case form) equals the
+///   handler name with case and `_`/`-` ignored (`loadLogFiles` ↔ `load_log_files` ↔ `LoadLogFiles`).
+///   Its line range runs from its `FN` line to its end line when given, else to the line before the
+///   next function of the file, else to the file's last `DA` line. Needs `FN` records.
+/// - `"symbols"` (`coverage_index.hpp`, `selfheal detect --repo DIR`): the handler's definition in a
+///   symbol index (Universal Ctags) of the files the tracefile names, resolved inside the
+///   repository; its real `[line, end]` range. Works without `FN` records and is preferred.
+/// Line coverage = `DA` lines hit / `DA` lines inside the range. This header needs no JSON parser.
 
 #include <algorithm>
 #include <cctype>
