@@ -316,7 +316,7 @@ TEST_CASE("a handler found by FN records and by the index uses the index's real 
   }
 }
 
-TEST_CASE("SF paths outside the repository are never read; suffixes inside it are matched",
+TEST_CASE("SF paths outside the repository are never read, suffixes inside it are matched",
           "[anomaly][detectCoverageGaps]") {
   selfheal::test::temp_dir repo, elsewhere;
   write_file(repo.path() / "src/orders.cpp", orders_cpp);
