@@ -164,11 +164,14 @@ struct symbol_coverage {
   handler_coverage coverage;      ///< set when `match` is unique; `lines` = DA lines in the symbol's range
 };
 
-/// The symbol of `handler` and the DA lines inside its `[line, end]` range.
-[[nodiscard]] inline symbol_coverage coverage_by_symbol(const coverage_index& idx, std::string_view handler) {
+namespace detail {
+
+/// `handler` looked up in `symbols` (all of `idx.symbols` or a subset of it).
+[[nodiscard]] inline symbol_coverage coverage_in(const coverage_index& idx, const diagnosis::symbol_index& symbols,
+                                                 std::string_view handler) {
   symbol_coverage out;
-  out.match = diagnosis::match_handler(idx.symbols, handler);
-  const diagnosis::symbol* s = out.match.chosen(idx.symbols);
+  out.match = diagnosis::match_handler(symbols, handler);
+  const diagnosis::symbol* s = out.match.chosen(symbols);
   if (s == nullptr) return out;
   auto& c = out.coverage;
   c.file = s->file;
@@ -182,6 +185,31 @@ struct symbol_coverage {
     if (it->second > 0) ++c.covered;
   }
   return out;
+}
+
+/// The symbols whose name, in any naming style, could be one of `handlers` (a superset of what
+/// `match_handler` can return for them), so that many lookups cost one pass over the index.
+[[nodiscard]] inline diagnosis::symbol_index symbols_named(const diagnosis::symbol_index& symbols,
+                                                           const std::vector<std::string_view>& handlers) {
+  std::vector<std::string> wanted;
+  for (const auto h : handlers) {
+    wanted.push_back(diagnosis::normalized_name(h));
+    for (std::string_view sep : {"::", ".", "#", "/"})
+      if (const auto p = h.rfind(sep); p != std::string_view::npos) wanted.push_back(diagnosis::normalized_name(h.substr(p + sep.size())));
+  }
+  std::sort(wanted.begin(), wanted.end());
+  diagnosis::symbol_index out;
+  out.source = symbols.source;
+  for (const auto& s : symbols.symbols)
+    if (std::binary_search(wanted.begin(), wanted.end(), diagnosis::normalized_name(s.name))) out.symbols.push_back(s);
+  return out;
+}
+
+}  // namespace detail
+
+/// The symbol of `handler` and the DA lines inside its `[line, end]` range.
+[[nodiscard]] inline symbol_coverage coverage_by_symbol(const coverage_index& idx, std::string_view handler) {
+  return detail::coverage_in(idx, idx.symbols, handler);
 }
 
 /// What `find_coverage_gaps` with an index found, and what it could not map.
@@ -198,11 +226,16 @@ struct coverage_gaps {
                                                       const coverage_index& idx, const coverage_options& o = {}) {
   coverage_gaps out;
   const auto shares = detail::traffic_shares(cur);
+  const auto hot = [&](std::size_t i) { return shares[i] > 0 && shares[i] >= o.min_traffic_share; };
+  std::vector<std::string_view> hot_names;
+  for (std::size_t i = 0; i < cur.handlers.size(); ++i)
+    if (hot(i)) hot_names.push_back(cur.handlers[i].handler);
+  const auto candidates = detail::symbols_named(idx.symbols, hot_names);
   std::vector<std::string> notes;
   for (std::size_t i = 0; i < cur.handlers.size(); ++i) {
     const auto& s = cur.handlers[i];
-    if (shares[i] <= 0 || shares[i] < o.min_traffic_share) continue;
-    const auto by_symbol = coverage_by_symbol(idx, s.handler);
+    if (!hot(i)) continue;
+    const auto by_symbol = detail::coverage_in(idx, candidates, s.handler);
     std::optional<anomaly> a;
     if (by_symbol.coverage.lines > 0) {
       ++out.by_symbols;
