@@ -28,6 +28,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -187,23 +188,35 @@ namespace detail {
   return out;
 }
 
-/// The symbols whose name, in any naming style, could be one of `handlers` (a superset of what
-/// `match_handler` can return for them), so that many lookups cost one pass over the index.
-[[nodiscard]] inline diagnosis::symbol_index symbols_named(const diagnosis::symbol_index& symbols,
-                                                           const std::vector<std::string_view>& handlers) {
-  std::vector<std::string> wanted;
-  for (const auto h : handlers) {
-    wanted.push_back(diagnosis::normalized_name(h));
-    for (std::string_view sep : {"::", ".", "#", "/"})
-      if (const auto p = h.rfind(sep); p != std::string_view::npos) wanted.push_back(diagnosis::normalized_name(h.substr(p + sep.size())));
+/// The index's symbols grouped by `normalized_name`, so that a lookup only sees the symbols that
+/// could match it (a superset of what `match_handler` can return), not the whole index.
+class symbols_by_name {
+ public:
+  explicit symbols_by_name(const diagnosis::symbol_index& symbols) : symbols_(&symbols) {
+    for (std::size_t i = 0; i < symbols.symbols.size(); ++i)
+      groups_[diagnosis::normalized_name(symbols.symbols[i].name)].push_back(i);
   }
-  std::sort(wanted.begin(), wanted.end());
-  diagnosis::symbol_index out;
-  out.source = symbols.source;
-  for (const auto& s : symbols.symbols)
-    if (std::binary_search(wanted.begin(), wanted.end(), diagnosis::normalized_name(s.name))) out.symbols.push_back(s);
-  return out;
-}
+  /// The symbols named like `handler` in any style, as a small index of its own.
+  [[nodiscard]] diagnosis::symbol_index candidates(std::string_view handler) const {
+    std::vector<std::string> keys{diagnosis::normalized_name(handler)};
+    for (std::string_view sep : {"::", ".", "#", "/"})
+      if (const auto p = handler.rfind(sep); p != std::string_view::npos)
+        keys.push_back(diagnosis::normalized_name(handler.substr(p + sep.size())));
+    std::vector<std::size_t> found;
+    for (const auto& k : keys)
+      if (const auto it = groups_.find(k); it != groups_.end()) found.insert(found.end(), it->second.begin(), it->second.end());
+    std::sort(found.begin(), found.end());
+    found.erase(std::unique(found.begin(), found.end()), found.end());
+    diagnosis::symbol_index out;
+    out.source = symbols_->source;
+    for (const auto i : found) out.symbols.push_back(symbols_->symbols[i]);
+    return out;
+  }
+
+ private:
+  const diagnosis::symbol_index* symbols_;
+  std::unordered_map<std::string, std::vector<std::size_t>> groups_;
+};
 
 }  // namespace detail
 
@@ -226,16 +239,12 @@ struct coverage_gaps {
                                                       const coverage_index& idx, const coverage_options& o = {}) {
   coverage_gaps out;
   const auto shares = detail::traffic_shares(cur);
-  const auto hot = [&](std::size_t i) { return shares[i] > 0 && shares[i] >= o.min_traffic_share; };
-  std::vector<std::string_view> hot_names;
-  for (std::size_t i = 0; i < cur.handlers.size(); ++i)
-    if (hot(i)) hot_names.push_back(cur.handlers[i].handler);
-  const auto candidates = detail::symbols_named(idx.symbols, hot_names);
+  const detail::symbols_by_name by_name(idx.symbols);
   std::vector<std::string> notes;
   for (std::size_t i = 0; i < cur.handlers.size(); ++i) {
     const auto& s = cur.handlers[i];
-    if (!hot(i)) continue;
-    const auto by_symbol = detail::coverage_in(idx, candidates, s.handler);
+    if (shares[i] <= 0 || shares[i] < o.min_traffic_share) continue;
+    const auto by_symbol = detail::coverage_in(idx, by_name.candidates(s.handler), s.handler);
     std::optional<anomaly> a;
     if (by_symbol.coverage.lines > 0) {
       ++out.by_symbols;
