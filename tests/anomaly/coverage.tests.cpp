@@ -272,6 +272,20 @@ TEST_CASE("with a repository, handlers map to symbol ranges, tracefiles without 
     CHECK(add.coverage.lines == 4);
     CHECK(add.coverage.covered == 0);
   }
+  SECTION("without ctags the built-in scanner gives the same ranges, and the warning says so") {
+    selfheal::diagnosis::ctags_options no_ctags;
+    no_ctags.program = (repo.path() / "no-such-ctags").string();
+    const auto fallback = an::index_coverage(rep, repo.path(), no_ctags);
+    REQUIRE(fallback);
+    CHECK(fallback->symbols.source == "fallback");
+    CHECK(any_warning_has(fallback->warnings, "ctags unavailable"));
+    const auto again = an::find_coverage_gaps(cur, rep, *fallback);
+    REQUIRE(again.anomalies.size() == 2);
+    REQUIRE(gap_of(again.anomalies, "checkoutOrder") != nullptr);
+    CHECK(gap_of(again.anomalies, "checkoutOrder")->find("last_line")->number == 14);
+    REQUIRE(gap_of(again.anomalies, "chargeCard") != nullptr);
+    CHECK(gap_of(again.anomalies, "chargeCard")->find("last_line")->number == 10);
+  }
   SECTION("a repository that is not a directory is an error naming it") {
     const auto bad = an::index_coverage(rep, repo.path() / "no-such-dir");
     REQUIRE_FALSE(bad);
@@ -348,6 +362,7 @@ TEST_CASE("SF paths outside the repository are never read, suffixes inside it ar
   CHECK(an::resolve_source_file(root, "/home/ci/build/shop/src/orders.cpp").path == "src/orders.cpp");
   CHECK(an::resolve_source_file(root, "/home/ci/build/shop/src/orders.cpp").match == an::source_match::by_suffix);
   CHECK(an::resolve_source_file(root, "./src/../src/orders.cpp").match == an::source_match::direct);
+  CHECK(an::resolve_source_file(root, "C:\\ci\\shop\\src\\orders.cpp").path == "src/orders.cpp");  // a Windows runner
   CHECK(an::resolve_source_file(root, (elsewhere.path() / "billing.py").string()).match == an::source_match::outside_repo);
   CHECK(an::resolve_source_file(root, escape).match == an::source_match::outside_repo);
   CHECK(an::resolve_source_file(root, "app/linked.py").path.empty());
