@@ -367,6 +367,10 @@ TEST_CASE("SF paths outside the repository are never read, suffixes inside it ar
   CHECK(an::resolve_source_file(root, escape).match == an::source_match::outside_repo);
   CHECK(an::resolve_source_file(root, "app/linked.py").path.empty());
   CHECK(an::resolve_source_file(root, "src/deleted.cpp").match == an::source_match::not_found);
+  // absolute inside the repository but missing: not replaced by its suffix src/orders.cpp
+  CHECK(an::resolve_source_file(root, (root / "lib/src/orders.cpp").string()).match == an::source_match::not_found);
+  // relative but not from the root (coverage run from a parent folder): its suffix is found
+  CHECK(an::resolve_source_file(root, "shop/src/orders.cpp").path == "src/orders.cpp");
 
   const auto idx = an::index_coverage(rep, repo.path());
   REQUIRE(idx);

@@ -6,9 +6,9 @@
 ///
 /// - `resolve_source_file(root, sf)`: an `SF` path to a file of the repository. Relative paths are
 ///   taken from the repository root; absolute paths inside the repository are made relative. Any
-///   other path (absolute elsewhere, or escaping with `..`) is matched by its longest path suffix
-///   that names a file inside the repository (`/ci/build/app/src/cart.cpp` → `src/cart.cpp`), else
-///   skipped. Only files whose canonical path lies inside the repository are ever opened (so a
+///   other path (absolute elsewhere, escaping with `..`, or relative but not found from the root) is
+///   matched by its longest path suffix that names a file inside the repository
+///   (`/ci/build/app/src/cart.cpp` → `src/cart.cpp`), else skipped. Only files whose canonical path lies inside the repository are ever opened (so a
 ///   symlink pointing out is skipped too); an `SF` path outside it is never read.
 /// - `index_coverage(report, repo)`: resolves every `SF`, merges `DA` hits per repository file and
 ///   runs `diagnosis::index_symbols` (Universal Ctags, or the built-in scanner) on those files.
@@ -92,7 +92,9 @@ namespace detail {
       escapes = true;
     }
   } else if (auto rel = detail::under(root, p)) {
+    // an absolute path inside the repository names one file: no suffix of it stands in for it
     if (detail::file_inside(root, root / *rel)) return {source_match::direct, rel->generic_string()};
+    return out;
   } else {
     escapes = true;
   }
