@@ -1,9 +1,12 @@
 #pragma once
 // `selfheal detect [--db F] [--record ID] [--baseline ID] [--slo FILE] [--sequences DIR]
-//                  [--coverage FILE] [--json]`: runs anomaly.detect on a telemetry record (default:
-// the latest) against a baseline (default: the latest). With --json standard output is exactly
-// the object of `selfheal/anomaly/report.hpp`. Warnings (a sequence definition that does not parse,
-// lcov lines skipped) go to standard error. No baseline yet: a message saying how to make one,
+//                  [--coverage FILE [--repo DIR]] [--json]`: runs anomaly.detect on a telemetry record
+// (default: the latest) against a baseline (default: the latest). `--repo` (the monitored app's
+// source tree) maps the tracefile's files to handlers through a symbol index (Universal Ctags),
+// which also works for tracefiles without function records; SF paths outside DIR are never read.
+// With --json standard output is exactly the object of `selfheal/anomaly/report.hpp`. Warnings
+// (a sequence definition that does not parse, lcov lines skipped, SF paths outside the repository,
+// ambiguous handler names) go to standard error. No baseline yet: a message saying how to make one,
 // exit 1, nothing stored. Exit 0 done, 1 failed, 2 usage error.
 
 #include <cstdio>
@@ -28,6 +31,8 @@ inline void register_detect(CLI::App& app, globals& g, int& exit_code) {
   sub->add_option("--slo", req->slo_path, "SLO objectives (JSON)");
   sub->add_option("--sequences", req->sequences_dir, "the monitored application's sequence definitions (directory of JSON)");
   sub->add_option("--coverage", req->coverage_path, "an lcov tracefile");
+  sub->add_option("--repo", req->repo_path, "the monitored app's source tree: map --coverage to handlers through its symbols")
+      ->check(CLI::ExistingDirectory);
   sub->add_option("--ratio", req->options.detect.performance.ratio, "p50/p95 ratio that counts as a latency regression")
       ->capture_default_str();
   sub->add_option("--min-coverage", req->options.detect.coverage.min_line_coverage, "line coverage below which a hot handler is a gap")

@@ -1,8 +1,10 @@
 // The `selfheal` program as a user runs it: a real child process, its exit code and its output.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -127,4 +129,59 @@ TEST_CASE("selfheal parse reads standard input and traces its executions", "[cli
   CHECK(std::string_view(doc["record_id"]) == "telemetry-2");  // stdin is never resumed: read again
   CHECK(int64_t(doc["events"]) == 15);
   CHECK(int64_t(doc["bad_lines"]) == 1);
+}
+
+TEST_CASE("selfheal detect --coverage --repo maps a tracefile without FN records through ctags", "[cli][detect]") {
+  selfheal::test::temp_dir t;
+  const auto dir = t.path();
+  std::filesystem::create_directories(dir / "repo/app");
+  std::ofstream(dir / "repo/app/payments.py") << "import json\n"                        //  1
+                                                 "\n"                                   //  2
+                                                 "def charge_card(amount):\n"           //  3  charge_card: 3-6
+                                                 "    if amount <= 0:\n"                //  4
+                                                 "        raise ValueError(amount)\n"   //  5
+                                                 "    return amount * 1.03\n"           //  6
+                                                 "\n"                                   //  7
+                                                 "def list_cards():\n"                  //  8  list_cards: 8-9
+                                                 "    return json.dumps([])\n";         //  9
+  // coverage.py-style: relative SF, DA only. charge_card 1 of 4 lines hit; list_cards 2 of 2.
+  // /etc/hostname lies outside the repository: skipped with a warning, never read.
+  std::ofstream(dir / "cov.info") << "SF:app/payments.py\nDA:1,1\nDA:3,1\nDA:4,0\nDA:5,0\nDA:6,0\nDA:8,1\nDA:9,1\n"
+                                     "end_of_record\nSF:/etc/hostname\nDA:1,0\nend_of_record\n";
+  {
+    std::ofstream log(dir / "app.ndjson");
+    for (int w = 0; w < 5; ++w)
+      for (int i = 0; i < 20; ++i) {
+        char line[160];
+        std::snprintf(line, sizeof line, "{\"ts\":\"2026-01-01T00:%02d:%02d.000Z\",\"handler\":\"%s\",\"durationMs\":12}\n", w, i,
+                      i < 10 ? "chargeCard" : "listCards");
+        log << line;
+      }
+  }
+  const std::string db = (dir / "s.db").string();
+  REQUIRE(run_selfheal({"parse", (dir / "app.ndjson").string(), "--db", db}).exit_code == 0);
+  REQUIRE(run_selfheal({"baseline", "--db", db}).exit_code == 0);
+
+  const auto r = run_selfheal({"detect", "--db", db, "--coverage", (dir / "cov.info").string(), "--repo",
+                               (dir / "repo").string(), "--json"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("1 SF path(s) outside the repository") != std::string::npos);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  REQUIRE(parser.parse(r.out).get(doc) == simdjson::SUCCESS);
+  simdjson::dom::array anomalies;
+  REQUIRE(doc["anomalies"].get(anomalies) == simdjson::SUCCESS);
+  REQUIRE(anomalies.size() == 1);
+  auto gap = anomalies.at(0);
+  CHECK(std::string_view(gap["kind"]) == "coverage_gap");
+  CHECK(std::string_view(gap["handler"]) == "chargeCard");
+  CHECK(std::string_view(gap["evidence"]["mapping"]) == "symbols");
+  CHECK(int64_t(gap["evidence"]["first_line"]) == 3);
+  CHECK(int64_t(gap["evidence"]["last_line"]) == 6);
+  CHECK(double(gap["evidence"]["line_coverage"]) == Approx(0.25));
+
+  SECTION("a --repo that does not exist is a usage error") {
+    CHECK(run_selfheal({"detect", "--db", db, "--coverage", (dir / "cov.info").string(), "--repo",
+                        (dir / "nope").string()}).exit_code == 2);
+  }
 }

@@ -8,18 +8,25 @@
 /// `LF`, `LH`, `BRDA`, `BRF`, `BRH`, `VER`, `FNL`/`FNA` (lcov 2.2 function blocks), `end_of_record`.
 /// Anything else is skipped and counted, the first 20 with `file:line: reason`.
 ///
-/// Handler → function: a function matches a handler when one of its name's parts (split at `::`,
-/// `.`, `(`, `/`, spaces; mangled names are searched for the snake_case form) equals the handler
-/// name with case and `_`/`-` ignored (`loadLogFiles` ↔ `load_log_files` ↔ `LoadLogFiles`). Its line
-/// range runs from its `FN` line to its end line when given, else to the line before the next
-/// function of the file, else to the file's last `DA` line.
+/// Handler → source lines, two ways (the evidence's `mapping` says which was used):
+/// - `"lcov_functions"` (here): a function matches a handler when one of its name's parts (split at
+///   `::`, `.`, `(`, `/`, spaces; mangled names are searched for the snake_case form) equals the
+///   handler name with case and `_`/`-` ignored (`loadLogFiles` ↔ `load_log_files` ↔ `LoadLogFiles`).
+///   Its line range runs from its `FN` line to its end line when given, else to the line before the
+///   next function of the file, else to the file's last `DA` line. Needs `FN` records.
+/// - `"symbols"` (`coverage_index.hpp`, `selfheal detect --repo DIR`): the handler's definition in a
+///   symbol index (Universal Ctags) of the files the tracefile names, resolved inside the
+///   repository; its real `[line, end]` range. Works without `FN` records and is preferred.
+/// Line coverage = `DA` lines hit / `DA` lines inside the range. This header needs no JSON parser.
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -226,45 +233,74 @@ struct handler_coverage {
   return out;
 }
 
-/// Coverage gaps of handlers hot in `cur`.
+namespace detail {
+
+/// Each handler's share of all calls in `cur` (0 when there are none), in `cur.handlers` order.
+[[nodiscard]] inline std::vector<double> traffic_shares(const telemetry_data& cur) {
+  std::uint64_t total = 0;
+  for (const auto& s : cur.handlers) total += s.total_count();
+  std::vector<double> out;
+  out.reserve(cur.handlers.size());
+  for (const auto& s : cur.handlers)
+    out.push_back(total ? static_cast<double>(s.total_count()) / static_cast<double>(total) : 0.0);
+  return out;
+}
+
+/// The lcov-function mapping of `handler`, all matching functions summed into one; `lines == 0`
+/// when no function matches.
+[[nodiscard]] inline handler_coverage lcov_function_coverage(const lcov_report& rep, std::string_view handler) {
+  const auto cov = coverage_of(rep, handler);
+  handler_coverage sum;
+  if (cov.empty()) return sum;
+  sum.file = cov.front().file;
+  sum.function = cov.front().function;
+  sum.first_line = cov.front().first_line;
+  sum.last_line = cov.front().last_line;
+  for (const auto& c : cov) { sum.lines += c.lines; sum.covered += c.covered; }
+  return sum;
+}
+
+/// The anomaly for handler `s` carrying `share` of the calls with code `sum`, when that code is
+/// instrumented and covered below the threshold. `mapping` says how the code was found:
+/// "lcov_functions" (the tracefile's FN records) or "symbols" (a symbol index of the repository).
+[[nodiscard]] inline std::optional<anomaly> coverage_gap(const handler_series& s, double share, const handler_coverage& sum,
+                                                         std::string_view mapping, const coverage_options& o) {
+  if (sum.lines == 0 || sum.ratio() >= o.min_line_coverage) return std::nullopt;
+  anomaly a;
+  a.kind = anomaly_kind::coverage_gap;
+  a.kinds = {a.kind};
+  a.handler = s.handler;
+  a.sequence = s.sequence;
+  const double gap = o.min_line_coverage - sum.ratio();
+  a.level = (share >= 0.10 && sum.ratio() < 0.5) ? severity::high : (share >= 0.05 || sum.ratio() < 0.5) ? severity::medium : severity::low;
+  // the measurement is exact; confidence reflects how much code it rests on
+  a.confidence = std::clamp(1.0 - std::exp(-static_cast<double>(sum.lines) / 5.0), 0.0, 1.0) * std::min(1.0, 0.8 + gap);
+  a.description = "handler " + s.handler + " carries " + fmt_num(share * 100) + "% of calls but " + sum.file + ":" +
+                  std::to_string(sum.first_line) + "-" + std::to_string(sum.last_line) + " (" + sum.function + ") is " +
+                  fmt_num(sum.ratio() * 100) + "% line-covered (" + std::to_string(sum.covered) + "/" +
+                  std::to_string(sum.lines) + ")";
+  a.text("file", sum.file).text("function", sum.function).text("mapping", std::string(mapping));
+  a.number("first_line", static_cast<double>(sum.first_line)).number("last_line", static_cast<double>(sum.last_line));
+  a.number("line_coverage", sum.ratio()).number("lines", static_cast<double>(sum.lines));
+  a.number("covered_lines", static_cast<double>(sum.covered)).number("traffic_share", share);
+  a.number("threshold", o.min_line_coverage);
+  return a;
+}
+
+}  // namespace detail
+
+/// Coverage gaps of handlers hot in `cur`, mapped by the tracefile's function records
+/// (evidence `"mapping":"lcov_functions"`). With a repository, see `coverage_index.hpp`.
 [[nodiscard]] inline std::vector<anomaly> find_coverage_gaps(const telemetry_data& cur, const lcov_report& rep,
                                                                const coverage_options& o = {}) {
   std::vector<anomaly> out;
-  std::uint64_t total = 0;
-  for (const auto& s : cur.handlers) total += s.total_count();
-  if (total == 0 || rep.files.empty()) return out;
-  for (const auto& s : cur.handlers) {
-    const std::uint64_t n = s.total_count();
-    const double share = static_cast<double>(n) / static_cast<double>(total);
-    if (share < o.min_traffic_share) continue;
-    const auto cov = coverage_of(rep, s.handler);
-    if (cov.empty()) continue;
-    handler_coverage sum;
-    sum.file = cov.front().file;
-    sum.function = cov.front().function;
-    sum.first_line = cov.front().first_line;
-    sum.last_line = cov.front().last_line;
-    for (const auto& c : cov) { sum.lines += c.lines; sum.covered += c.covered; }
-    if (sum.lines == 0 || sum.ratio() >= o.min_line_coverage) continue;
-    anomaly a;
-    a.kind = anomaly_kind::coverage_gap;
-    a.kinds = {a.kind};
-    a.handler = s.handler;
-    a.sequence = s.sequence;
-    const double gap = o.min_line_coverage - sum.ratio();
-    a.level = (share >= 0.10 && sum.ratio() < 0.5) ? severity::high : (share >= 0.05 || sum.ratio() < 0.5) ? severity::medium : severity::low;
-    // the measurement is exact; confidence reflects how much code it rests on
-    a.confidence = std::clamp(1.0 - std::exp(-static_cast<double>(sum.lines) / 5.0), 0.0, 1.0) * std::min(1.0, 0.8 + gap);
-    a.description = "handler " + s.handler + " carries " + detail::fmt_num(share * 100) + "% of calls but " +
-                    sum.file + ":" + std::to_string(sum.first_line) + "-" + std::to_string(sum.last_line) + " (" +
-                    sum.function + ") is " + detail::fmt_num(sum.ratio() * 100) + "% line-covered (" +
-                    std::to_string(sum.covered) + "/" + std::to_string(sum.lines) + ")";
-    a.text("file", sum.file).text("function", sum.function);
-    a.number("first_line", static_cast<double>(sum.first_line)).number("last_line", static_cast<double>(sum.last_line));
-    a.number("line_coverage", sum.ratio()).number("lines", static_cast<double>(sum.lines));
-    a.number("covered_lines", static_cast<double>(sum.covered)).number("traffic_share", share);
-    a.number("threshold", o.min_line_coverage);
-    out.push_back(std::move(a));
+  if (rep.files.empty()) return out;
+  const auto shares = detail::traffic_shares(cur);
+  for (std::size_t i = 0; i < cur.handlers.size(); ++i) {
+    const auto& s = cur.handlers[i];
+    if (shares[i] <= 0 || shares[i] < o.min_traffic_share) continue;
+    if (auto a = detail::coverage_gap(s, shares[i], detail::lcov_function_coverage(rep, s.handler), "lcov_functions", o))
+      out.push_back(std::move(*a));
   }
   return out;
 }

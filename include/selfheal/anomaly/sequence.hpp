@@ -24,6 +24,7 @@
 #include "selfheal/anomaly/baseline.hpp"
 #include "selfheal/anomaly/behavioral.hpp"
 #include "selfheal/anomaly/coverage.hpp"
+#include "selfheal/anomaly/coverage_index.hpp"
 #include "selfheal/anomaly/detectors.hpp"
 #include "selfheal/anomaly/errors.hpp"
 #include "selfheal/anomaly/model.hpp"
@@ -49,6 +50,7 @@ struct detect_request {
   std::string slo_path;        ///< SLO objectives JSON, optional
   std::string sequences_dir;   ///< the monitored app's sequence definitions, optional
   std::string coverage_path;   ///< lcov tracefile, optional
+  std::string repo_path;       ///< the monitored app's source tree: maps the tracefile through a symbol index, optional
   all_options options{};
 };
 
@@ -61,6 +63,7 @@ struct detect_state {
   std::optional<slo_config> slo;
   std::vector<sequence_definition> definitions;
   std::optional<lcov_report> coverage;
+  std::optional<coverage_index> coverage_symbols;  ///< with `repo_path`: the tracefile's files and their symbols
   std::vector<std::string> warnings;  ///< bad definition files, skipped lcov lines: reported, not fatal
   findings found;
   std::vector<anomaly> ranked;
@@ -96,6 +99,7 @@ struct detect_anomalies_requested {
 };
 
 /// Beat 2: Load current windowed metrics, the baseline, SLO objectives, the monitored app's sequence definitions and a coverage report when given.
+/// With `repo_path` too, the tracefile's source files are resolved in the repository and indexed (Universal Ctags).
 struct load_telemetry_data {
   result<detect_state> operator()(detect_state s, sh::context& ctx) const {
     if (ctx.store == nullptr) return fail(errc::invalid_request, "no store: anomaly.detect needs a database in the context");
@@ -133,6 +137,15 @@ struct load_telemetry_data {
         s.warnings.push_back(std::move(w));
       }
       s.coverage = std::move(*cov);
+      if (!s.request.repo_path.empty()) {
+        auto idx = index_coverage(*s.coverage, s.request.repo_path);
+        if (!idx) return tl::unexpected(idx.error());
+        for (auto& w : idx->warnings) s.warnings.push_back(std::move(w));
+        idx->warnings.clear();
+        s.coverage_symbols = std::move(*idx);
+      }
+    } else if (!s.request.repo_path.empty()) {
+      s.warnings.push_back("--repo " + s.request.repo_path + " not used: it maps a --coverage tracefile, and none was given");
     }
     return s;
   }
@@ -165,9 +178,16 @@ struct detect_behavioral_anomalies {
 };
 
 /// Beat 5: Handlers hot in production whose source lines are poorly covered by tests (lcov report mapped to handler source ranges).
+/// With `repo_path` the ranges come from the symbol index built in beat 2, else from the tracefile's function records.
 struct detect_coverage_gaps {
   detect_state operator()(detect_state s) const {
-    if (s.coverage) s.found.coverage = find_coverage_gaps(s.current, *s.coverage, s.request.options.detect.coverage);
+    if (s.coverage && s.coverage_symbols) {
+      auto gaps = find_coverage_gaps(s.current, *s.coverage, *s.coverage_symbols, s.request.options.detect.coverage);
+      s.found.coverage = std::move(gaps.anomalies);
+      for (auto& w : gaps.warnings) s.warnings.push_back(std::move(w));
+    } else if (s.coverage) {
+      s.found.coverage = find_coverage_gaps(s.current, *s.coverage, s.request.options.detect.coverage);
+    }
     return s;
   }
 };

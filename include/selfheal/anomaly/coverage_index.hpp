@@ -1,0 +1,279 @@
+#pragma once
+/// \file
+/// detectCoverageGaps with a repository: each handler mapped to its source lines through a symbol
+/// index of the files the tracefile names (`selfheal detect --coverage FILE --repo DIR`). Works when
+/// the tracefile has no `FN` records (coverage.py, some llvm-cov exports).
+///
+/// - `resolve_source_file(root, sf)`: an `SF` path to a file of the repository. Relative paths are
+///   taken from the repository root; absolute paths inside the repository are made relative. Any
+///   other path (absolute elsewhere, escaping with `..`, or relative but not found from the root) is
+///   matched by its longest path suffix that names a file inside the repository
+///   (`/ci/build/app/src/cart.cpp` → `src/cart.cpp`), else skipped. Only files whose canonical path lies inside the repository are ever opened (so a
+///   symlink pointing out is skipped too); an `SF` path outside it is never read.
+/// - `index_coverage(report, repo)`: resolves every `SF`, merges `DA` hits per repository file and
+///   runs `diagnosis::index_symbols` (Universal Ctags, or the built-in scanner) on those files.
+/// - `find_coverage_gaps(current, report, index)`: a handler's line coverage is the share of `DA`
+///   lines hit among the `DA` lines inside its symbol's `[line, end]` range. A handler found by the
+///   index and by the tracefile's `FN` records uses the index (it has real end lines); the evidence
+///   says which: `"mapping":"symbols"` or `"mapping":"lcov_functions"`. A handler whose name matches
+///   several definitions is not guessed: it falls back to the `FN` records, else it is skipped; both
+///   are counted in a warning.
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "selfheal/anomaly/coverage.hpp"
+#include "selfheal/anomaly/model.hpp"
+#include "selfheal/core/result.hpp"
+#include "selfheal/diagnosis/model.hpp"
+#include "selfheal/diagnosis/symbols.hpp"
+
+namespace selfheal::anomaly {
+
+/// How an `SF` path was found in the repository.
+enum class source_match : std::uint8_t {
+  direct,        ///< relative to the root, or absolute inside the repository
+  by_suffix,     ///< the longest path suffix naming a file inside the repository
+  outside_repo,  ///< outside the repository and no suffix inside it: skipped, never read
+  not_found,     ///< inside the repository but no such file: skipped
+};
+
+struct resolved_source {
+  source_match match = source_match::not_found;
+  std::string path;  ///< repository-relative, `/`-separated; empty unless direct or by_suffix
+};
+
+namespace detail {
+
+/// `p` when it is an existing regular file whose canonical path lies inside `root` (canonical).
+[[nodiscard]] inline bool file_inside(const std::filesystem::path& root, const std::filesystem::path& p) {
+  std::error_code ec;
+  const auto c = std::filesystem::canonical(p, ec);
+  if (ec || !std::filesystem::is_regular_file(c, ec) || ec) return false;
+  const auto rel = c.lexically_relative(root);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+/// `p` (lexically normal) relative to `root` when it lies lexically under it.
+[[nodiscard]] inline std::optional<std::filesystem::path> under(const std::filesystem::path& root,
+                                                                const std::filesystem::path& p) {
+  const auto rel = p.lexically_relative(root);
+  if (rel.empty() || *rel.begin() == ".." || rel == ".") return std::nullopt;
+  return rel;
+}
+
+}  // namespace detail
+
+/// Finds tracefile path `sf` in the repository whose canonical root is `root` (see the file comment).
+[[nodiscard]] inline resolved_source resolve_source_file(const std::filesystem::path& root, std::string_view sf) {
+  namespace fs = std::filesystem;
+  std::string text(sf);
+  for (auto& c : text)
+    if (c == '\\') c = '/';  // Windows tracefiles
+  if (text.size() >= 2 && text[1] == ':' && std::isalpha(static_cast<unsigned char>(text[0]))) text.erase(0, 2);
+  resolved_source out;
+  if (text.empty()) return out;
+  const fs::path p = fs::path(text).lexically_normal();
+  bool escapes = false;
+  if (p.is_relative()) {
+    if (auto rel = detail::under(root, (root / p).lexically_normal())) {
+      if (detail::file_inside(root, root / *rel)) return {source_match::direct, rel->generic_string()};
+    } else {
+      escapes = true;
+    }
+  } else if (auto rel = detail::under(root, p)) {
+    // an absolute path inside the repository names one file: no suffix of it stands in for it
+    if (detail::file_inside(root, root / *rel)) return {source_match::direct, rel->generic_string()};
+    return out;
+  } else {
+    escapes = true;
+  }
+  // The longest suffix that names a file inside the repository; `..` and the root never take part.
+  std::vector<fs::path> parts;
+  for (const auto& part : p.relative_path())
+    if (part != ".." && part != "." && !part.empty()) parts.push_back(part);
+  for (std::size_t k = p.is_relative() && !escapes ? 1 : 0; k < parts.size(); ++k) {
+    fs::path suffix;
+    for (std::size_t m = k; m < parts.size(); ++m) suffix /= parts[m];
+    if (detail::file_inside(root, root / suffix)) return {source_match::by_suffix, suffix.generic_string()};
+  }
+  out.match = escapes ? source_match::outside_repo : source_match::not_found;
+  return out;
+}
+
+/// The tracefile's line hits per repository file and the symbols of those files.
+struct coverage_index {
+  std::filesystem::path repo;  ///< canonical root
+  std::map<std::string, std::map<std::uint64_t, std::uint64_t>> lines;  ///< repository file → DA line → hits
+  diagnosis::symbol_index symbols;
+  std::uint64_t direct = 0, by_suffix = 0, outside_repo = 0, not_found = 0;  ///< SF records by `source_match`
+  std::vector<std::string> warnings;  ///< skipped SF paths (counted, first named), the symbol index's own
+};
+
+/// Resolves the `SF` paths of `rep` in `repo` and indexes the symbols of the files found.
+/// Errors: `errc::not_found` when `repo` is not a directory.
+[[nodiscard]] inline result<coverage_index> index_coverage(const lcov_report& rep, const std::filesystem::path& repo,
+                                                           const diagnosis::ctags_options& ctags = {}) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(repo, ec))
+    return fail(errc::not_found, "repository " + repo.string() + " is not a directory");
+  coverage_index idx;
+  idx.repo = fs::canonical(repo, ec);
+  if (ec) return fail(errc::io_error, "repository " + repo.string() + ": " + ec.message());
+  std::string first_outside, first_missing;
+  for (const auto& f : rep.files) {
+    const auto r = resolve_source_file(idx.repo, f.path);
+    switch (r.match) {
+      case source_match::direct: ++idx.direct; break;
+      case source_match::by_suffix: ++idx.by_suffix; break;
+      case source_match::outside_repo:
+        if (idx.outside_repo++ == 0) first_outside = f.path;
+        continue;
+      case source_match::not_found:
+        if (idx.not_found++ == 0) first_missing = f.path;
+        continue;
+    }
+    auto& merged = idx.lines[r.path];
+    for (const auto& [line, hits] : f.lines) merged[line] += hits;
+  }
+  if (idx.outside_repo)
+    idx.warnings.push_back("coverage: " + std::to_string(idx.outside_repo) + " SF path(s) outside the repository " +
+                           idx.repo.string() + " skipped, not read (first: " + first_outside + ")");
+  if (idx.not_found)
+    idx.warnings.push_back("coverage: " + std::to_string(idx.not_found) + " SF path(s) not found in the repository " +
+                           idx.repo.string() + " skipped (first: " + first_missing + ")");
+  std::vector<std::string> files;
+  files.reserve(idx.lines.size());
+  for (const auto& kv : idx.lines) files.push_back(kv.first);
+  idx.symbols = diagnosis::index_symbols(idx.repo, files, ctags);
+  for (const auto& w : idx.symbols.warnings) idx.warnings.push_back("coverage: symbol index: " + w);
+  return idx;
+}
+
+/// A handler looked up in a `coverage_index`.
+struct symbol_coverage {
+  diagnosis::match_result match;  ///< unique, ambiguous or not_found, with its note
+  handler_coverage coverage;      ///< set when `match` is unique; `lines` = DA lines in the symbol's range
+};
+
+namespace detail {
+
+/// `handler` looked up in `symbols` (all of `idx.symbols` or a subset of it).
+[[nodiscard]] inline symbol_coverage coverage_in(const coverage_index& idx, const diagnosis::symbol_index& symbols,
+                                                 std::string_view handler) {
+  symbol_coverage out;
+  out.match = diagnosis::match_handler(symbols, handler);
+  const diagnosis::symbol* s = out.match.chosen(symbols);
+  if (s == nullptr) return out;
+  auto& c = out.coverage;
+  c.file = s->file;
+  c.function = s->qualified();
+  c.first_line = s->line;
+  c.last_line = std::max(s->end_line, s->line);
+  const auto f = idx.lines.find(s->file);
+  if (f == idx.lines.end()) return out;
+  for (auto it = f->second.lower_bound(c.first_line); it != f->second.end() && it->first <= c.last_line; ++it) {
+    ++c.lines;
+    if (it->second > 0) ++c.covered;
+  }
+  return out;
+}
+
+/// The index's symbols grouped by `normalized_name`, so that a lookup only sees the symbols that
+/// could match it (a superset of what `match_handler` can return), not the whole index.
+class symbols_by_name {
+ public:
+  explicit symbols_by_name(const diagnosis::symbol_index& symbols) : symbols_(&symbols) {
+    for (std::size_t i = 0; i < symbols.symbols.size(); ++i)
+      groups_[diagnosis::normalized_name(symbols.symbols[i].name)].push_back(i);
+  }
+  /// The symbols named like `handler` in any style, as a small index of its own.
+  [[nodiscard]] diagnosis::symbol_index candidates(std::string_view handler) const {
+    std::vector<std::string> keys{diagnosis::normalized_name(handler)};
+    for (std::string_view sep : {"::", ".", "#", "/"})
+      if (const auto p = handler.rfind(sep); p != std::string_view::npos)
+        keys.push_back(diagnosis::normalized_name(handler.substr(p + sep.size())));
+    std::vector<std::size_t> found;
+    for (const auto& k : keys)
+      if (const auto it = groups_.find(k); it != groups_.end()) found.insert(found.end(), it->second.begin(), it->second.end());
+    std::sort(found.begin(), found.end());
+    found.erase(std::unique(found.begin(), found.end()), found.end());
+    diagnosis::symbol_index out;
+    out.source = symbols_->source;
+    for (const auto i : found) out.symbols.push_back(symbols_->symbols[i]);
+    return out;
+  }
+
+ private:
+  const diagnosis::symbol_index* symbols_;
+  std::unordered_map<std::string, std::vector<std::size_t>> groups_;
+};
+
+}  // namespace detail
+
+/// The symbol of `handler` and the DA lines inside its `[line, end]` range.
+[[nodiscard]] inline symbol_coverage coverage_by_symbol(const coverage_index& idx, std::string_view handler) {
+  return detail::coverage_in(idx, idx.symbols, handler);
+}
+
+/// What `find_coverage_gaps` with an index found, and what it could not map.
+struct coverage_gaps {
+  std::vector<anomaly> anomalies;
+  std::uint64_t by_symbols = 0, by_lcov_functions = 0;  ///< hot handlers mapped each way
+  std::uint64_t ambiguous_fallback = 0;  ///< ambiguous in the index, mapped by FN records instead
+  std::uint64_t ambiguous_skipped = 0;   ///< ambiguous in the index and no FN record: not evaluated
+  std::vector<std::string> warnings;
+};
+
+/// Coverage gaps of handlers hot in `cur`, mapped through `idx` first, then by `rep`'s FN records.
+[[nodiscard]] inline coverage_gaps find_coverage_gaps(const telemetry_data& cur, const lcov_report& rep,
+                                                      const coverage_index& idx, const coverage_options& o = {}) {
+  coverage_gaps out;
+  const auto shares = detail::traffic_shares(cur);
+  const detail::symbols_by_name by_name(idx.symbols);
+  std::vector<std::string> notes;
+  for (std::size_t i = 0; i < cur.handlers.size(); ++i) {
+    const auto& s = cur.handlers[i];
+    if (shares[i] <= 0 || shares[i] < o.min_traffic_share) continue;
+    const auto by_symbol = detail::coverage_in(idx, by_name.candidates(s.handler), s.handler);
+    std::optional<anomaly> a;
+    if (by_symbol.coverage.lines > 0) {
+      ++out.by_symbols;
+      a = detail::coverage_gap(s, shares[i], by_symbol.coverage, "symbols", o);
+    } else {
+      const auto by_fn = detail::lcov_function_coverage(rep, s.handler);
+      const bool ambiguous = by_symbol.match.status == diagnosis::match_status::ambiguous;
+      if (by_fn.lines > 0) {
+        ++out.by_lcov_functions;
+        if (ambiguous) ++out.ambiguous_fallback;
+        a = detail::coverage_gap(s, shares[i], by_fn, "lcov_functions", o);
+      } else if (ambiguous) {
+        ++out.ambiguous_skipped;
+      }
+      if (ambiguous && notes.size() < 3) notes.push_back(by_symbol.match.note);
+    }
+    if (a) out.anomalies.push_back(std::move(*a));
+  }
+  if (out.ambiguous_fallback + out.ambiguous_skipped > 0) {
+    std::string w = "coverage: " + std::to_string(out.ambiguous_fallback + out.ambiguous_skipped) +
+                    " hot handler(s) ambiguous in the symbol index, not guessed (" +
+                    std::to_string(out.ambiguous_fallback) + " mapped by the tracefile's function records, " +
+                    std::to_string(out.ambiguous_skipped) + " skipped)";
+    for (std::size_t k = 0; k < notes.size(); ++k) w += (k ? "; " : ": ") + notes[k];
+    out.warnings.push_back(std::move(w));
+  }
+  return out;
+}
+
+}  // namespace selfheal::anomaly
