@@ -251,19 +251,8 @@ class flat_key_map {
   }
   /// Sets `key` to `value` (inserting it when absent).
   void set(std::uint64_t key, std::int64_t value) {
-    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
-    for (std::size_t i = slot_of(key);; i = (i + 1) & mask_) {
-      auto& sl = slots_[i];
-      if (!sl.used) {
-        sl = {key, value, true};
-        ++size_;
-        return;
-      }
-      if (sl.key == key) {
-        sl.value = value;
-        return;
-      }
-    }
+    bool inserted = false;
+    find_or_insert(key, value, inserted) = value;
   }
   /// The value of `key`, inserting `value` when absent (`inserted` says which): one probe.
   std::int64_t& find_or_insert(std::uint64_t key, std::int64_t value, bool& inserted) {
@@ -282,7 +271,7 @@ class flat_key_map {
       }
     }
   }
-    /// Calls `f(key, value)` for every entry (in no particular order).
+  /// Calls `f(key, value)` for every entry (in no particular order).
   template <class F>
   void for_each(F&& f) const {
     for (const auto& sl : slots_)
