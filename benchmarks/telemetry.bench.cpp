@@ -5,6 +5,10 @@
 //   BM_selfheal_ingest/threads:N        selfheal's ingest (extract + normalize + aggregate + merge,
 //                                       no store), N worker threads
 //   BM_selfheal_conductor               Musical-Conductor console text
+//   BM_reference_simdjson_executions    raw simdjson over 64 MB of whole sequence executions
+//   BM_selfheal_executions/traces:0|1   selfheal's ingest of them (1 thread) without / with execution
+//                                       paths; `x_untraced` (traces:1) is its bytes/s over traces:0's,
+//                                       the cost of rebuilding executions by correlation id
 // Each selfheal benchmark reports `x_simdjson` and `x_naive`: its bytes/s divided by the
 // references' bytes/s from this same run (the best of their repetitions: on a shared machine one
 // slow reference run must not flatter the ratios). Input: 64 MB of generated NDJSON (~300-byte events, no
@@ -26,8 +30,9 @@ namespace tel = selfheal::telemetry;
 
 namespace {
 const std::string& data_file(const char* format) {
-  static std::string ndjson, conductor;
-  std::string& path = std::string(format) == "ndjson" ? ndjson : conductor;
+  static std::string ndjson, conductor, executions;
+  const std::string f = format;
+  std::string& path = f == "ndjson" ? ndjson : f == "conductor" ? conductor : executions;
   if (path.empty()) {
     path = "/tmp/selfheal-telemetry-bench-" + std::to_string(::getpid()) + "." + format;
     selfheal_gen::options opt;
@@ -38,11 +43,13 @@ const std::string& data_file(const char* format) {
     opt.pad_bytes = 150;     // ~300-byte events, as in the setup
     std::FILE* f = std::fopen(path.c_str(), "wb");
     if (std::string(format) == "ndjson") selfheal_gen::write_ndjson(f, opt);
-    else selfheal_gen::write_conductor(f, opt);
+    else if (std::string(format) == "conductor") selfheal_gen::write_conductor(f, opt);
+    else selfheal_gen::write_executions(f, opt);
     std::fclose(f);
     std::atexit([] {
       if (!ndjson.empty()) ::unlink(ndjson.c_str());
       if (!conductor.empty()) ::unlink(conductor.c_str());
+      if (!executions.empty()) ::unlink(executions.c_str());
     });
   }
   return path;
@@ -87,10 +94,11 @@ void BM_reference_naive_nlohmann(benchmark::State& state) {
 }
 BENCHMARK(BM_reference_naive_nlohmann)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 
-std::uint64_t run_ingest(const std::string& path, unsigned threads) {
+std::uint64_t run_ingest(const std::string& path, unsigned threads, bool traces = true) {
   auto found = tel::expand_paths({path});
   tel::ingest_options opt;
   opt.threads = threads;
+  opt.traces.enabled = traces;
   auto r = tel::ingest(std::move(found.sources), opt);
   auto agg = tel::finish_aggregate(r);
   benchmark::DoNotOptimize(agg.executions);
@@ -112,3 +120,26 @@ void BM_selfheal_conductor(benchmark::State& state) {
 BENCHMARK(BM_selfheal_conductor)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
+
+double executions_simdjson_bps = 0;
+double executions_untraced_bps = 0;
+
+void BM_reference_simdjson_executions(benchmark::State& state) {
+  const auto& path = data_file("executions");
+  executions_simdjson_bps = std::max(executions_simdjson_bps, timed_loop(state, [&] {
+    auto t = selfheal_ref::simdjson_reference(path);
+    benchmark::DoNotOptimize(t.sum);
+    return t.bytes;
+  }));
+}
+BENCHMARK(BM_reference_simdjson_executions)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_selfheal_executions(benchmark::State& state) {
+  const auto& path = data_file("executions");
+  const bool traces = state.range(0) != 0;
+  const double bps = timed_loop(state, [&] { return run_ingest(path, 1, traces); });
+  if (!traces) executions_untraced_bps = std::max(executions_untraced_bps, bps);
+  if (executions_simdjson_bps > 0) state.counters["x_simdjson"] = bps / executions_simdjson_bps;
+  if (traces && executions_untraced_bps > 0) state.counters["x_untraced"] = bps / executions_untraced_bps;
+}
+BENCHMARK(BM_selfheal_executions)->ArgName("traces")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();

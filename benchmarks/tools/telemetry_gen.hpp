@@ -268,4 +268,67 @@ inline truth write_conductor(std::FILE* out, const options& opt) {
   return t;
 }
 
+/// Writes whole sequence executions as selfheal's own beat events (DESIGN.md): per execution a
+/// correlation id, `sequence-started`, each of 6 beats started and completed (with `topic`), then
+/// `sequence-completed`; 8 executions in flight at once, their lines interleaved. 2% of executions
+/// skip beat 4. Stops after about `target_bytes`; `pad_bytes` pads events as `write_ndjson` does.
+/// Returns the executions written (`truth::executions`) and lines.
+inline truth write_executions(std::FILE* out, const options& opt) {
+  std::mt19937_64 rng(opt.seed);
+  std::uniform_real_distribution<double> u(0, 1);
+  truth t;
+  const char* beats[] = {"validateCart", "priceItems", "reserveStock", "chargeCard", "createOrder", "notifyUser"};
+  std::string pad;
+  static const char words[] = "user session cart item region shard pool worker queue cache ";
+  for (std::size_t i = 0; i < opt.pad_bytes; ++i) pad += words[i % (sizeof words - 1)];
+  struct flight { std::uint64_t id; std::vector<std::string> lines; std::size_t next = 0; };
+  std::vector<flight> in_flight;
+  std::uint64_t next_id = 0;
+  std::int64_t now = opt.start_ns;
+  char buf[1024];
+  const auto make = [&](std::uint64_t id) {
+    flight f{id, {}, 0};
+    const bool skip = u(rng) < 0.02;
+    std::int64_t ts = now;
+    const auto line = [&](const char* event, int beat) {
+      const std::string when = detail::iso(ts);
+      if (beat == 0)
+        std::snprintf(buf, sizeof buf, "{\"ts\":\"%s\",\"event\":\"%s\",\"sequence\":\"checkout\",\"correlationId\":\"x%" PRIu64 "\",\"context\":\"%s\"}",
+                      when.c_str(), event, id, pad.c_str());
+      else
+        std::snprintf(buf, sizeof buf,
+                      "{\"ts\":\"%s\",\"event\":\"%s\",\"sequence\":\"checkout\",\"beat\":%d,\"topic\":\"shop:%s\",\"handler\":\"%s\",\"correlationId\":\"x%" PRIu64 "\",\"context\":\"%s\"}",
+                      when.c_str(), event, beat, beats[beat - 1], beats[beat - 1], id, pad.c_str());
+      f.lines.emplace_back(buf);
+      ts += 1'000'000 + static_cast<std::int64_t>(u(rng) * 2'000'000);
+    };
+    line("sequence-started", 0);
+    for (int b = 1; b <= 6; ++b) {
+      if (skip && b == 4) continue;
+      line("beat-started", b);
+      line("beat-completed", b);
+    }
+    line("sequence-completed", 0);
+    return f;
+  };
+  while (t.bytes < opt.target_bytes) {
+    while (in_flight.size() < 8) in_flight.push_back(make(next_id++));
+    const std::size_t i = static_cast<std::size_t>(u(rng) * static_cast<double>(in_flight.size())) % in_flight.size();
+    auto& f = in_flight[i];
+    const std::string& l = f.lines[f.next++];
+    std::fputs(l.c_str(), out);
+    std::fputc('\n', out);
+    t.bytes += l.size() + 1;
+    ++t.lines;
+    ++t.events;
+    now += 200'000;
+    if (f.next == f.lines.size()) {
+      ++t.executions;
+      if (i + 1 != in_flight.size()) f = std::move(in_flight.back());
+      in_flight.pop_back();
+    }
+  }
+  return t;
+}
+
 }  // namespace selfheal_gen

@@ -28,6 +28,7 @@ inline void register_parse(CLI::App& app, globals& g, int& exit_code) {
     std::string format = "auto";
     unsigned threads = 0;
     std::string window = "60s";
+    bool no_traces = false;
   };
   auto o = std::make_shared<options>();
   auto* sub = app.add_subcommand("parse", "Parse logs (NDJSON, Musical-Conductor, Serilog, key=value) into the store");
@@ -36,10 +37,13 @@ inline void register_parse(CLI::App& app, globals& g, int& exit_code) {
   sub->add_option("--format", o->format, "auto|ndjson|conductor|serilog|text")->capture_default_str();
   sub->add_option("--threads", o->threads, "worker threads (0: all cores)")->capture_default_str();
   sub->add_option("--window", o->window, "aggregation window, e.g. 60s, 5m, 500ms")->capture_default_str();
+  sub->add_flag("--no-traces", o->no_traces,
+                "do not rebuild executions by correlation id (detect --sequences then has no paths to check)");
   sub->callback([o, &g, &exit_code] {
     telemetry::parse_request req;
     req.paths = o->paths;
     req.threads = o->threads;
+    req.trace_executions = !o->no_traces;
     const auto format = telemetry::parse_log_format(o->format);
     if (!format) {
       exit_code = report_error(g, "parse", error{errc::invalid_request, "--format must be auto, ndjson, conductor, serilog or text", 0, {}}, exit_usage);

@@ -121,12 +121,17 @@ TEST_CASE("selfheal parse reads standard input and traces its executions", "[cli
         std::string::npos);
   CHECK(text.err.find("-:16:") != std::string::npos);  // the bad line, named by source and line
 
+  const auto untraced = run_selfheal({"parse", "--db", db, "--no-traces", "-"}, log);
+  CHECK(untraced.exit_code == 0);
+  CHECK(untraced.out.find("15 events, 8 executions") != std::string::npos);
+  CHECK(untraced.out.find("executions traced") == std::string::npos);
+
   const auto json = run_selfheal({"parse", "--db", db, "--json", "-"}, log);
   CHECK(json.exit_code == 0);
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   REQUIRE_FALSE(parser.parse(json.out).get(doc));
-  CHECK(std::string_view(doc["record_id"]) == "telemetry-2");  // stdin is never resumed: read again
+  CHECK(std::string_view(doc["record_id"]) == "telemetry-3");  // stdin is never resumed: read again
   CHECK(int64_t(doc["events"]) == 15);
   CHECK(int64_t(doc["bad_lines"]) == 1);
 }

@@ -97,7 +97,7 @@ struct task_sink {
   std::int64_t last_ts = no_time;
   std::uint64_t last_bad = 0;
   std::string reason;
-  trace_builder* traces;  ///< the worker's (reused across its tasks: its tables keep their capacity)
+  trace_builder* traces;  ///< the worker's (reused across its tasks: its tables keep their capacity); null: off
 
   void event(const raw_event_view& e) {
     bool deferred = false;
@@ -114,7 +114,7 @@ struct task_sink {
     }
     agg->add_event(*n);
     if (!deferred) agg->add_executions(*n);
-    traces->add(e, *n);
+    if (traces != nullptr) traces->add(e, *n);
   }
   void bad(std::uint64_t line, std::string why) {
     ++r->bad_lines;
@@ -319,7 +319,8 @@ class ingest_engine {
       detail::task_result r;
       r.file = t->file;
       r.seq = t->seq;
-      detail::task_sink sink{&agg, event_normalizer(agg.names), &r, opt_.max_bad_line_samples, 0, no_time, 0, {}, &traces};
+      detail::task_sink sink{&agg, event_normalizer(agg.names), &r, opt_.max_bad_line_samples, 0, no_time, 0, {},
+                             opt_.traces.enabled ? &traces : nullptr};
       if (t->format == log_format::ndjson) {
         chunk& c = *t->data;
         r.lines = json.parse(c.view(), 1, sink);

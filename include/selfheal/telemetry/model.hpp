@@ -148,6 +148,7 @@ struct parse_request {
   std::size_t chunk_size = std::size_t{1} << 20;   ///< read chunk (bytes); lines longer grow it once
   bool incremental = true;                         ///< resume each source at its stored offset
   std::size_t max_bad_line_samples = 20;           ///< bad lines kept with file:line:reason
+  bool trace_executions = true;                    ///< rebuild executions by correlation id (`traces.hpp`)
 };
 
 /// One beat of an execution path, as logged: any of the three may be empty.

@@ -4,9 +4,9 @@
 ///
 /// An *execution* is what one correlation id did from its `sequence-started` event to its
 /// `sequence-completed` or `sequence-failed` event (DESIGN.md's beat events, which selfheal writes
-/// itself). Its *path* is its sequence and its beats, each known by (beat, topic, handler) as logged,
-/// in time order and each beat once: a started/completed pair and a retry fold into the first
-/// occurrence. A run stores paths with counts, never single executions, so storage is bounded by
+/// itself). Its *path* is its sequence and the beats that completed or failed in it, each known by
+/// (beat, topic, handler) as logged, in time order and each beat once (a retry folds into the first
+/// occurrence); `beat-started` events add nothing. A run stores paths with counts, never single executions, so storage is bounded by
 /// the distinct paths, not by traffic. anomaly.detect compares them with the monitored application's
 /// sequence definitions (missing, out-of-order and unexpected beats, with the share of executions).
 ///
@@ -69,18 +69,35 @@ namespace detail {
   }
   return mix(h ^ (h >> 29));
 }
+/// An execution's path from its beats as logged: in time order when every beat has a time (a
+/// stable sort, so equal times keep log order), each beat once, at its first occurrence. Returns
+/// the execution's start: the earlier of `first_ns` and its first beat. `Step` has `label` and
+/// `ts_ns`; `labels` receives the path.
+template <class Step>
+std::int64_t canonical_path(std::vector<Step>& steps, std::int64_t first_ns, std::vector<std::uint32_t>& labels) {
+  const auto by_time = [](const Step& a, const Step& b) { return a.ts_ns < b.ts_ns; };
+  if (std::all_of(steps.begin(), steps.end(), [](const Step& st) { return st.ts_ns != no_time; }) &&
+      !std::is_sorted(steps.begin(), steps.end(), by_time))
+    std::stable_sort(steps.begin(), steps.end(), by_time);
+  labels.clear();
+  for (const auto& st : steps)
+    if (std::find(labels.begin(), labels.end(), st.label) == labels.end()) labels.push_back(st.label);
+  return earliest(first_ns, steps.empty() ? no_time : steps.front().ts_ns);
+}
 }  // namespace detail
 
 struct trace_limits {
+  bool enabled = true;                       ///< off: no paths, no carried executions
   std::size_t max_open = 65536;              ///< open executions per file
   std::size_t max_paths_per_sequence = 256;  ///< distinct paths stored per sequence
   std::size_t max_paths = 1 << 16;           ///< distinct paths held during the run
 };
 
 /// What one task saw of executions, with names resolved (the reducer needs none of the worker's
-/// ids): the executions that started in the task, as fragments in first-seen order, and every other
-/// beat or end event with a correlation id ("headless": it belongs to an execution that started
-/// earlier, or to none), in input order.
+/// ids): the executions that started and ended in the task, already counted by path; those that
+/// started but are still open, as fragments in first-seen order; and every other beat or end event
+/// with a correlation id ("headless": it belongs to an execution that started earlier, or to
+/// none), in input order.
 struct trace_batch {
   static constexpr std::uint32_t no_sequence = 0xffffffffu;
   static constexpr std::uint32_t no_label = 0xffffffffu;
@@ -89,8 +106,6 @@ struct trace_batch {
     std::uint32_t sequence = no_sequence;    ///< index into `sequences`
     std::uint32_t begin = 0, end = 0;        ///< its steps: `steps[begin, end)`
     std::int64_t first_ns = no_time;         ///< time of its sequence-started event
-    bool ended = false;                      ///< holds the sequence-completed/failed event
-    bool failed = false;
   };
   struct step {
     std::uint32_t label = 0;                 ///< index into `labels`
@@ -102,12 +117,20 @@ struct trace_batch {
     bool failed = false;                     ///< an end event: sequence-failed
     std::int64_t ts_ns = no_time;
   };
+  /// Executions that started and ended in the task, counted by path here (in parallel).
+  struct finished_path {
+    std::uint32_t sequence = no_sequence;
+    std::vector<std::uint32_t> labels;       ///< indexes into `labels`
+    std::uint64_t executions = 0, failed = 0;
+    std::int64_t first_ns = no_time, last_ns = no_time;  ///< earliest / latest start
+  };
   std::vector<path_step> labels;
   std::vector<std::string> sequences;
-  std::vector<fragment> fragments;
+  std::vector<fragment> fragments;           ///< executions still open at the end of the task
   std::vector<step> steps;
   std::vector<headless> others;
   std::uint64_t headless_beats = 0;          ///< beats among `others`
+  std::vector<finished_path> finished;
 };
 
 /// A worker's per-task grouping of beat events by correlation id. `add` is on the ingest's hot
@@ -119,7 +142,9 @@ class trace_builder {
 
  public:
   void add(const raw_event_view& e, const normalized_event& n) {
-    if (n.kind == event_kind::other || e.correlation.empty()) return;
+    // A beat counts once it completed or failed: its start adds nothing to the path, so it is not
+    // looked at (nearly half of all beat events).
+    if (n.kind == event_kind::other || n.kind == event_kind::beat_started || e.correlation.empty()) return;
     const auto corr = trim(e.correlation);
     if (corr.empty()) return;
     const std::uint64_t key = detail::short_hash(corr);
@@ -166,16 +191,36 @@ class trace_builder {
     b.fragments.reserve(fragments_.size());
     b.steps.reserve(steps_.size());
     for (const auto& f : fragments_) {
-      trace_batch::fragment out;
-      out.key = f.key;
-      out.first_ns = f.first_ns;
-      out.ended = f.ended;
-      out.failed = f.failed;
+      std::uint32_t seq = trace_batch::no_sequence;
       if (f.sequence != no_name) {
         auto [it, fresh] = seq_index.emplace(f.sequence, static_cast<std::uint32_t>(b.sequences.size()));
         if (fresh) b.sequences.emplace_back(names.name(f.sequence));
-        out.sequence = it->second;
+        seq = it->second;
       }
+      if (f.ended) {  // started and ended here: count it under its path now, in this worker
+        scratch_.clear();
+        for (std::uint32_t s = f.head; s != none; s = steps_[s].next) scratch_.push_back({steps_[s].label, steps_[s].ts_ns});
+        const std::int64_t start = detail::canonical_path(scratch_, f.first_ns, path_);
+        std::uint64_t h = detail::short_hash({reinterpret_cast<const char*>(path_.data()), path_.size() * sizeof(std::uint32_t)}, seq);
+        bool fresh = false;
+        auto& slot = finished_key_.find_or_insert(h, static_cast<std::int64_t>(b.finished.size()), fresh);
+        if (!fresh && (b.finished[static_cast<std::size_t>(slot)].sequence != seq || b.finished[static_cast<std::size_t>(slot)].labels != path_)) {
+          // a hash collision: keep the two paths apart (the later one gets its own entry)
+          slot = static_cast<std::int64_t>(b.finished.size());
+          fresh = true;
+        }
+        if (fresh) b.finished.push_back({seq, path_, 0, 0, no_time, no_time});
+        auto& p = b.finished[static_cast<std::size_t>(slot)];
+        ++p.executions;
+        if (f.failed) ++p.failed;
+        p.first_ns = earliest(p.first_ns, start);
+        p.last_ns = latest(p.last_ns, start);
+        continue;
+      }
+      trace_batch::fragment out;
+      out.key = f.key;
+      out.first_ns = f.first_ns;
+      out.sequence = seq;
       out.begin = static_cast<std::uint32_t>(b.steps.size());
       for (std::uint32_t s = f.head; s != none; s = steps_[s].next) b.steps.push_back({steps_[s].label, steps_[s].ts_ns});
       out.end = static_cast<std::uint32_t>(b.steps.size());
@@ -185,6 +230,7 @@ class trace_builder {
     b.headless_beats = headless_beats_;
     by_key_.clear();
     label_key_.clear();
+    finished_key_.clear();
     fragments_.clear();
     steps_.clear();
     labels_.clear();
@@ -236,6 +282,9 @@ class trace_builder {
 
   detail::flat_key_map by_key_;     // correlation hash → latest fragment started in this task
   detail::flat_key_map label_key_;  // (handler, beat, topic) hash → label
+  detail::flat_key_map finished_key_;  // (sequence, path) hash → finished path
+  std::vector<trace_batch::step> scratch_;
+  std::vector<std::uint32_t> path_;
   std::vector<fragment> fragments_;
   std::vector<step> steps_;
   std::vector<label> labels_;
@@ -284,15 +333,22 @@ class trace_table {
         else it->second.steps.push_back({label_map_[h.label], h.ts_ns});
       }
     }
+    for (const auto& p : b.finished) {
+      key_.first = p.sequence == trace_batch::no_sequence ? no_sequence : seq_map_[p.sequence];
+      key_.second.clear();
+      for (const auto l : p.labels) key_.second.push_back(label_map_[l]);
+      executions_ += p.executions;
+      auto& c = counts_of(key_);
+      c.executions += p.executions;
+      c.failed += p.failed;
+      c.first_ns = earliest(c.first_ns, p.first_ns);
+      c.last_ns = latest(c.last_ns, p.last_ns);
+    }
     for (const auto& f : b.fragments) {
       const std::uint32_t seq = f.sequence == trace_batch::no_sequence ? no_sequence : seq_map_[f.sequence];
       if (auto it = file.open_.find(f.key); it != file.open_.end()) close(file, it, false, false);  // id reused
       file_state::open_execution x{seq, f.first_ns, file.serial_++, {}};
       for (auto i = f.begin; i < f.end; ++i) x.steps.push_back({label_map_[b.steps[i].label], b.steps[i].ts_ns});
-      if (f.ended) {
-        record(x, f.failed, false);
-        continue;
-      }
       file.order_.emplace_back(f.key, x.serial);
       file.open_.emplace(f.key, std::move(x));
       evict(file);
@@ -443,25 +499,19 @@ class trace_table {
 
   /// Counts one finished execution under its canonical path.
   void record(file_state::open_execution& x, bool failed, bool incomplete) {
-    auto& steps = x.steps;
-    if (std::all_of(steps.begin(), steps.end(), [](const trace_batch::step& s) { return s.ts_ns != no_time; }))
-      std::stable_sort(steps.begin(), steps.end(), [](const auto& a, const auto& b) { return a.ts_ns < b.ts_ns; });
     key_.first = x.sequence;
-    key_.second.clear();
-    for (const auto& s : steps)
-      if (std::find(key_.second.begin(), key_.second.end(), s.label) == key_.second.end()) key_.second.push_back(s.label);
-    const std::int64_t start = earliest(x.first_ns, steps.empty() ? no_time : steps.front().ts_ns);
+    const std::int64_t start = detail::canonical_path(x.steps, x.first_ns, key_.second);
     ++executions_;
     if (incomplete) ++incomplete_;
-    auto it = paths_.find(key_);
-    if (it == paths_.end()) {
-      if (paths_.size() >= limits_.max_paths) {
-        add(rest_[x.sequence], failed, incomplete, start);
-        return;
-      }
-      it = paths_.emplace(key_, counts{}).first;
-    }
-    add(it->second, failed, incomplete, start);
+    add(counts_of(key_), failed, incomplete, start);
+  }
+
+  /// The counts of a path; past `max_paths` distinct ones, its sequence's rest.
+  counts& counts_of(const path_key& key) {
+    auto it = paths_.find(key);
+    if (it != paths_.end()) return it->second;
+    if (paths_.size() >= limits_.max_paths) return rest_[key.first];
+    return paths_.emplace(key, counts{}).first->second;
   }
 
   static void add(counts& c, bool failed, bool incomplete, std::int64_t start) {
