@@ -13,5 +13,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   selfheal_fuzz::sink sink;
   const auto lines = parser.parse(selfheal::telemetry::padded_view::of(buf, size), 1, sink);
   if (sink.events + sink.bad_lines > lines + 1) __builtin_trap();
+  sink.finish_traces();
   return 0;
 }

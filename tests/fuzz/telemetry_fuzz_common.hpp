@@ -1,7 +1,8 @@
 #pragma once
 // Shared by the telemetry fuzz targets: a sink that runs every extracted event through
 // normalization and aggregation (the whole per-event path of telemetry.parse), and checks that
-// every line is accounted for at most once.
+// every line is accounted for at most once; executions traced by correlation id are joined and
+// each counted once.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -11,12 +12,14 @@
 #include "selfheal/telemetry/formats.hpp"
 #include "selfheal/telemetry/model.hpp"
 #include "selfheal/telemetry/normalize.hpp"
+#include "selfheal/telemetry/traces.hpp"
 
 namespace selfheal_fuzz {
 
 struct sink {
   selfheal::telemetry::partial_aggregate agg;
   selfheal::telemetry::event_normalizer norm{agg.names};
+  selfheal::telemetry::trace_builder traces;
   std::uint64_t events = 0;
   std::uint64_t bad_lines = 0;
   std::uint64_t last_line = 0;
@@ -33,6 +36,18 @@ struct sink {
     ++events;
     agg.add_event(*n);
     if (!deferred) agg.add_executions(*n);
+    traces.add(e, *n);
+  }
+  /// Joins the traced executions as the reducer does and checks that every one is counted once.
+  void finish_traces() {
+    selfheal::telemetry::trace_table table;
+    selfheal::telemetry::trace_table::file_state file;
+    table.apply(file, traces.finish(agg.names));
+    table.end_file(file);
+    const auto t = table.summary();
+    std::uint64_t counted = 0;
+    for (const auto& p : t.paths) counted += p.executions;
+    if (counted != t.executions || t.incomplete > t.executions) std::abort();
   }
   void bad(std::uint64_t line, const std::string& why) {
     saw(line);
@@ -60,6 +75,7 @@ int fuzz_text_lines(const std::uint8_t* data, std::size_t size) {
     if (nl == std::string_view::npos) break;
     text.remove_prefix(nl + 1);
   }
+  s.finish_traces();
   static_cast<void>(selfheal::telemetry::detect_format(all));
   return 0;
 }
