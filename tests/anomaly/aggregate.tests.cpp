@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <vector>
 
 namespace an = selfheal::anomaly;
@@ -70,4 +71,58 @@ TEST_CASE("an SLO breach without a matching root stays on its own", "[anomaly][a
   REQUIRE(out.size() == 2);  // a latency SLO does not merge into an error-rate rise
   CHECK(an::type_of(an::anomaly_kind::slo_burn) == an::anomaly_type::slo);
   CHECK(an::aggregate_anomalies({}).empty());
+}
+
+TEST_CASE("a sequence's slowdown joins the regression of its handler that caused it", "[anomaly][aggregateAnomalyResults][sequence]") {
+  std::vector<an::anomaly> in;
+  auto handler = make(an::anomaly_kind::latency_shift, "applyDiscount", an::severity::critical, 0.9, 100);
+  handler.sequence = "checkout";
+  in.push_back(handler);
+  auto other = make(an::anomaly_kind::latency_tail, "computeTax", an::severity::low, 0.6, 100);
+  other.sequence = "checkout";
+  in.push_back(other);
+  auto seq = make(an::anomaly_kind::latency_tail, "", an::severity::low, 0.5, 200);  // the whole sequence, later
+  seq.sequence = "checkout";
+  seq.number("p95_ratio", 1.35);
+  in.push_back(seq);
+  auto unrelated = make(an::anomaly_kind::latency_shift, "", an::severity::medium, 0.8, 50);  // no handler of it regressed
+  unrelated.sequence = "search";
+  in.push_back(unrelated);
+
+  const auto out = an::aggregate_anomalies(in, "a");
+  REQUIRE(out.size() == 3);
+  CHECK(out[0].handler == "applyDiscount");  // the strongest handler of the sequence takes it
+  CHECK(out[0].has_kind(an::anomaly_kind::latency_tail));
+  REQUIRE(out[0].find("latency_tail.p95_ratio") != nullptr);
+  CHECK(out[0].find("latency_tail.p95_ratio")->number == 1.35);
+  CHECK(out[0].onset_ns == 100);
+  const auto search = std::find_if(out.begin(), out.end(), [](const an::anomaly& a) { return a.sequence == "search"; });
+  REQUIRE(search != out.end());
+  CHECK(search->handler.empty());
+
+  SECTION("a handler whose regression began after the sequence's did not cause it") {
+    in[0].onset_ns = 300;
+    in[1].onset_ns = 300;
+    const auto later = an::aggregate_anomalies(in, "a");
+    CHECK(later.size() == 4);
+  }
+}
+
+TEST_CASE("a sequence's traffic drop takes its handlers' drops", "[anomaly][aggregateAnomalyResults][sequence]") {
+  std::vector<an::anomaly> in;
+  auto seq = make(an::anomaly_kind::traffic_drop, "", an::severity::critical, 0.99, 100);
+  seq.sequence = "checkout";
+  in.push_back(seq);
+  for (const char* h : {"computeTotal", "applyDiscount"}) {
+    auto a = make(an::anomaly_kind::traffic_drop, h, an::severity::high, 0.9, 100);
+    a.sequence = "checkout";
+    in.push_back(a);
+  }
+  in.push_back(make(an::anomaly_kind::traffic_drop, "loadCatalog", an::severity::high, 0.9, 100));  // in no sequence
+  const auto out = an::aggregate_anomalies(in, "a");
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].handler.empty());
+  CHECK(out[0].sequence == "checkout");
+  CHECK(out[0].description.find("traffic_drop on computeTotal") != std::string::npos);
+  CHECK(out[1].handler == "loadCatalog");
 }

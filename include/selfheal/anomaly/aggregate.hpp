@@ -9,7 +9,14 @@
 /// - an `slo_burn` on an error SLI (`error_rate`, `availability`) into an `error_rate` rise of the
 ///   handler;
 /// - `new_error_template` / `error_template_spike` into an `error_rate` rise of the same handler;
+/// - a whole sequence's latency regression (or error-rate rise) into the strongest latency
+///   regression (error-rate rise) of a handler of that sequence that began no later: the handler
+///   is the root, the sequence's slowdown its consequence;
+/// - a handler's traffic surge (drop) into its sequence's surge (drop): the sequence's traffic is
+///   the root, every handler in it follows;
 /// - exact duplicates (same kind, handler, sequence and beat/template/SLI).
+///
+/// A handler belongs to a sequence when its anomaly names it (telemetry's execution paths).
 
 #include <algorithm>
 #include <map>
@@ -93,10 +100,40 @@ inline void absorb(anomaly& into, const anomaly& from) {
     detail::absorb(uniq[static_cast<std::size_t>(root)], a);
     gone[i] = true;
   }
+  // 3. a sequence and its handlers
+  const auto latency = [](anomaly_kind k) { return k == anomaly_kind::latency_shift || k == anomaly_kind::latency_tail; };
+  const auto traffic = [](anomaly_kind k) { return k == anomaly_kind::traffic_surge || k == anomaly_kind::traffic_drop; };
+  const auto not_later = [](const anomaly& a, const anomaly& b) {  // a began no later than b
+    return a.onset_ns == no_time_ns || b.onset_ns == no_time_ns || a.onset_ns <= b.onset_ns;
+  };
+  for (std::size_t i = 0; i < uniq.size(); ++i) {
+    auto& s = uniq[i];
+    if (gone[i] || !s.handler.empty() || s.sequence.empty()) continue;
+    if (latency(s.kind) || s.kind == anomaly_kind::error_rate) {
+      std::ptrdiff_t root = -1;
+      for (std::size_t j = 0; j < uniq.size(); ++j) {
+        const auto& h = uniq[j];
+        if (gone[j] || h.handler.empty() || h.sequence != s.sequence || !not_later(h, s)) continue;
+        if (latency(s.kind) ? !latency(h.kind) : h.kind != anomaly_kind::error_rate) continue;
+        if (root < 0 || weight(h.level) * h.confidence > weight(uniq[static_cast<std::size_t>(root)].level) * uniq[static_cast<std::size_t>(root)].confidence)
+          root = static_cast<std::ptrdiff_t>(j);
+      }
+      if (root < 0) continue;
+      detail::absorb(uniq[static_cast<std::size_t>(root)], s);
+      gone[i] = true;
+    } else if (traffic(s.kind)) {
+      for (std::size_t j = 0; j < uniq.size(); ++j) {
+        const auto& h = uniq[j];
+        if (gone[j] || h.handler.empty() || h.sequence != s.sequence || h.kind != s.kind) continue;
+        detail::absorb(s, h);
+        gone[j] = true;
+      }
+    }
+  }
   std::vector<anomaly> out;
   for (std::size_t i = 0; i < uniq.size(); ++i)
     if (!gone[i]) out.push_back(std::move(uniq[i]));
-  // 3. score and rank
+  // 4. score and rank
   for (auto& a : out) a.score = weight(a.level) * std::clamp(a.confidence, 0.0, 1.0);
   std::stable_sort(out.begin(), out.end(), [](const anomaly& x, const anomaly& y) {
     if (x.score != y.score) return x.score > y.score;
