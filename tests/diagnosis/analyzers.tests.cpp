@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -7,6 +8,7 @@
 #include "scenario.hpp"
 #include "selfheal/diagnosis/analyzers.hpp"
 #include "selfheal/diagnosis/codebase.hpp"
+#include "selfheal/diagnosis/report.hpp"
 
 namespace dx = selfheal::diagnosis;
 
@@ -204,4 +206,26 @@ TEST_CASE("an ambiguous handler name is reported, not guessed", "[diagnosis][ana
   CHECK(d.candidates.size() == 2);
   CHECK(d.confidence == 0);
   CHECK(d.root_cause.find("ambiguous") != std::string::npos);
+}
+
+TEST_CASE("a whole-sequence slowdown is named as the sequence, not located in code", "[diagnosis][analyzers][sequence]") {
+  selfheal::test::git_repo repo;
+  repo.write("src/a.js", "export function checkout(x) {\n  return x;\n}\n");
+  repo.commit("one checkout", 1'750'000'000);
+  auto cb = dx::load_codebase(repo.root());
+  REQUIRE(cb);
+  dx::anomaly_input a;
+  a.id = "S";
+  a.type = "performance";
+  a.sequence = "checkout-flow";  // no handler: the sequence's own latency
+  a.onset = 1'750'003'600;
+  a.baseline_p95 = 90;
+  a.current_p95 = 123;
+  const auto d = dx::analyze_performance(a, *cb);
+  CHECK_FALSE(d.where);
+  CHECK(d.confidence == 0);
+  CHECK(d.root_cause.rfind("sequence checkout-flow got slower (tail latency p95 ×1.37) but its code was not located", 0) == 0);
+  CHECK(std::find(d.evidence.begin(), d.evidence.end(),
+                  "a whole-sequence anomaly of checkout-flow: no single handler's code to locate") != d.evidence.end());
+  CHECK(dx::diagnosis_text(d).rfind("● performance anomaly in sequence checkout-flow  [", 0) == 0);
 }

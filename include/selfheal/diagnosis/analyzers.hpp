@@ -296,6 +296,12 @@ inline std::int64_t map_to_parent(const std::vector<hunk>& hunks, std::int64_t x
 
 /// The handler's definition as a `location`, with the match note (and candidates) in `item`.
 inline const symbol* locate_handler(const codebase& cb, diagnosis_item& item) {
+  if (item.handler.empty()) {
+    item.evidence.push_back(item.sequence.empty() ? "the anomaly names no handler"
+                                                  : "a whole-sequence anomaly of " + item.sequence +
+                                                        ": no single handler's code to locate");
+    return nullptr;
+  }
   const auto m = match_handler(cb.symbols, item.handler);
   item.evidence.push_back(m.note);
   if (m.status == match_status::ambiguous)
@@ -392,6 +398,7 @@ inline void nearby_tests(const codebase& cb, const symbol* s, std::string_view h
   d.anomaly_id = a.id;
   d.type = a.type.empty() ? "performance" : a.type;
   d.handler = a.handler;
+  d.sequence = a.sequence;
   d.shape = distribution_shape(a);
   const double r50 = a.baseline_p50 > 0 ? a.current_p50 / a.baseline_p50 : 0;
   const double r95 = a.baseline_p95 > 0 ? a.current_p95 / a.baseline_p95 : 0;
@@ -413,7 +420,7 @@ inline void nearby_tests(const codebase& cb, const symbol* s, std::string_view h
   std::string what = d.shape == "tail" ? "tail latency p95 ×" + detail::fixed(r95)
                                        : "median latency p50 ×" + detail::fixed(r50);
   if (!s) {
-    d.root_cause = a.handler + " got slower (" + what + ") but its code was not located: " + d.evidence.back();
+    d.root_cause = subject(d) + " got slower (" + what + ") but its code was not located: " + d.evidence.back();
   } else if (d.suspects.empty() || !d.suspects[0].overlaps) {
     d.root_cause = a.handler + " (" + s->file + ":" + std::to_string(s->line) + ") got slower (" + what +
                    "); no commit before the onset changed its code" +
@@ -440,6 +447,7 @@ inline void nearby_tests(const codebase& cb, const symbol* s, std::string_view h
   d.anomaly_id = a.id;
   d.type = "behavioral";
   d.handler = a.handler;
+  d.sequence = a.sequence;
   std::vector<code_target> targets;
   const sequence_file* seq = nullptr;
   const auto want = normalized_name(a.sequence);
@@ -541,6 +549,7 @@ inline std::string resolve_repo_path(const codebase& cb, std::string_view raw, s
   d.anomaly_id = a.id;
   d.type = "coverage";
   d.handler = a.handler;
+  d.sequence = a.sequence;
   const symbol* s = locate_handler(cb, d);
   std::uint32_t lines = 0, covered = 0, branches = 0, taken = 0;
   if (s) {
@@ -573,7 +582,7 @@ inline std::string resolve_repo_path(const codebase& cb, std::string_view raw, s
                    (d.nearby_tests.empty() ? " and no test mentions it" : "");
     d.confidence = lines ? 0.9 : 0.4;
   } else {
-    d.root_cause = a.handler + " is poorly covered but its code was not located";
+    d.root_cause = subject(d) + " is poorly covered but its code was not located";
     d.confidence = 0.2;
   }
   return d;
@@ -622,6 +631,7 @@ inline std::string resolve_repo_path(const codebase& cb, std::string_view raw, s
   d.anomaly_id = a.id;
   d.type = "error";
   d.handler = a.handler;
+  d.sequence = a.sequence;
   std::vector<std::string> messages = a.error_samples;
   if (!a.error_template.empty()) messages.push_back(a.error_template);
   for (const auto& msg : messages) {

@@ -237,6 +237,7 @@ struct diagnosis_item {
   std::string anomaly_id;
   std::string type;
   std::string handler;
+  std::string sequence;                     ///< the anomaly's sequence, when known
   std::string root_cause;
   double confidence = 0;
   std::optional<location> where;
@@ -251,5 +252,11 @@ struct diagnosis_item {
   impact effect;
   std::vector<recommendation> recommendations;
 };
+
+/// What a diagnosis is about, for people: the handler, or "sequence X" for a whole-sequence anomaly.
+[[nodiscard]] inline std::string subject(const diagnosis_item& d) {
+  if (!d.handler.empty() || d.sequence.empty()) return d.handler;
+  return "sequence " + d.sequence;
+}
 
 }  // namespace selfheal::diagnosis

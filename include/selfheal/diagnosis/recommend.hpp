@@ -236,7 +236,7 @@ struct doc_update_strategy {
     recommendation r;
     r.strategy = std::string(name);
     r.expected_benefit = 0.5;
-    r.rationale = "a runbook entry for " + d.handler + ": symptom, cause (" +
+    r.rationale = "a runbook entry for " + subject(d) + ": symptom, cause (" +
                   (d.suspects.empty() ? std::string("unknown") : d.suspects[0].commit.substr(0, 7)) + "), fix and evidence";
     return r;
   }

@@ -91,7 +91,7 @@ inline void write_json(json_writer& w, const diagnosis_item& d) {
   std::string s;
   char conf[32];
   std::snprintf(conf, sizeof conf, "%.0f%%", d.confidence * 100);
-  s += "● " + d.type + " anomaly in " + d.handler + "  [severity " + d.effect.severity + ", confidence " + conf + "]\n";
+  s += "● " + d.type + " anomaly in " + subject(d) + "  [severity " + d.effect.severity + ", confidence " + conf + "]\n";
   if (d.where)
     s += "  where:   " + d.where->symbol + " at " + d.where->file + ":" + std::to_string(d.where->line) +
          (d.where->end_line > d.where->line ? "-" + std::to_string(d.where->end_line) : std::string{}) + "\n";
