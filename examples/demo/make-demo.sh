@@ -196,30 +196,52 @@ g tag v1.1
 v11_deploy=$((t1 + 9000))
 
 # ---- telemetry: v1.0 for three hours before the deploy, v1.1 for the hour after ------------------
-# handler  base-ms  weight   (applyDiscount is 3x slower in v1.1)
-gen() {  # gen FROM TO VERSION SLOW N SEED
+# Checkout executions as selfheal-style beat events: per execution a correlation id,
+# sequence-started, the five beats of sequences/checkout.json (beat-completed, with topic and
+# duration), sequence-completed. Between them, one in four slots is a standalone call of
+# formatReceipt or loadCatalog (no sequence). Base latencies (ms): computeTotal 8, applyDiscount
+# 12, computeTax 6, reserveStock 15, checkoutOrder 40, formatReceipt 3, loadCatalog 25;
+# applyDiscount is 3x slower in v1.1.
+gen() {  # gen FROM TO VERSION SLOW N SEED   (N slots)
   awk -v from="$1" -v to="$2" -v version="$3" -v slow="$4" -v n="$5" -v seed="$6" '
   function rnd() { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648 }
-  function iso(t, ms,   s) { return strftime("%Y-%m-%dT%H:%M:%S", t, 1) sprintf(".%03dZ", ms) }
+  function iso(t, ms,   s) { return strftime("%Y-%m-%dT%H:%M:%S", t + int(ms / 1000), 1) sprintf(".%03dZ", ms % 1000) }
+  # a log-normal-ish spread from the sum of three uniforms
+  function dur(base) { return base * exp(0.35 * (rnd() + rnd() + rnd() - 1.5)) }
+  function ev(t, ms, event, corr, extra) {
+    printf "{\"ts\":\"%s\",\"level\":\"info\",\"event\":\"%s\",\"sequence\":\"checkout-symphony\",\"correlationId\":\"%s\",\"version\":\"%s\"%s}\n",
+      iso(t, ms), event, corr, version, extra
+  }
   BEGIN {
-    split("applyDiscount computeTotal formatReceipt checkoutOrder reserveStock computeTax loadCatalog", h, " ")
-    split("12 8 3 40 15 6 25", base, " ")
-    split("3 3 1 2 2 3 1", w, " ")
-    total = 0; for (k = 1; k <= 7; k++) total += w[k]
+    split("computeTotal applyDiscount computeTax reserveStock checkoutOrder", h, " ")
+    split("shop:cart:total shop:cart:discount shop:tax:compute shop:stock:reserve shop:order:checkout", topic, " ")
+    split("8 12 6 15 40", base, " ")
     for (i = 0; i < n; i++) {
       t = from + int((to - from) * i / n)
-      r = rnd() * total; k = 1; while (r >= w[k]) { r -= w[k]; k++ }
-      # a log-normal-ish spread from the sum of three uniforms
-      d = base[k] * exp(0.35 * (rnd() + rnd() + rnd() - 1.5))
-      if (slow && h[k] == "applyDiscount") d *= 3
-      printf "{\"ts\":\"%s\",\"level\":\"info\",\"event\":\"beat-completed\",\"sequence\":\"checkout-symphony\",\"handler\":\"%s\",\"durationMs\":%.3f,\"correlationId\":\"c-%s-%d\",\"version\":\"%s\"}\n",
-        iso(t, int(rnd() * 1000)), h[k], d, version, i, version
+      ms = int(rnd() * 500)
+      if (rnd() < 0.25) {  # a standalone call
+        k = rnd() < 0.5
+        printf "{\"ts\":\"%s\",\"level\":\"info\",\"handler\":\"%s\",\"durationMs\":%.3f,\"correlationId\":\"s-%s-%d\",\"version\":\"%s\"}\n",
+          iso(t, ms), k ? "formatReceipt" : "loadCatalog", dur(k ? 3 : 25), version, i, version
+        continue
+      }
+      corr = "c-" version "-" i
+      ev(t, ms, "sequence-started", corr, "")
+      total = 0
+      for (k = 1; k <= 5; k++) {
+        d = dur(base[k])
+        if (slow && h[k] == "applyDiscount") d *= 3
+        total += d
+        ev(t, ms + int(total), "beat-completed", corr,
+           sprintf(",\"beat\":%d,\"topic\":\"%s\",\"handler\":\"%s\",\"durationMs\":%.3f", k, topic[k], h[k], d))
+      }
+      ev(t, ms + int(total) + 1, "sequence-completed", corr, sprintf(",\"durationMs\":%.3f", total + 1))
     }
   }'
 }
-# dense enough for confident one-minute windows: ~80 calls a minute
-gen $((v11_deploy - 3*3600)) "$v11_deploy" v1.0 0 15000 7 > "$out/telemetry/before.ndjson"
-gen "$v11_deploy" $((v11_deploy + 3600)) v1.1 1 5000 11 > "$out/telemetry/after.ndjson"
+# dense enough for confident one-minute windows: ~17 checkouts a minute
+gen $((v11_deploy - 3*3600)) "$v11_deploy" v1.0 0 4000 7 > "$out/telemetry/before.ndjson"
+gen "$v11_deploy" $((v11_deploy + 3600)) v1.1 1 1333 11 > "$out/telemetry/after.ndjson"
 
 echo "demo repository: $repo ($(g rev-list --count HEAD) commits, tags: $(g tag | tr '\n' ' '))"
 echo "telemetry:       $out/telemetry/before.ndjson ($(wc -l < "$out/telemetry/before.ndjson") events), $out/telemetry/after.ndjson ($(wc -l < "$out/telemetry/after.ndjson") events)"
