@@ -58,15 +58,16 @@ struct findings {
 
 [[nodiscard]] inline std::vector<anomaly> detect_behavior(const telemetry_data& cur, const baseline& base,
                                                           const detect_inputs& in, const all_options& o = {}) {
-  std::vector<anomaly> out;
-  if (cur.beats.empty()) {
-    out = detect_execution_anomalies(std::span<const execution_path>(cur.paths), in.definitions, o.detect.behavioral);
-  } else {
-    auto paths = cur.paths;
+  // stored paths, plus raw observations folded into paths when an embedder has them
+  std::vector<execution_path> with_raw;
+  std::span<const execution_path> paths(cur.paths);
+  if (!cur.beats.empty()) {
+    with_raw = cur.paths;
     auto more = paths_from_observations(cur.beats);
-    paths.insert(paths.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
-    out = detect_execution_anomalies(std::span<const execution_path>(paths), in.definitions, o.detect.behavioral);
+    with_raw.insert(with_raw.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+    paths = with_raw;
   }
+  auto out = detect_execution_anomalies(paths, in.definitions, o.detect.behavioral);
   auto n = detect_new_handlers(cur, base, o.detect.traffic);
   auto t = detect_traffic(cur, base, o.detect.traffic);
   out.insert(out.end(), std::make_move_iterator(n.begin()), std::make_move_iterator(n.end()));

@@ -201,8 +201,8 @@ struct telemetry_selection {
 
 /// Loads handler window series (sketches of the same handler and window merged exactly across
 /// records; overall quantiles from the merged sketch of all its windows), error samples and
-/// execution paths. A handler's `sequence` is the one sequence its paths run it in (empty when
-/// none or several).
+/// execution paths (whole records: a --since/--until period cuts windows and errors, not paths).
+/// A handler's `sequence` is the one sequence its paths run it in (empty when none or several).
 [[nodiscard]] inline result<telemetry_data> load_telemetry(store::database& db, const telemetry_selection& sel) {
   auto records = resolve_records(db, sel);
   if (!records) return detail::pass(records);
