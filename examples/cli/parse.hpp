@@ -61,9 +61,18 @@ inline void register_parse(CLI::App& app, globals& g, int& exit_code) {
     std::uint64_t total = 0;
     const auto expanded = telemetry::expand_paths(req.paths);
     for (const auto& s : expanded.sources) total += s.size;
-    if (total > 100'000'000)
+    if (total > 100'000'000) {
       std::fprintf(stderr, "selfheal parse: reading %.1f MB from %zu source(s)...\n", static_cast<double>(total) / 1e6,
                    expanded.sources.size());
+      // then about once a second (sizes on disk: a .gz source reads more than its size)
+      req.progress = [total](std::uint64_t read) {
+        if (read <= total)
+          std::fprintf(stderr, "selfheal parse: %.1f of %.1f MB (%.0f%%)\n", static_cast<double>(read) / 1e6,
+                       static_cast<double>(total) / 1e6, 100.0 * static_cast<double>(read) / static_cast<double>(total));
+        else
+          std::fprintf(stderr, "selfheal parse: %.1f MB read\n", static_cast<double>(read) / 1e6);
+      };
+    }
 
     auto summary = run_on_store(g, "parse", telemetry::parse_telemetry, std::move(req), exit_code);
     if (!summary) return;

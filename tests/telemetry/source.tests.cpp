@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <unistd.h>
 #include <zlib.h>
@@ -96,7 +98,19 @@ TEST_CASE("gzip sources are read through zlib", "[telemetry][loadLogFiles][gzip]
   tel::ingest_options opt;
   opt.threads = 2;
   opt.chunk_size = 8192;
+  // progress after every chunk (interval 0): bytes read, uncompressed, never going back
+  std::mutex m;
+  std::vector<std::uint64_t> progress;
+  opt.progress_interval_ns = 0;
+  opt.progress = [&](std::uint64_t read) {
+    std::lock_guard lock(m);
+    progress.push_back(read);
+  };
   auto r = tel::ingest(e.sources, opt);
+  REQUIRE(progress.size() >= 2);  // 8 KiB chunks of ~100 KB
+  CHECK(std::is_sorted(progress.begin(), progress.end()));  // NDJSON chunks are read one at a time
+  CHECK(progress.front() >= 4096);
+  CHECK(progress.back() == text.size());
   auto agg = tel::finish_aggregate(r);
   CHECK(r.sources[0].format == tel::log_format::ndjson);
   CHECK(r.sources[0].bytes == text.size());

@@ -16,6 +16,8 @@
 /// aggregate is identical for 1 or N threads.
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -48,6 +50,10 @@ struct ingest_options {
   std::size_t chunk_size = std::size_t{1} << 20;
   std::size_t max_bad_line_samples = 20;
   trace_limits traces{};                        ///< bounds of the execution-path join
+  /// Called with the bytes read so far (uncompressed), from whichever worker read them, at most
+  /// once per `progress_interval_ns`; must be thread-safe and quick. Empty: no progress.
+  std::function<void(std::uint64_t)> progress;
+  std::int64_t progress_interval_ns = 1'000'000'000;
 };
 
 /// What the ingest produced: unmerged thread-local partials plus per-source bookkeeping.
@@ -161,6 +167,7 @@ class ingest_engine {
 
   ingest_result run() {
     const auto t0 = std::chrono::steady_clock::now();
+    last_progress_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(t0.time_since_epoch()).count();  // first report after one interval
     unsigned n = opt_.threads ? opt_.threads : std::max(1u, std::thread::hardware_concurrency());
     result_.threads = n;
     result_.window_ns = opt_.window_ns;
@@ -232,6 +239,7 @@ class ingest_engine {
         }
         auto first = take_buffer();
         auto got = r->next(*first);
+        if (got && *got) note_read(first->size);
         if (!got) {
           free_.push_back(std::move(first));
           source_failed(i, got.error().detail);
@@ -278,6 +286,7 @@ class ingest_engine {
       }
       auto buf = take_buffer();
       auto got = current_->next(*buf);
+      if (got && *got) note_read(buf->size);
       if (!got || !*got) {
         free_.push_back(std::move(buf));
         if (!got) result_.sources[current_file_].error = got.error().detail;
@@ -297,6 +306,17 @@ class ingest_engine {
   void finish_reading() {
     files_[current_file_].reading_done = true;
     current_.reset();
+  }
+
+  /// Counts bytes read and reports progress when it is due (any thread; one report at a time).
+  void note_read(std::size_t n) {
+    const auto total = read_bytes_.fetch_add(n, std::memory_order_relaxed) + n;
+    if (!opt_.progress) return;
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch()).count();
+    std::int64_t last = last_progress_ns_.load(std::memory_order_relaxed);
+    if (now - last < opt_.progress_interval_ns) return;
+    if (last_progress_ns_.compare_exchange_strong(last, now)) opt_.progress(total);
   }
 
   void source_failed(std::size_t i, const std::string& why) {
@@ -391,6 +411,7 @@ class ingest_engine {
         break;
       }
       if (!*got) break;
+      note_read(c->size);
     }
     r.ends_source = true;
   }
@@ -479,6 +500,8 @@ class ingest_engine {
   std::vector<std::pair<std::size_t, bad_line>> samples_;
   partial_aggregate* reducer_ = nullptr;
   trace_table traces_;
+  std::atomic<std::uint64_t> read_bytes_{0};
+  std::atomic<std::int64_t> last_progress_ns_{0};
   ingest_result result_;
 };
 

@@ -10,6 +10,7 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <string>
@@ -149,6 +150,8 @@ struct parse_request {
   bool incremental = true;                         ///< resume each source at its stored offset
   std::size_t max_bad_line_samples = 20;           ///< bad lines kept with file:line:reason
   bool trace_executions = true;                    ///< rebuild executions by correlation id (`traces.hpp`)
+  /// Bytes read so far, about once a second while reading (thread-safe, quick); empty: none.
+  std::function<void(std::uint64_t)> progress;
 };
 
 /// One beat of an execution path, as logged: any of the three may be empty.

@@ -146,6 +146,7 @@ struct extract_telemetry_events {
     opt.chunk_size = req.chunk_size;
     opt.max_bad_line_samples = req.max_bad_line_samples;
     opt.traces.enabled = req.trace_executions;
+    opt.progress = req.progress;
     auto result = ingest(std::move(in.sources), opt);
     bool any = false;
     for (const auto& s : result.sources) any = any || s.error.empty();
