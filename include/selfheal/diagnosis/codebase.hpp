@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +21,9 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <simdjson.h>
@@ -313,6 +317,192 @@ inline std::string strip_hash_comment(std::string_view s) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Symbols with the per-file cache
+// ---------------------------------------------------------------------------------------------
+
+namespace detail {
+
+/// Size and modification time (ns since the file clock's epoch) of one file; false if it cannot be read.
+inline bool file_stamp(const std::filesystem::path& p, std::int64_t& size, std::int64_t& mtime_ns) {
+  std::error_code ec;
+  const auto sz = std::filesystem::file_size(p, ec);
+  if (ec) return false;
+  const auto t = std::filesystem::last_write_time(p, ec);
+  if (ec) return false;
+  size = static_cast<std::int64_t>(sz);
+  mtime_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  return true;
+}
+
+/// The one order of `codebase::symbols`, cached or not: file, line, name, scope, kind, end line.
+inline void sort_symbols(std::vector<symbol>& v) {
+  std::stable_sort(v.begin(), v.end(), [](const symbol& a, const symbol& b) {
+    return std::tie(a.file, a.line, a.name, a.scope, a.kind, a.end_line, a.language, a.end_scanned) <
+           std::tie(b.file, b.line, b.name, b.scope, b.kind, b.end_line, b.language, b.end_scanned);
+  });
+}
+
+/// The id of `root` in `diagnosis_git_repos` (the same canonical path as `read_history`).
+inline result<std::int64_t> cache_repo_id(store::database& db, const std::filesystem::path& root) {
+  std::error_code ec;
+  std::string canonical = std::filesystem::weakly_canonical(root, ec).string();
+  if (ec) canonical = root.string();
+  auto ins = db.prepare("INSERT OR IGNORE INTO diagnosis_git_repos(path) VALUES (?1)");
+  if (!ins) return tl::unexpected(ins.error());
+  ins->bind(1, canonical);
+  if (auto r = ins->exec(); !r) return tl::unexpected(r.error());
+  auto sel = db.prepare("SELECT id FROM diagnosis_git_repos WHERE path = ?1");
+  if (!sel) return tl::unexpected(sel.error());
+  sel->bind(1, canonical);
+  auto row = sel->step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return fail(errc::not_found, "repository '" + canonical + "' not in diagnosis_git_repos");
+  return sel->column_int(0);
+}
+
+struct cached_file {
+  std::int64_t size = 0;
+  std::int64_t mtime_ns = 0;
+};
+
+}  // namespace detail
+
+/// `index_symbols` over `files` with the symbol cache in `db` (tables `diagnosis_symbol_files`,
+/// `diagnosis_symbols`, migration 3): files whose size and mtime match their cached row take their
+/// symbols from the cache, only the others run through ctags; their rows are replaced and the rows
+/// of files no longer in `files` deleted, in one transaction. Only ctags results are cached: when
+/// ctags fails, every file goes through the built-in scanner, exactly as without a cache. Cache
+/// errors are warnings ("symbol cache: ..."), never failures: the symbols are then indexed anew.
+/// The result is sorted like `load_codebase`'s (`detail::sort_symbols`) and identical to an
+/// uncached run's; `cached_files` / `indexed_files` count the source files of each kind.
+[[nodiscard]] inline symbol_index index_symbols_cached(const std::filesystem::path& root, const std::vector<std::string>& files,
+                                                       store::database& db, const ctags_options& opts = {}) {
+  std::vector<std::string> sources;
+  for (const auto& f : files)
+    if (!language_of(f).empty()) sources.push_back(f);
+  auto uncached = [&](std::string why) {
+    symbol_index idx = index_symbols(root, files, opts);
+    if (!why.empty()) idx.warnings.insert(idx.warnings.begin(), "symbol cache: " + why);
+    idx.indexed_files = sources.size();
+    return idx;
+  };
+  if (auto r = migrate_diagnosis(db); !r) return uncached(r.error().detail);
+  auto repo = detail::cache_repo_id(db, root);
+  if (!repo) return uncached(repo.error().detail);
+
+  std::unordered_map<std::string, detail::cached_file> cached;
+  {
+    auto sel = db.prepare("SELECT path, size, mtime_ns FROM diagnosis_symbol_files WHERE repo = ?1");
+    if (!sel) return uncached(sel.error().detail);
+    sel->bind(1, *repo);
+    for (auto row = sel->step();; row = sel->step()) {
+      if (!row) return uncached(row.error().detail);
+      if (!*row) break;
+      cached.emplace(sel->column_text(0), detail::cached_file{sel->column_int(1), sel->column_int(2)});
+    }
+  }
+
+  // Stamp before reading: a file changed while ctags runs differs from its row next time.
+  std::unordered_map<std::string, detail::cached_file> stamps;
+  std::unordered_set<std::string> hits;
+  std::vector<std::string> changed;
+  for (const auto& f : sources) {
+    detail::cached_file st;
+    if (!detail::file_stamp(root / f, st.size, st.mtime_ns)) { changed.push_back(f); continue; }
+    stamps.emplace(f, st);
+    const auto it = cached.find(f);
+    if (it != cached.end() && it->second.size == st.size && it->second.mtime_ns == st.mtime_ns) hits.insert(f);
+    else changed.push_back(f);
+  }
+
+  symbol_index idx;
+  idx.source = "ctags";
+  if (!changed.empty()) {
+    idx = index_symbols(root, changed, opts);
+    if (idx.source != "ctags") {
+      // ctags failed: the scanner over everything, as an uncached run does; nothing is cached.
+      symbol_index all = scan_symbols(root, files);
+      if (!idx.warnings.empty()) all.warnings.insert(all.warnings.begin(), idx.warnings.front());
+      all.indexed_files = sources.size();
+      return all;
+    }
+  }
+  idx.indexed_files = changed.size();
+  idx.cached_files = hits.size();
+
+  if (!hits.empty()) {
+    auto sel = db.prepare(
+        "SELECT path, name, scope, kind, language, line, end_line, end_scanned FROM diagnosis_symbols WHERE repo = ?1");
+    if (!sel) return uncached(sel.error().detail);
+    sel->bind(1, *repo);
+    for (auto row = sel->step();; row = sel->step()) {
+      if (!row) return uncached(row.error().detail);
+      if (!*row) break;
+      std::string path = sel->column_text(0);
+      if (!hits.contains(path)) continue;
+      symbol s;
+      s.file = std::move(path);
+      s.name = sel->column_text(1);
+      s.scope = sel->column_text(2);
+      s.kind = sel->column_text(3);
+      s.language = sel->column_text(4);
+      s.line = static_cast<std::uint32_t>(sel->column_int(5));
+      s.end_line = static_cast<std::uint32_t>(sel->column_int(6));
+      s.end_scanned = sel->column_int(7) != 0;
+      idx.symbols.push_back(std::move(s));
+    }
+  }
+
+  // Replace the rows of the re-indexed files, delete those of files gone; one transaction.
+  std::vector<std::string> gone;
+  const std::unordered_set<std::string> changed_set(changed.begin(), changed.end());
+  for (const auto& entry : cached)
+    if (!hits.contains(entry.first) && !changed_set.contains(entry.first)) gone.push_back(entry.first);
+  if (!changed.empty() || !gone.empty()) {
+    auto write = [&]() -> result<void> {
+      store::transaction tx(db);
+      auto del_syms = db.prepare("DELETE FROM diagnosis_symbols WHERE repo = ?1 AND path = ?2");
+      if (!del_syms) return tl::unexpected(del_syms.error());
+      auto del_file = db.prepare("DELETE FROM diagnosis_symbol_files WHERE repo = ?1 AND path = ?2");
+      if (!del_file) return tl::unexpected(del_file.error());
+      auto put_file = db.prepare(
+          "INSERT OR REPLACE INTO diagnosis_symbol_files(repo, path, size, mtime_ns) VALUES (?1, ?2, ?3, ?4)");
+      if (!put_file) return tl::unexpected(put_file.error());
+      auto put_sym = db.prepare(
+          "INSERT INTO diagnosis_symbols(repo, path, name, scope, kind, language, line, end_line, end_scanned) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+      if (!put_sym) return tl::unexpected(put_sym.error());
+      auto drop = [&](const std::string& path) -> result<void> {
+        del_syms->bind(1, *repo).bind(2, path);
+        if (auto r = del_syms->exec(); !r) return r;
+        del_file->bind(1, *repo).bind(2, path);
+        return del_file->exec();
+      };
+      for (const auto& path : gone)
+        if (auto r = drop(path); !r) return r;
+      for (const auto& path : changed) {
+        if (auto r = drop(path); !r) return r;
+        const auto st = stamps.find(path);
+        if (st == stamps.end()) continue;  // unreadable: indexed, never cached
+        put_file->bind(1, *repo).bind(2, path).bind(3, st->second.size).bind(4, st->second.mtime_ns);
+        if (auto r = put_file->exec(); !r) return r;
+      }
+      for (const auto& s : idx.symbols) {
+        if (hits.contains(s.file) || !stamps.contains(s.file)) continue;
+        put_sym->bind(1, *repo).bind(2, s.file).bind(3, s.name).bind(4, s.scope).bind(5, s.kind).bind(6, s.language)
+            .bind(7, static_cast<std::int64_t>(s.line)).bind(8, static_cast<std::int64_t>(s.end_line))
+            .bind(9, s.end_scanned ? 1 : 0);
+        if (auto r = put_sym->exec(); !r) return r;
+      }
+      return tx.commit();
+    };
+    if (auto r = write(); !r) idx.warnings.push_back("symbol cache: not updated: " + r.error().detail);
+  }
+  detail::sort_symbols(idx.symbols);
+  return idx;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Everything
 // ---------------------------------------------------------------------------------------------
 
@@ -322,7 +512,9 @@ struct codebase_options {
   bool use_ctags = true;  ///< false: always the built-in scanner
 };
 
-/// Index the repository at `root` (a git work tree). `cache` (may be null) keeps the history.
+/// Index the repository at `root` (a git work tree). `cache` (may be null) keeps the history and
+/// the ctags symbols of unchanged files (`index_symbols_cached`). Symbols are sorted by file, line,
+/// name, scope, kind, with or without the cache.
 [[nodiscard]] inline result<codebase> load_codebase(const std::filesystem::path& root, store::database* cache = nullptr,
                                                     const codebase_options& opts = {}) {
   std::error_code ec;
@@ -338,7 +530,13 @@ struct codebase_options {
   present.reserve(cb.files.size());
   for (const auto& f : cb.files)
     if (std::filesystem::is_regular_file(root / f, ec)) present.push_back(f);
-  cb.symbols = opts.use_ctags ? index_symbols(root, present, opts.ctags) : scan_symbols(root, present);
+  if (!opts.use_ctags) cb.symbols = scan_symbols(root, present);
+  else if (cache) cb.symbols = index_symbols_cached(root, present, *cache, opts.ctags);
+  else cb.symbols = index_symbols(root, present, opts.ctags);
+  if (!cache || !opts.use_ctags)
+    cb.symbols.indexed_files = static_cast<std::size_t>(
+        std::count_if(present.begin(), present.end(), [](const std::string& f) { return !language_of(f).empty(); }));
+  detail::sort_symbols(cb.symbols.symbols);
   cb.warnings.insert(cb.warnings.end(), cb.symbols.warnings.begin(), cb.symbols.warnings.end());
   cb.tests = index_tests(root, present, cb.warnings);
   cb.sequences = index_sequences(root, present, cb.warnings);

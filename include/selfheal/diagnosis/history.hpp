@@ -237,8 +237,9 @@ inline result<commit_info> read_commit(git_repository* repo, const git_oid* id) 
 
 /// The migrations of component "diagnosis", in order (append, never edit): 1 = the git history
 /// cache (`diagnosis_git_repos`, `diagnosis_git_commits`, `diagnosis_git_tips`), 2 = the diagnosis
-/// results (tables documented in store.hpp).
-inline constexpr std::array<std::string_view, 2> diagnosis_migrations = {
+/// results (tables documented in store.hpp), 3 = the symbol cache (`diagnosis_symbol_files`: the
+/// size and mtime of each file indexed by ctags; `diagnosis_symbols`: its symbols; see codebase.hpp).
+inline constexpr std::array<std::string_view, 3> diagnosis_migrations = {
     R"sql(
     CREATE TABLE diagnosis_git_repos(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
     CREATE TABLE diagnosis_git_commits(
@@ -265,6 +266,16 @@ inline constexpr std::array<std::string_view, 2> diagnosis_migrations = {
       record_id TEXT NOT NULL REFERENCES records(id), item_idx INTEGER NOT NULL, priority INTEGER NOT NULL,
       strategy TEXT NOT NULL, expected_benefit REAL, rationale TEXT, commit_id TEXT, file TEXT, config_key TEXT,
       hunks TEXT, PRIMARY KEY(record_id, item_idx, priority));
+    )sql",
+    R"sql(
+    CREATE TABLE diagnosis_symbol_files(
+      repo INTEGER NOT NULL REFERENCES diagnosis_git_repos(id), path TEXT NOT NULL, size INTEGER NOT NULL,
+      mtime_ns INTEGER NOT NULL, PRIMARY KEY(repo, path)) WITHOUT ROWID;
+    CREATE TABLE diagnosis_symbols(
+      repo INTEGER NOT NULL REFERENCES diagnosis_git_repos(id), path TEXT NOT NULL, name TEXT NOT NULL,
+      scope TEXT NOT NULL, kind TEXT NOT NULL, language TEXT NOT NULL, line INTEGER NOT NULL,
+      end_line INTEGER NOT NULL, end_scanned INTEGER NOT NULL);
+    CREATE INDEX diagnosis_symbols_by_file ON diagnosis_symbols(repo, path);
     )sql",
 };
 

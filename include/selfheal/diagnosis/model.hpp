@@ -4,6 +4,7 @@
 /// git history), the anomaly as the analyzers see it, and the diagnosis they produce.
 /// No I/O, no third-party headers.
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -36,6 +37,8 @@ struct symbol_index {
   std::vector<symbol> symbols;
   std::string source;                 ///< "ctags" or "fallback"
   std::vector<std::string> warnings;  ///< "ctags: ...", "src/x.js:12: ..."
+  std::size_t cached_files = 0;   ///< source files whose symbols came from the symbol cache (load_codebase)
+  std::size_t indexed_files = 0;  ///< source files run through ctags or the scanner this time
 };
 
 struct test_case_info {
