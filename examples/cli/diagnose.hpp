@@ -4,6 +4,7 @@
 // prints the diagnoses: the function, the commit to blame, the evidence and the recommended fixes.
 // With --json, standard output is exactly one object (the schema in selfheal/diagnosis/report.hpp).
 
+#include <cstddef>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -16,6 +17,20 @@
 #include "selfheal/store/database.hpp"
 
 namespace selfheal::cli {
+
+/// "ctags" or "ctags, 10 of 12 files from the cache": the cache counts appear once the summary
+/// carries `symbol_files_cached` / `symbol_files_indexed` (from `symbol_index::cached_files` /
+/// `indexed_files`, copied in diagnosis/sequence.hpp's `analyze_completed`).
+template <class Summary>
+std::string diagnose_symbol_source(const Summary& s) {
+  std::string out = s.symbol_source;
+  if constexpr (requires { s.symbol_files_cached; s.symbol_files_indexed; }) {
+    const std::size_t total = s.symbol_files_cached + s.symbol_files_indexed;
+    if (total > 0)
+      out += ", " + std::to_string(s.symbol_files_cached) + " of " + std::to_string(total) + " files from the cache";
+  }
+  return out;
+}
 
 inline void register_diagnose(CLI::App& app, globals& g, int& exit_code) {
   struct options {
@@ -48,7 +63,8 @@ inline void register_diagnose(CLI::App& app, globals& g, int& exit_code) {
     if (!s) return;
     for (const auto& w : s->warnings) std::fprintf(stderr, "selfheal diagnose: warning: %s\n", w.c_str());
     std::fprintf(stderr, "selfheal diagnose: %zu symbols (%s), %zu commits (%zu read from git, %zu from the cache)\n",
-                 s->symbols, s->symbol_source.c_str(), s->commits, s->commits_from_git, s->commits_from_cache);
+                 s->symbols, diagnose_symbol_source(*s).c_str(), s->commits, s->commits_from_git,
+                 s->commits_from_cache);
     if (g.json) {
       print_json(diagnosis::diagnoses_json(s->record_id, s->anomaly_record, s->diagnoses));
     } else {
