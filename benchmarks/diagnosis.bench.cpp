@@ -7,17 +7,24 @@
 //
 //   ./diagnosis_bench --benchmark_min_time=0.3
 // Issue 5's bar: first run < 10 s, second < 1 s.
+//
+// The symbol cache: load_codebase on a generated repository of 2,000 source files (C, JavaScript,
+// Python; $TMPDIR/selfheal-bench-2k-files, one commit) without a store (ctags on every file, the
+// reference), with an empty store (ctags on every file + writing the cache), with a warm store
+// (no ctags at all) and with a warm store after one file changed (ctags on that file).
 
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "selfheal/core/process.hpp"
 #include "selfheal/core/run.hpp"
+#include "selfheal/diagnosis/codebase.hpp"
 #include "selfheal/diagnosis/sequence.hpp"
 #include "selfheal/store/database.hpp"
 
@@ -215,5 +222,114 @@ void BM_reference_git_log_patch(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_reference_git_log_patch)->Unit(benchmark::kMillisecond)->Iterations(2)->UseRealTime();
+
+// ---------------------------------------------------------------------------------------------
+// The symbol cache on 2,000 source files
+// ---------------------------------------------------------------------------------------------
+
+constexpr int source_files = 2000;
+
+/// Makes the 2,000-file repository once; returns its path.
+fs::path ensure_source_repository() {
+  const fs::path root = fs::temp_directory_path() / "selfheal-bench-2k-files";
+  if (fs::exists(root / ".git" / "selfheal-complete")) return root;
+  fs::remove_all(root);
+  fs::create_directories(root);
+  for (int i = 0; i < source_files; ++i) {
+    const int lang = i % 3;
+    const fs::path rel = fs::path("pkg" + std::to_string(i / 50)) /
+                         ("unit" + std::to_string(i) + (lang == 0 ? ".c" : lang == 1 ? ".js" : ".py"));
+    fs::create_directories((root / rel).parent_path());
+    std::ofstream out(root / rel, std::ios::binary);
+    for (int fn = 0; fn < 8; ++fn) {
+      const std::string name = "unit" + std::to_string(i) + "_fn" + std::to_string(fn);
+      if (lang == 0) out << "int " << name << "(int x) {\n  x = x + 1;\n  x = x * 2;\n  return x;\n}\n\n";
+      else if (lang == 1) out << "function " << name << "(x) {\n  x = x + 1;\n  x = x * 2;\n  return x;\n}\n\n";
+      else out << "def " << name << "(x):\n    x = x + 1\n    x = x * 2\n    return x\n\n";
+    }
+  }
+  selfheal::process_options o;
+  o.cwd = root;
+  o.timeout = std::chrono::minutes{5};
+  o.env = {{"GIT_CONFIG_NOSYSTEM", "1"}, {"GIT_CONFIG_GLOBAL", "/dev/null"}, {"GIT_AUTHOR_NAME", "Ada"},
+           {"GIT_AUTHOR_EMAIL", "ada@example.com"}, {"GIT_COMMITTER_NAME", "Ada"},
+           {"GIT_COMMITTER_EMAIL", "ada@example.com"}, {"GIT_AUTHOR_DATE", "@1700000000 +0000"},
+           {"GIT_COMMITTER_DATE", "@1700000000 +0000"}};
+  if (!selfheal::run_checked({"git", "init", "-q", "-b", "main"}, o)) std::abort();
+  if (!selfheal::run_checked({"git", "add", "-A"}, o)) std::abort();
+  if (!selfheal::run_checked({"git", "commit", "-q", "--no-verify", "-m", "2,000 files"}, o)) std::abort();
+  std::FILE* m = std::fopen((root / ".git" / "selfheal-complete").c_str(), "w");
+  if (m) std::fclose(m);
+  return root;
+}
+
+fs::path fresh_db_path(const std::string& name) {
+  const fs::path p = fs::temp_directory_path() / name;
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(p.string() + suffix);
+  return p;
+}
+
+/// Reference: no store, ctags on every file (what every run did before the cache).
+void BM_symbols_uncached(benchmark::State& state) {
+  const fs::path repo = ensure_source_repository();
+  for (auto _ : state) {
+    auto cb = dx::load_codebase(repo);
+    if (!cb || cb->symbols.source != "ctags") { state.SkipWithError("load_codebase failed or no ctags"); return; }
+    benchmark::DoNotOptimize(cb->symbols.symbols.data());
+  }
+  state.counters["files"] = source_files;
+}
+BENCHMARK(BM_symbols_uncached)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// An empty store: ctags on every file, and the cache written.
+void BM_symbols_cache_first_run(benchmark::State& state) {
+  const fs::path repo = ensure_source_repository();
+  for (auto _ : state) {
+    state.PauseTiming();
+    const fs::path db_path = fresh_db_path("selfheal-bench-symcache-first.db");
+    auto db = selfheal::store::database::open(db_path.string());
+    if (!db) { state.SkipWithError(db.error().detail.c_str()); return; }
+    state.ResumeTiming();
+    auto cb = dx::load_codebase(repo, &*db);
+    if (!cb || cb->symbols.indexed_files != source_files) { state.SkipWithError("not every file indexed"); return; }
+    benchmark::DoNotOptimize(cb->symbols.symbols.data());
+  }
+  fresh_db_path("selfheal-bench-symcache-first.db");
+}
+BENCHMARK(BM_symbols_cache_first_run)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// A warm store, nothing changed: no ctags at all.
+void BM_symbols_cache_second_run(benchmark::State& state) {
+  const fs::path repo = ensure_source_repository();
+  auto db = selfheal::store::database::open(fresh_db_path("selfheal-bench-symcache-second.db").string());
+  if (!db) { state.SkipWithError(db.error().detail.c_str()); return; }
+  if (auto warm = dx::load_codebase(repo, &*db); !warm) { state.SkipWithError(warm.error().detail.c_str()); return; }
+  for (auto _ : state) {
+    auto cb = dx::load_codebase(repo, &*db);
+    if (!cb || cb->symbols.cached_files != source_files) { state.SkipWithError("cache missed"); return; }
+    benchmark::DoNotOptimize(cb->symbols.symbols.data());
+  }
+  fresh_db_path("selfheal-bench-symcache-second.db");
+}
+BENCHMARK(BM_symbols_cache_second_run)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// A warm store after one file got a new mtime: ctags on that file only.
+void BM_symbols_cache_one_changed(benchmark::State& state) {
+  const fs::path repo = ensure_source_repository();
+  auto db = selfheal::store::database::open(fresh_db_path("selfheal-bench-symcache-one.db").string());
+  if (!db) { state.SkipWithError(db.error().detail.c_str()); return; }
+  if (auto warm = dx::load_codebase(repo, &*db); !warm) { state.SkipWithError(warm.error().detail.c_str()); return; }
+  const fs::path touched = repo / "pkg0" / "unit0.c";
+  for (auto _ : state) {
+    state.PauseTiming();
+    fs::last_write_time(touched, fs::last_write_time(touched) + std::chrono::seconds{1});
+    state.ResumeTiming();
+    auto cb = dx::load_codebase(repo, &*db);
+    if (!cb || cb->symbols.indexed_files != 1) { state.SkipWithError("not exactly one file indexed"); return; }
+    benchmark::DoNotOptimize(cb->symbols.symbols.data());
+  }
+  fresh_db_path("selfheal-bench-symcache-one.db");
+}
+BENCHMARK(BM_symbols_cache_one_changed)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
