@@ -56,6 +56,9 @@ void make_fixture(git_repo& repo) {
   repo.write("web/d.js", d_js);
   repo.write("README.md", "# fixture\n");
   repo.commit("Fixture", 1735689600);
+  // An hour old: files modified in the last two seconds are never cached (see the last test case).
+  const auto old = std::filesystem::file_time_type::clock::now() - std::chrono::hours{1};
+  for (const char* f : {"src/a.c", "src/b.py", "web/d.js", "README.md"}) std::filesystem::last_write_time(repo.root() / f, old);
 }
 
 const dx::symbol* find(const dx::symbol_index& idx, const std::string& name) {
@@ -239,5 +242,27 @@ TEST_CASE("the symbol cache keeps only ctags results, never the fallback scanner
     REQUIRE(good);
     CHECK(good->symbols.indexed_files == 1);
     CHECK(find(good->symbols, "epsilon"));
+  }
+}
+
+TEST_CASE("the symbol cache does not keep files modified in the last two seconds", "[diagnosis][symcache]") {
+  git_repo repo;
+  make_fixture(repo);
+  selfheal::test::temp_dir dir;
+  auto db = selfheal::store::database::open((dir.path() / "store.db").string());
+  REQUIRE(db);
+  // Far enough in the future to be inside the window however slow this run is.
+  const auto p = repo.root() / "src/b.py";
+  repo.write("src/b.py", std::string(b_py) + "def zeta():\n    return 4\n");
+  std::filesystem::last_write_time(p, std::filesystem::file_time_type::clock::now() + std::chrono::hours{1});
+  for (int run = 0; run < 2; ++run) {
+    INFO("run " << run);
+    auto cb = dx::load_codebase(repo.root(), &*db);
+    REQUIRE(cb);
+    CHECK(cb->symbols.indexed_files == (run == 0 ? 3 : 1));
+    CHECK(cb->symbols.cached_files == (run == 0 ? 0 : 2));
+    CHECK(names(cb->symbols) == std::vector<std::string>{"src/a.c:1:alpha", "src/a.c:5:beta", "src/b.py:1:gamma",
+                                                         "src/b.py:3:zeta", "web/d.js:1:delta"});
+    CHECK(count_rows(*db, "SELECT COUNT(*) FROM diagnosis_symbol_files WHERE path = 'src/b.py'") == 0);
   }
 }

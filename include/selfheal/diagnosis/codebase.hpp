@@ -360,6 +360,10 @@ inline result<std::int64_t> cache_repo_id(store::database& db, const std::filesy
   return sel->column_int(0);
 }
 
+/// Files modified more recently than this before a run are not cached (timestamps of 1-2 s
+/// resolution on some file systems; see `index_symbols_cached`).
+inline constexpr std::chrono::seconds symbol_cache_racy_window{2};
+
 struct cached_file {
   std::int64_t size = 0;
   std::int64_t mtime_ns = 0;
@@ -370,9 +374,10 @@ struct cached_file {
 /// `index_symbols` over `files` with the symbol cache in `db` (tables `diagnosis_symbol_files`,
 /// `diagnosis_symbols`, migration 3): files whose size and mtime match their cached row take their
 /// symbols from the cache, only the others run through ctags; their rows are replaced and the rows
-/// of files no longer in `files` deleted, in one transaction. Only ctags results are cached: when
-/// ctags fails, every file goes through the built-in scanner, exactly as without a cache. Cache
-/// errors are warnings ("symbol cache: ..."), never failures: the symbols are then indexed anew.
+/// of files no longer in `files` deleted, in one transaction. Files modified in the last 2 s are
+/// indexed but not cached (a same-size edit within one timestamp tick would be missed). Only
+/// ctags results are cached: when ctags fails, every file goes through the built-in scanner,
+/// exactly as without a cache. Cache errors are warnings ("symbol cache: ..."), never failures: the symbols are then indexed anew.
 /// The result is sorted like `load_codebase`'s (`detail::sort_symbols`) and identical to an
 /// uncached run's; `cached_files` / `indexed_files` count the source files of each kind.
 [[nodiscard]] inline symbol_index index_symbols_cached(const std::filesystem::path& root, const std::vector<std::string>& files,
@@ -402,13 +407,20 @@ struct cached_file {
     }
   }
 
-  // Stamp before reading: a file changed while ctags runs differs from its row next time.
-  std::unordered_map<std::string, detail::cached_file> stamps;
+  // Stamp before reading: a file changed while ctags runs differs from its row next time. A file
+  // modified within the last `symbol_cache_racy_window` is indexed but not cached (like git's
+  // "racily clean" entries): a second edit in the same timestamp tick, same size, would go unseen.
+  const std::int64_t racy_after = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      (std::filesystem::file_time_type::clock::now() - detail::symbol_cache_racy_window).time_since_epoch()).count();
+  std::unordered_map<std::string, detail::cached_file> stamps;  // the files whose rows are written
   std::unordered_set<std::string> hits;
   std::vector<std::string> changed;
   for (const auto& f : sources) {
     detail::cached_file st;
-    if (!detail::file_stamp(root / f, st.size, st.mtime_ns)) { changed.push_back(f); continue; }
+    if (!detail::file_stamp(root / f, st.size, st.mtime_ns) || st.mtime_ns >= racy_after) {
+      changed.push_back(f);
+      continue;
+    }
     stamps.emplace(f, st);
     const auto it = cached.find(f);
     if (it != cached.end() && it->second.size == st.size && it->second.mtime_ns == st.mtime_ns) hits.insert(f);
@@ -483,7 +495,7 @@ struct cached_file {
       for (const auto& path : changed) {
         if (auto r = drop(path); !r) return r;
         const auto st = stamps.find(path);
-        if (st == stamps.end()) continue;  // unreadable: indexed, never cached
+        if (st == stamps.end()) continue;  // unreadable or too recent: indexed, not cached
         put_file->bind(1, *repo).bind(2, path).bind(3, st->second.size).bind(4, st->second.mtime_ns);
         if (auto r = put_file->exec(); !r) return r;
       }
