@@ -470,7 +470,13 @@ struct cached_file {
   const std::unordered_set<std::string> changed_set(changed.begin(), changed.end());
   for (const auto& entry : cached)
     if (!hits.contains(entry.first) && !changed_set.contains(entry.first)) gone.push_back(entry.first);
-  if (!changed.empty() || !gone.empty()) {
+  // A symbol under a path ctags was not asked about would be lost from the cache: store nothing.
+  const auto stray = std::find_if(idx.symbols.begin(), idx.symbols.end(), [&](const symbol& s) {
+    return !hits.contains(s.file) && !changed_set.contains(s.file);
+  });
+  if (stray != idx.symbols.end()) {
+    idx.warnings.push_back("symbol cache: not updated: ctags named '" + stray->file + "', a file it was not given");
+  } else if (!changed.empty() || !gone.empty()) {
     auto write = [&]() -> result<void> {
       store::transaction tx(db);
       auto del_syms = db.prepare("DELETE FROM diagnosis_symbols WHERE repo = ?1 AND path = ?2");
