@@ -18,17 +18,12 @@
 
 namespace selfheal::cli {
 
-/// "ctags" or "ctags, 10 of 12 files from the cache": the cache counts appear once the summary
-/// carries `symbol_files_cached` / `symbol_files_indexed` (from `symbol_index::cached_files` /
-/// `indexed_files`, copied in diagnosis/sequence.hpp's `analyze_completed`).
-template <class Summary>
-std::string diagnose_symbol_source(const Summary& s) {
+/// "ctags" or "ctags, 10 of 12 files from the cache".
+inline std::string diagnose_symbol_source(const diagnosis::analysis_summary& s) {
   std::string out = s.symbol_source;
-  if constexpr (requires { s.symbol_files_cached; s.symbol_files_indexed; }) {
-    const std::size_t total = s.symbol_files_cached + s.symbol_files_indexed;
-    if (total > 0)
-      out += ", " + std::to_string(s.symbol_files_cached) + " of " + std::to_string(total) + " files from the cache";
-  }
+  const std::size_t total = s.symbol_files_cached + s.symbol_files_indexed;
+  if (total > 0)
+    out += ", " + std::to_string(s.symbol_files_cached) + " of " + std::to_string(total) + " files from the cache";
   return out;
 }
 

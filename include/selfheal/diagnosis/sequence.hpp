@@ -77,6 +77,8 @@ struct analysis_summary {
   std::size_t commits = 0;
   std::size_t commits_from_git = 0;
   std::size_t commits_from_cache = 0;
+  std::size_t symbol_files_cached = 0;
+  std::size_t symbol_files_indexed = 0;
   std::vector<std::string> warnings;
 };
 
@@ -262,6 +264,8 @@ struct analyze_completed {
     s.commits = a.code.git.commits.size();
     s.commits_from_git = a.code.git.read_from_git;
     s.commits_from_cache = a.code.git.read_from_cache;
+    s.symbol_files_cached = a.code.symbols.cached_files;
+    s.symbol_files_indexed = a.code.symbols.indexed_files;
     s.warnings = std::move(a.code.warnings);
     return s;
   }

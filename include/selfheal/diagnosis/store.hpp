@@ -11,7 +11,9 @@
 /// | `diagnosis_suspects` | suspect commit | `record_id`, `item_idx`, `rank` (1 = top), `commit_id` (full sha), `summary`, `author`, `time` (s), `score`, `in_release`, `overlaps`, `file`, `hunks` ("os,ol,ns,nl;…"), `reasons` (\n-joined) |
 /// | `diagnosis_recommendations` | recommendation | `record_id`, `item_idx`, `priority`, `strategy`, `expected_benefit`, `rationale`, `commit_id`, `file`, `config_key`, `hunks` |
 ///
-/// The git history cache (`diagnosis_git_*`, component "diagnosis-history") is in history.hpp.
+/// The git history cache (`diagnosis_git_*`, migration 1) is in history.hpp; the symbol cache
+/// (`diagnosis_symbol_files`, `diagnosis_symbols`: ctags results per file keyed by size and
+/// mtime, migration 3) in codebase.hpp.
 
 #include <array>
 #include <cstdint>
