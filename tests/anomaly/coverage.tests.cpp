@@ -372,6 +372,30 @@ TEST_CASE("SF paths outside the repository are never read, suffixes inside it ar
   // relative but not from the root (coverage run from a parent folder): its suffix is found
   CHECK(an::resolve_source_file(root, "shop/src/orders.cpp").path == "src/orders.cpp");
 
+  SECTION("a relative path written from a subfolder is found deeper, once, never guessed among two") {
+    write_file(repo.path() / "backend/app/payments.py", billing_py);
+    write_file(repo.path() / "backend/app/util.py", billing_py);
+    write_file(repo.path() / "tools/app/util.py", billing_py);
+    const auto files = an::detail::repository_files(root);
+    CHECK(std::find(files.begin(), files.end(), "backend/app/payments.py") != files.end());
+    CHECK(std::find(files.begin(), files.end(), "app/linked.py") == files.end());  // a symlink: left out
+    CHECK(an::resolve_source_file(root, "app/payments.py").match == an::source_match::not_found);  // no walk given
+    const auto deep = an::resolve_source_file(root, "app/payments.py", files);
+    CHECK(deep.match == an::source_match::by_suffix);
+    CHECK(deep.path == "backend/app/payments.py");
+    CHECK(an::resolve_source_file(root, "app/util.py", files).match == an::source_match::not_found);  // two candidates
+    CHECK(an::resolve_source_file(root, "app/linked.py", files).path.empty());
+    CHECK(an::resolve_source_file(root, "src/deleted.cpp", files).match == an::source_match::not_found);
+    // through index_coverage: the deep file's lines count, the ambiguous one is skipped
+    const auto sub = an::parse_lcov("SF:app/payments.py\n" + outside_da + "end_of_record\nSF:app/util.py\nDA:1,1\nend_of_record\n", "sub.info");
+    const auto i2 = an::index_coverage(sub, repo.path());
+    REQUIRE(i2);
+    CHECK(i2->by_suffix == 1);
+    CHECK(i2->not_found == 1);
+    REQUIRE(i2->lines.count("backend/app/payments.py") == 1);
+    CHECK(i2->lines.at("backend/app/payments.py").size() == 3);
+  }
+
   const auto idx = an::index_coverage(rep, repo.path());
   REQUIRE(idx);
   CHECK(idx->by_suffix == 1);

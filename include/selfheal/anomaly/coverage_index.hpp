@@ -8,8 +8,11 @@
 ///   taken from the repository root; absolute paths inside the repository are made relative. Any
 ///   other path (absolute elsewhere, escaping with `..`, or relative but not found from the root) is
 ///   matched by its longest path suffix that names a file inside the repository
-///   (`/ci/build/app/src/cart.cpp` → `src/cart.cpp`), else skipped. Only files whose canonical path lies inside the repository are ever opened (so a
-///   symlink pointing out is skipped too); an `SF` path outside it is never read.
+///   (`/ci/build/app/src/cart.cpp` → `src/cart.cpp`); a relative path still not found, by the one
+///   repository file that ends with all of it (`app/x.py` → `backend/app/x.py`: coverage run from a
+///   subfolder; two candidates are not guessed); else skipped. Only files whose canonical path lies
+///   inside the repository are ever opened (so a symlink pointing out is skipped too); an `SF` path
+///   outside it is never read.
 /// - `index_coverage(report, repo)`: resolves every `SF`, merges `DA` hits per repository file and
 ///   runs `diagnosis::index_symbols` (Universal Ctags, or the built-in scanner) on those files.
 /// - `find_coverage_gaps(current, report, index)`: a handler's line coverage is the share of `DA`
@@ -25,6 +28,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -74,8 +78,33 @@ namespace detail {
 
 }  // namespace detail
 
+namespace detail {
+/// The regular files of the repository (relative, `/`-separated, sorted), `.git` and symlinks
+/// left out; at most `limit` of them.
+[[nodiscard]] inline std::vector<std::string> repository_files(const std::filesystem::path& root, std::size_t limit = 1'000'000) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator() && out.size() < limit; it.increment(ec)) {
+    if (it->path().filename() == ".git") {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_symlink(ec) || !it->is_regular_file(ec)) continue;
+    out.push_back(it->path().lexically_relative(root).generic_string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+}  // namespace detail
+
 /// Finds tracefile path `sf` in the repository whose canonical root is `root` (see the file comment).
-[[nodiscard]] inline resolved_source resolve_source_file(const std::filesystem::path& root, std::string_view sf) {
+/// With `repo_files` (`detail::repository_files`), a relative path found neither from the root nor
+/// by a suffix is looked for deeper: the one repository file whose path ends with all of it
+/// (`app/x.py` → `backend/app/x.py`, coverage run from a subfolder); two such files are not guessed.
+[[nodiscard]] inline resolved_source resolve_source_file(const std::filesystem::path& root, std::string_view sf,
+                                                         std::span<const std::string> repo_files = {}) {
   namespace fs = std::filesystem;
   std::string text(sf);
   for (auto& c : text)
@@ -107,6 +136,17 @@ namespace detail {
     for (std::size_t m = k; m < parts.size(); ++m) suffix /= parts[m];
     if (detail::file_inside(root, root / suffix)) return {source_match::by_suffix, suffix.generic_string()};
   }
+  if (p.is_relative() && !escapes && !repo_files.empty()) {
+    const std::string tail = "/" + p.generic_string();
+    const std::string* found = nullptr;
+    std::size_t n = 0;
+    for (const auto& f : repo_files)
+      if (f.size() > tail.size() && f.compare(f.size() - tail.size(), tail.size(), tail) == 0) {
+        found = &f;
+        ++n;
+      }
+    if (n == 1 && detail::file_inside(root, root / *found)) return {source_match::by_suffix, *found};
+  }
   out.match = escapes ? source_match::outside_repo : source_match::not_found;
   return out;
 }
@@ -132,8 +172,13 @@ struct coverage_index {
   idx.repo = fs::canonical(repo, ec);
   if (ec) return fail(errc::io_error, "repository " + repo.string() + ": " + ec.message());
   std::string first_outside, first_missing;
+  std::optional<std::vector<std::string>> repo_files;  // walked once, when a path needs it
   for (const auto& f : rep.files) {
-    const auto r = resolve_source_file(idx.repo, f.path);
+    auto r = resolve_source_file(idx.repo, f.path);
+    if (r.match == source_match::not_found && std::filesystem::path(f.path).is_relative()) {
+      if (!repo_files) repo_files = detail::repository_files(idx.repo);
+      r = resolve_source_file(idx.repo, f.path, *repo_files);
+    }
     switch (r.match) {
       case source_match::direct: ++idx.direct; break;
       case source_match::by_suffix: ++idx.by_suffix; break;
