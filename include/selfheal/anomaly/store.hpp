@@ -187,11 +187,7 @@ struct telemetry_selection {
         m = std::move(p);
         continue;
       }
-      m.executions += p.executions;
-      m.failed += p.failed;
-      m.incomplete += p.incomplete;
-      m.first_ns = telemetry::earliest(m.first_ns, p.first_ns);
-      m.last_ns = telemetry::latest(m.last_ns, p.last_ns);
+      telemetry::merge_counts(m, p);
     }
   }
   out.reserve(merged.size());

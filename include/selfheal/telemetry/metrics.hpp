@@ -133,6 +133,15 @@ struct execution_path {
   friend bool operator==(const execution_path&, const execution_path&) = default;
 };
 
+/// Adds `from`'s counts to `into` (the same path of another run, or a path folded into a rest row).
+inline void merge_counts(execution_path& into, const execution_path& from) {
+  into.executions += from.executions;
+  into.failed += from.failed;
+  into.incomplete += from.incomplete;
+  into.first_ns = earliest(into.first_ns, from.first_ns);
+  into.last_ns = latest(into.last_ns, from.last_ns);
+}
+
 /// The execution paths of a run and what could not be traced.
 struct trace_summary {
   std::vector<execution_path> paths;  ///< by sequence, then executions (desc), then steps; `rest` last

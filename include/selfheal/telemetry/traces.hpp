@@ -425,24 +425,14 @@ class trace_table {
         if (a.executions != b.executions) return a.executions > b.executions;
         return a.steps < b.steps;
       });
-      counts rest;
-      if (auto it = rest_.find(s); it != rest_.end()) rest = it->second;
-      for (std::size_t i = limits_.max_paths_per_sequence; i < list.size(); ++i) {
-        rest.executions += list[i].executions;
-        rest.failed += list[i].failed;
-        rest.incomplete += list[i].incomplete;
-        rest.first_ns = earliest(rest.first_ns, list[i].first_ns);
-        rest.last_ns = latest(rest.last_ns, list[i].last_ns);
-      }
+      execution_path rest;
+      rest.sequence = sequence_name(s);
+      rest.rest = true;
+      if (auto it = rest_.find(s); it != rest_.end()) put(rest, it->second);
+      for (std::size_t i = limits_.max_paths_per_sequence; i < list.size(); ++i) merge_counts(rest, list[i]);
       if (list.size() > limits_.max_paths_per_sequence) list.resize(limits_.max_paths_per_sequence);
       for (auto& e : list) out.paths.push_back(std::move(e));
-      if (rest.executions) {
-        execution_path r;
-        r.sequence = sequence_name(s);
-        r.rest = true;
-        put(r, rest);
-        out.paths.push_back(std::move(r));
-      }
+      if (rest.executions) out.paths.push_back(std::move(rest));
     }
     return out;
   }
