@@ -73,14 +73,17 @@ void report_ratios(benchmark::State& state, double bps) {
   if (naive_bps > 0) state.counters["x_naive"] = bps / naive_bps;
 }
 
-void BM_reference_simdjson_iterate_many(benchmark::State& state) {
-  const auto& path = data_file("ndjson");
-  simdjson_bps = std::max(simdjson_bps, timed_loop(state, [&] {
+/// Raw simdjson over `format`'s file; keeps the best bytes/s of the repetitions in `best`.
+void simdjson_reference_loop(benchmark::State& state, const char* format, double& best) {
+  const auto& path = data_file(format);
+  best = std::max(best, timed_loop(state, [&] {
     auto t = selfheal_ref::simdjson_reference(path);
     benchmark::DoNotOptimize(t.sum);
     return t.bytes;
   }));
 }
+
+void BM_reference_simdjson_iterate_many(benchmark::State& state) { simdjson_reference_loop(state, "ndjson", simdjson_bps); }
 BENCHMARK(BM_reference_simdjson_iterate_many)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_reference_naive_nlohmann(benchmark::State& state) {
@@ -119,18 +122,11 @@ void BM_selfheal_conductor(benchmark::State& state) {
 }
 BENCHMARK(BM_selfheal_conductor)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-}  // namespace
-
 double executions_simdjson_bps = 0;
 double executions_untraced_bps = 0;
 
 void BM_reference_simdjson_executions(benchmark::State& state) {
-  const auto& path = data_file("executions");
-  executions_simdjson_bps = std::max(executions_simdjson_bps, timed_loop(state, [&] {
-    auto t = selfheal_ref::simdjson_reference(path);
-    benchmark::DoNotOptimize(t.sum);
-    return t.bytes;
-  }));
+  simdjson_reference_loop(state, "executions", executions_simdjson_bps);
 }
 BENCHMARK(BM_reference_simdjson_executions)->Unit(benchmark::kMillisecond)->UseRealTime();
 
@@ -143,3 +139,5 @@ void BM_selfheal_executions(benchmark::State& state) {
   if (traces && executions_untraced_bps > 0) state.counters["x_untraced"] = bps / executions_untraced_bps;
 }
 BENCHMARK(BM_selfheal_executions)->ArgName("traces")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
