@@ -7,20 +7,14 @@
 #include <cmath>
 #include <vector>
 
+#include "fixture.hpp"
+
 namespace an = selfheal::anomaly;
 
 namespace {
-constexpr std::int64_t W = 60'000'000'000;
-
-// 20 baseline windows of 100 calls: p50 = 10.0, 10.1, …, 10.4 repeating (median 10.2, MAD 0.1),
-// p95 = 30.0 … 30.4 (median 30.2), p99 = 50
-an::handler_series baseline_series(const char* name = "checkout") {
-  an::handler_series s;
-  s.handler = name;
-  for (int i = 0; i < 20; ++i)
-    s.windows.push_back({i * W, 100, 0, 10.0 + 0.1 * (i % 5), 30.0 + 0.1 * (i % 5), 50.0});
-  return s;
-}
+using selfheal::test::W;
+using selfheal::test::baseline_series;
+using selfheal::test::make_baseline;
 
 an::handler_series current_series(double p50_after, double p95_after, std::uint64_t count = 100) {
   an::handler_series s;
@@ -32,11 +26,6 @@ an::handler_series current_series(double p50_after, double p95_after, std::uint6
   return s;
 }
 
-an::handler_baseline make_baseline() {
-  const auto s = baseline_series();
-  const an::window_grid g = an::grid_of(std::span<const an::handler_series>(&s, 1), W);
-  return an::baseline_of(s, g);
-}
 }  // namespace
 
 TEST_CASE("a large and significant p50 rise is a latency shift with its onset", "[anomaly][detectPerformanceAnomalies]") {

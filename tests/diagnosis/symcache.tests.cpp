@@ -28,15 +28,9 @@ const char* const a_c =
     "  return 2;\n"
     "}\n";  // 7
 
-const char* const a_c_v2 =
-    "int alpha(int x) {\n"  // 1
-    "  return x + 1;\n"
-    "}\n"  // 3
-    "\n"
-    "int beta(void) {\n"  // 5
-    "  return 2;\n"
-    "}\n"  // 7
-    "\n"
+// a_c with a third function appended
+const std::string a_c_v2 = std::string(a_c) +
+    "\n"                        // 8
     "int epsilon(int y) {\n"  // 9
     "  return y * 3;\n"
     "}\n";  // 11
