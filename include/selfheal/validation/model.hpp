@@ -1,15 +1,65 @@
 #pragma once
 /// \file
-/// Plain data of the validation sequence. The request is what its first beat validates.
+/// Plain data of validation.run: the request its first beat validates and the report it stores.
+/// deployment.deploy reads a `report` back through `validation/store.hpp`; `selfheal validate --json`
+/// prints it (field names as in HEALING.md).
 
 #include <string>
+#include <vector>
 
 namespace selfheal::validation {
 
 struct run_request {
-  std::string patch_record;  ///< the patch record to validate (default: latest)
+  std::string patch_record;  ///< the fix record or patch id to validate (default: latest fix)
+  std::string patch_file;    ///< or: any unified diff (a person's fix), validated against the same evidence
   std::string db_path = "selfheal.db";
   std::string repo;    ///< the monitored repository, when the sequence needs one
+};
+
+/// One check: apply | build | tests | coverage | performance | docs.
+struct check {
+  std::string name;
+  std::string status = "skipped";  ///< pass | fail | skipped
+  double seconds = 0;
+  std::string detail;
+};
+
+struct test_failure {
+  std::string name;
+  std::string message;
+};
+
+struct test_results {
+  std::size_t passed = 0, failed = 0, skipped = 0, flaky = 0;
+  std::vector<test_failure> failures;
+  std::vector<std::string> flaky_tests;
+};
+
+struct handler_comparison {
+  std::string handler;
+  double main_p50_ms = 0, candidate_p50_ms = 0, ratio = 0, p_value = 1;
+};
+
+struct performance_result {
+  std::string handler;  ///< the anomalous handler (empty for a --patch validation without one)
+  double main_p50_ms = 0, candidate_p50_ms = 0, ratio = 0, p_value = 1;
+  std::vector<handler_comparison> handlers;     ///< every handler compared
+  std::vector<std::string> regressions;         ///< handlers slower beyond max_regression, significant
+};
+
+/// What `selfheal validate` stores and prints.
+struct report {
+  std::string record_id;    ///< "validation-4"
+  std::string fix_record;   ///< "fix-3" (empty for --patch)
+  std::string patch_id;     ///< "fix-3.1", or "file:<name>" for --patch
+  std::string base_commit;
+  std::string handler, anomaly_id, anomaly_type, strategy;  ///< copied from the patch, for deploy/learn
+  std::string diff;         ///< the patch validated (deploy commits exactly this)
+  std::string verdict = "fail";  ///< pass | fail
+  std::vector<std::string> reasons;
+  std::vector<check> checks;
+  test_results tests;
+  performance_result performance;
 };
 
 }  // namespace selfheal::validation
