@@ -9,7 +9,11 @@ find_package(tl-expected CONFIG REQUIRED)          # libexpected-dev
 find_package(ZLIB REQUIRED)                        # zlib1g-dev (.gz logs)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBGIT2 REQUIRED IMPORTED_TARGET GLOBAL libgit2)  # libgit2-dev 1.5
+find_package(tomlplusplus CONFIG REQUIRED)         # libtomlplusplus-dev 3.3 (selfheal.toml, TOML config files)
+find_package(yaml-cpp CONFIG REQUIRED)             # libyaml-cpp-dev 0.7 (YAML config files)
+pkg_check_modules(LIBCMARK REQUIRED IMPORTED_TARGET GLOBAL libcmark)  # libcmark-dev (runbook checks)
 
 set(SELFHEAL_DEPENDENCY_TARGETS
   Boost::headers simdjson::simdjson SQLite::SQLite3 tl::expected ZLIB::ZLIB PkgConfig::LIBGIT2
+  tomlplusplus::tomlplusplus yaml-cpp PkgConfig::LIBCMARK
   Threads::Threads)

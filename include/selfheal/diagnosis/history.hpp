@@ -31,59 +31,27 @@
 
 #include "selfheal/core/result.hpp"
 #include "selfheal/diagnosis/model.hpp"
+#include "selfheal/source/git.hpp"
 #include "selfheal/store/database.hpp"
 
 namespace selfheal::diagnosis {
 
 namespace detail {
 
-/// libgit2 is initialised while at least one guard lives.
-struct git_library {
-  git_library() { git_libgit2_init(); }
-  ~git_library() { git_libgit2_shutdown(); }
-  git_library(const git_library&) = delete;
-  git_library& operator=(const git_library&) = delete;
-};
-
-template <class T, void (*Free)(T*)>
-struct git_ptr {
-  T* p = nullptr;
-  git_ptr() = default;
-  git_ptr(const git_ptr&) = delete;
-  git_ptr& operator=(const git_ptr&) = delete;
-  ~git_ptr() { if (p) Free(p); }
-  T** out() { return &p; }
-  T* get() const { return p; }
-};
-
-using repo_ptr = git_ptr<git_repository, git_repository_free>;
-using commit_ptr = git_ptr<git_commit, git_commit_free>;
-using tree_ptr = git_ptr<git_tree, git_tree_free>;
-using diff_ptr = git_ptr<git_diff, git_diff_free>;
-using walk_ptr = git_ptr<git_revwalk, git_revwalk_free>;
-using object_ptr = git_ptr<git_object, git_object_free>;
-using reference_ptr = git_ptr<git_reference, git_reference_free>;
-using index_ptr = git_ptr<git_index, git_index_free>;
-
-inline tl::unexpected<error> git_fail(std::string_view what) {
-  const git_error* e = git_error_last();
-  std::string msg(what);
-  msg += ": ";
-  msg += (e && e->message) ? e->message : "unknown libgit2 error";
-  return fail(errc::git_error, std::move(msg));
-}
-
-inline std::string oid_hex(const git_oid* id) {
-  char buf[GIT_OID_HEXSZ + 1];
-  git_oid_tostr(buf, sizeof buf, id);
-  return std::string(buf);
-}
-
-inline result<void> open_repository(repo_ptr& repo, const std::filesystem::path& path) {
-  if (git_repository_open_ext(repo.out(), path.string().c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) != 0)
-    return git_fail("cannot open git repository '" + path.string() + "'");
-  return {};
-}
+// The libgit2 handles live in the source layer; history reads through them.
+using source::git_library;
+using source::git_ptr;
+using source::repo_ptr;
+using source::commit_ptr;
+using source::tree_ptr;
+using source::diff_ptr;
+using source::walk_ptr;
+using source::object_ptr;
+using source::reference_ptr;
+using source::index_ptr;
+using source::git_fail;
+using source::oid_hex;
+using source::open_repository;
 
 // Changes are cached as compact text, one line per file:
 //   status \t path \t old_path \t additions \t deletions \t os,ol,ns,nl;os,ol,ns,nl...
