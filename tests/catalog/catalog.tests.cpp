@@ -113,9 +113,6 @@ TEST_CASE("unimplemented beats can only go down", "[catalog][progress]") {
       "analyzeRequested", "loadAnomalies", "loadCodebaseInfo", "analyzePerformanceIssues", "analyzeBehavioralIssues",
       "analyzeCoverageIssues", "analyzeErrorIssues", "assessImpact", "recommendFixes", "storeDiagnosis",
       "analyzeCompleted",
-      // fix.generate
-      "generateFixRequested", "loadDiagnosis", "generateCodeFix", "generateTestFix", "generateDocumentationFix",
-      "createPatch", "validateSyntax", "storePatch", "generateFixCompleted",
       // validation.run
       "validateRequested", "loadPatch", "applyPatch", "runTests", "checkCoverage", "verifyPerformance",
       "validateDocumentation", "aggregateValidationResults", "storeValidationResults", "validateCompleted",
