@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   cli::add_baseline(app, g, exit_code);
   cli::add_detect(app, g, exit_code);
   cli::add_diagnose(app, g, exit_code);
-  register_unavailable(app, g, exit_code, "fix", "fix.generate", "Generate a patch for a diagnosis");
+  cli::add_fix(app, g, exit_code);
   register_unavailable(app, g, exit_code, "validate", "validation.run", "Validate a patch in an isolated worktree");
   register_unavailable(app, g, exit_code, "deploy", "deployment.deploy", "Deploy a validated fix");
   register_unavailable(app, g, exit_code, "learn", "learning.track", "Learn from a deployed fix");

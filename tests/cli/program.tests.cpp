@@ -66,15 +66,15 @@ TEST_CASE("selfheal sequences --json prints the catalogue as one object", "[cli]
 
   auto fix = sequences.at(4);
   CHECK(std::string_view(fix["id"]) == "self-healing-fix-generate-symphony");
-  CHECK_FALSE(bool(fix["beats"].at(0)["implemented"]));
+  CHECK(bool(fix["beats"].at(0)["implemented"]));
 }
 
 TEST_CASE("a command whose sequence is not implemented says so and exits 1", "[cli][exit-codes]") {
   SECTION("text") {
-    const auto r = run_selfheal({"fix"});
+    const auto r = run_selfheal({"learn"});
     CHECK(r.exit_code == 1);
     CHECK(r.out.empty());
-    CHECK(r.err.find("fix.generate is not available yet") != std::string::npos);
+    CHECK(r.err.find("learning.track is not available yet") != std::string::npos);
   }
   SECTION("--json: still exactly one object on standard output") {
     const auto r = run_selfheal({"validate", "--json"});

@@ -263,8 +263,9 @@ TEST_CASE("a suspect whose lines were changed since is refused, never guessed", 
   SECTION("both refusals are kept when nothing applies") {
     auto out = selfheal::run(fx::generate_fix, st.ctx, request(s, record));
     REQUIRE_FALSE(out);
-    CHECK(out.error().detail.find("partial_revert") != std::string::npos);
-    CHECK(out.error().detail.find("revert") != std::string::npos);
+    CHECK(out.error().detail.find("partial_revert: services/pricing.py") != std::string::npos);
+    CHECK(out.error().detail.find("revert: reverting") != std::string::npos);
+    CHECK(out.error().detail.find("conflicts in services/pricing.py") != std::string::npos);
   }
   CHECK(status_of(s.repo).empty());
 }
@@ -340,4 +341,125 @@ TEST_CASE("fix.generate refuses malformed requests before any read", "[fix][gene
   CHECK_FALSE(fx::generate_fix_requested{}(req));
   req.strategy = "revert";
   CHECK(fx::generate_fix_requested{}(req));
+}
+
+namespace {
+
+/// The diff a careful person would write for the python service: the slow lines removed.
+std::string hand_written_fix(const python_service& s) {
+  repo_clone c(s.repo.root(), s.decoy);
+  std::string fixed = s.head_text;
+  fixed.erase(fixed.find(slow_lines), std::string(slow_lines).size());
+  c.write("services/pricing.py", fixed);
+  auto [code, diff] = run({"git", "diff", "--no-color"}, c.root);
+  REQUIRE(code == 0);
+  return diff;
+}
+
+struct fixer {
+  selfheal::test::temp_dir dir;
+  std::vector<std::string> command;
+  /// A fixer that checks it got the diagnosis and prints `output`.
+  explicit fixer(const std::string& output) {
+    std::ofstream(dir.path() / "out.txt", std::ios::binary) << output;
+    std::ofstream(dir.path() / "fixer.py") << "import json, sys\n"
+                                              "e = json.load(open(sys.argv[1]))\n"
+                                              "assert e['diagnosis']['handler'] == 'computeTax', e\n"
+                                              "assert e['production']['baseline_p50_ms'] == 2\n"
+                                              "sys.stdout.write(open(sys.argv[2]).read())\n";
+    command = {"python3", (dir.path() / "fixer.py").string(), "{evidence_file}", (dir.path() / "out.txt").string()};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("external: the [fix] command's diff is checked and stored like selfheal's own", "[fix][generateCodeFix][external][slow]") {
+  python_service s;
+  fixtest::store_fixture st;
+  const auto record = st.store(s.repo.root(), {s.diagnosis()});
+  fixer f(hand_written_fix(s));
+  auto req = request(s, record);
+  req.strategy = "external";
+  req.fix_command = f.command;
+  auto out = selfheal::run(fx::generate_fix, st.ctx, std::move(req));
+  REQUIRE(out);
+  const auto& p = out->patches.at(0);
+  CHECK(p.strategy == "external");
+  CHECK(p.tests_added.size() == 1);
+  repo_clone c(s.repo.root(), p.base_commit);
+  REQUIRE(c.apply(p.diff) == 0);
+  CHECK(c.read("services/pricing.py").find("json.dumps(snapshot)") == std::string::npos);
+  CHECK(status_of(s.repo).empty());
+}
+
+TEST_CASE("external: garbage, a hang, a failure or a path outside is refused cleanly", "[fix][generateCodeFix][external][refusal]") {
+  python_service s;
+  fixtest::store_fixture st;
+  const auto record = st.store(s.repo.root(), {s.diagnosis()});
+  auto attempt = [&](std::vector<std::string> command, long timeout_ms = 20000) {
+    auto req = request(s, record);
+    req.strategy = "external";
+    req.fix_command = std::move(command);
+    req.fix_timeout_ms = timeout_ms;
+    return selfheal::run(fx::generate_fix, st.ctx, std::move(req));
+  };
+  SECTION("garbage") {
+    fixer f("I think you should make it faster.\n");
+    auto out = attempt(f.command);
+    REQUIRE_FALSE(out);
+    CHECK(out.error().detail.find("not a unified diff") != std::string::npos);
+  }
+  SECTION("a hang is killed at the time limit") {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto out = attempt({"python3", "-c", "import time; time.sleep(60)"}, 1000);
+    REQUIRE_FALSE(out);
+    CHECK(out.error().detail.find("did not finish within 1000 ms") != std::string::npos);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds{30});
+  }
+  SECTION("a failing fixer") {
+    auto out = attempt({"python3", "-c", "import sys; sys.stderr.write('no idea'); sys.exit(3)"});
+    REQUIRE_FALSE(out);
+    CHECK(out.error().detail.find("exited with 3: no idea") != std::string::npos);
+  }
+  SECTION("a diff that writes outside the repository") {
+    fixer f("diff --git a/../outside.txt b/../outside.txt\nnew file mode 100644\n--- /dev/null\n+++ b/../outside.txt\n@@ -0,0 +1 @@\n+owned\n");
+    auto out = attempt(f.command);
+    REQUIRE_FALSE(out);
+    CHECK(out.error().code == selfheal::errc::failed);
+    CHECK_FALSE(std::filesystem::exists(s.repo.root().parent_path() / "outside.txt"));
+  }
+  SECTION("a diff into .git/") {
+    fixer f("diff --git a/.git/hooks/pre-commit b/.git/hooks/pre-commit\nnew file mode 100755\n--- /dev/null\n+++ b/.git/hooks/pre-commit\n@@ -0,0 +1 @@\n+owned\n");
+    auto out = attempt(f.command);
+    REQUIRE_FALSE(out);
+    CHECK_FALSE(std::filesystem::exists(s.repo.root() / ".git/hooks/pre-commit"));
+  }
+  SECTION("an unknown placeholder is a configuration error") {
+    auto out = attempt({"fixer", "{secret}"});
+    REQUIRE_FALSE(out);
+    CHECK(out.error().code == selfheal::errc::invalid_request);
+  }
+  CHECK(status_of(s.repo).empty());
+}
+
+TEST_CASE("paths are confined to the repository", "[fix][createPatch][safety]") {
+  git_repo repo;
+  repo.write("src/a.py", "x = 1\n");
+  std::filesystem::create_directories(repo.root() / "docs");
+  std::filesystem::create_symlink("/tmp", repo.root() / "link");
+  repo.commit("Initial", 1740787200);
+  fx::repo_view v;
+  v.root = repo.root();
+  auto files = fx::list_files_at(repo.root(), "HEAD");
+  REQUIRE(files);
+  v.files = *files;
+  CHECK(fx::path_refusal("src/a.py", v).empty());
+  CHECK(fx::path_refusal("docs/runbook/x.md", v).empty());
+  CHECK_FALSE(fx::path_refusal("../x", v).empty());
+  CHECK_FALSE(fx::path_refusal("src/../../x", v).empty());
+  CHECK_FALSE(fx::path_refusal("/etc/passwd", v).empty());
+  CHECK_FALSE(fx::path_refusal(".git/config", v).empty());
+  CHECK_FALSE(fx::path_refusal("src/.GIT/x", v).empty());
+  CHECK(fx::path_refusal("link/x", v).find("symlink") != std::string::npos);
+  CHECK_FALSE(fx::path_refusal("a\\b", v).empty());
 }
