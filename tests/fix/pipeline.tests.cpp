@@ -20,7 +20,7 @@ TEST_CASE("parse → baseline → detect → diagnose → fix on a generated Pyt
   for (std::uint64_t seed = 1; seed < 60 && !found; ++seed) {
     selfheal::test::scenario_options o;
     o.seed = seed;
-    o.events_per_phase = 1500;
+    o.events_per_phase = 3000;
     auto sc = selfheal::test::make_scenario(o);
     if (sc.guilty_function == "compute_tax") found.emplace(std::move(sc));
   }
@@ -46,9 +46,12 @@ TEST_CASE("parse → baseline → detect → diagnose → fix on a generated Pyt
   areq.repo = sc.repo.root();
   auto diag = selfheal::run(dx::analyze_diagnosis, st.ctx, std::move(areq));
   REQUIRE(diag);
-  std::string anomaly;
-  for (const auto& d : diag->diagnoses)
-    if (d.handler == sc.guilty_handler && d.type == "performance") anomaly = d.anomaly_id;
+  std::string anomaly, seen;
+  for (const auto& d : diag->diagnoses) {
+    seen += d.anomaly_id + " " + d.type + " " + d.handler + "; ";
+    if (d.handler == sc.guilty_handler && (d.type == "performance" || d.type == "slo")) anomaly = d.anomaly_id;
+  }
+  INFO("guilty " << sc.guilty_handler << ", diagnoses: " << seen);
   REQUIRE_FALSE(anomaly.empty());
 
   fx::generate_request req;
