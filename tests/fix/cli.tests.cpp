@@ -67,7 +67,7 @@ TEST_CASE("selfheal fix --json prints one object with the patch; --out writes th
   CHECK(std::string_view(p["files"].at(0)["path"]) == "config/app.toml");
   CHECK(std::string_view(p["docs_added"].at(0)) == "docs/runbook/handleOrder.md");
   CHECK(bool(p["syntax"].at(0)["ok"]));
-  const std::string diff(std::string_view(p["diff"]));
+  const std::string diff{std::string_view(p["diff"])};
   CHECK(diff.find("+pool = 10  # sized for 200 rps") != std::string::npos);
   std::ifstream f(out_file, std::ios::binary);
   const std::string written((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());

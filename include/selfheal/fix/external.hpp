@@ -64,7 +64,7 @@ inline result<std::string> expand_element(std::string_view arg, const std::map<s
 }
 
 inline result<void> checkout_commit_to(const std::filesystem::path& root, std::string_view sha, const std::filesystem::path& dir) {
-  namespace gd = ::selfheal::diagnosis::detail;
+  namespace gd = ::selfheal::source;
   auto repo = repo_handle::open(root);
   if (!repo) return tl::unexpected(repo.error());
   auto oid = resolve_oid(repo->get(), sha);
@@ -82,7 +82,7 @@ inline result<void> checkout_commit_to(const std::filesystem::path& root, std::s
 /// The edits a unified diff makes to `base` (applied in memory), or why it cannot be applied.
 inline result<std::vector<file_edit>> apply_diff_in_memory(const std::filesystem::path& root, std::string_view base,
                                                            std::string_view diff_text) {
-  namespace gd = ::selfheal::diagnosis::detail;
+  namespace gd = ::selfheal::source;
   auto repo = repo_handle::open(root);
   if (!repo) return tl::unexpected(repo.error());
   auto oid = resolve_oid(repo->get(), base);

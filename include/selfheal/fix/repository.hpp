@@ -23,14 +23,14 @@
 #include <git2.h>
 
 #include "selfheal/core/result.hpp"
-#include "selfheal/diagnosis/history.hpp"
+#include "selfheal/source/git.hpp"
 #include "selfheal/fix/edits.hpp"
 
 namespace selfheal::fix {
 
 namespace detail {
 
-namespace gd = ::selfheal::diagnosis::detail;
+namespace gd = ::selfheal::source;
 
 struct blob_ptr_t : gd::git_ptr<git_blob, git_blob_free> {};
 

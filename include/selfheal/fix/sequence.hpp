@@ -29,8 +29,6 @@
 #include <utility>
 #include <vector>
 
-#include <toml++/toml.h>
-
 #include "selfheal/core/beat.hpp"
 #include "selfheal/core/context.hpp"
 #include "selfheal/core/json_writer.hpp"
@@ -48,6 +46,7 @@
 #include "selfheal/fix/store.hpp"
 #include "selfheal/fix/strategies.hpp"
 #include "selfheal/fix/syntax.hpp"
+#include "selfheal/source/settings.hpp"
 #include "selfheal/store/database.hpp"
 
 namespace selfheal::fix {
@@ -110,8 +109,9 @@ inline bool valid_id(std::string_view id, bool dots = false) {
   });
 }
 
-/// The keys of selfheal.toml this sequence reads: `service.main`, `[test] command`, `[fix] command`
-/// and `[fix] timeout`. A missing file means defaults.
+/// The keys of selfheal.toml this sequence reads (through `source::load_settings`, which checks the
+/// whole file): `service.main`, `[test] command`, `[fix] command` and `[fix] timeout`. A missing file
+/// means HEALING.md's defaults.
 struct fix_settings {
   std::string main = "main";
   std::vector<std::string> test_command;
@@ -119,58 +119,17 @@ struct fix_settings {
   std::chrono::milliseconds fix_timeout{std::chrono::seconds{600}};
 };
 
-inline result<std::chrono::milliseconds> parse_duration(std::string_view s, std::string_view key) {
-  std::size_t i = 0;
-  double v = 0;
-  bool digits = false;
-  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) { v = v * 10 + (s[i] - '0'); ++i; digits = true; }
-  const auto unit = s.substr(i);
-  double ms = 0;
-  if (unit == "ms") ms = v;
-  else if (unit == "s") ms = v * 1000;
-  else if (unit == "m") ms = v * 60000;
-  else if (unit == "h") ms = v * 3600000;
-  else digits = false;
-  if (!digits) return fail(errc::invalid_request, std::string(key) + ": '" + std::string(s) + "' is not a duration like \"90s\" or \"5m\"");
-  return std::chrono::milliseconds{static_cast<long long>(ms)};
-}
-
-inline result<fix_settings> read_fix_settings(const std::filesystem::path& file) {
+inline result<fix_settings> read_fix_settings(const std::filesystem::path& repo, const std::filesystem::path& config) {
   fix_settings out;
-  std::error_code ec;
-  if (!std::filesystem::exists(file, ec)) return out;
-  auto argv_of = [](const toml::node* n, std::string_view key, std::vector<std::string>& dst) -> result<void> {
-    if (!n) return {};
-    const auto* a = n->as_array();
-    if (!a) return fail(errc::invalid_request, std::string(key) + " (line " + std::to_string(n->source().begin.line) + ") must be an array of strings");
-    for (const auto& e : *a) {
-      const auto* s = e.as_string();
-      if (!s) return fail(errc::invalid_request, std::string(key) + " (line " + std::to_string(e.source().begin.line) + ") must hold strings only");
-      dst.push_back(s->get());
-    }
-    return {};
-  };
-#if TOML_EXCEPTIONS
-  toml::table t;
-  try {
-    t = toml::parse_file(file.string());
-  } catch (const toml::parse_error& e) {
-    return fail(errc::invalid_request, file.string() + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+  auto s = source::load_settings(repo, config);
+  if (!s) {
+    if (s.error().code == errc::not_found && config.empty()) return out;  // no selfheal.toml: defaults
+    return tl::unexpected(s.error());
   }
-#else
-  auto parsed = toml::parse_file(file.string());
-  if (!parsed) return fail(errc::invalid_request, file.string() + ":" + std::to_string(parsed.error().source().begin.line) + ": " +
-                                                      std::string(parsed.error().description()));
-  const toml::table& t = parsed.table();
-#endif
-  if (auto m = t["service"]["main"].value<std::string>()) out.main = *m;
-  if (auto r = argv_of(t["test"]["command"].node(), "test.command", out.test_command); !r) return tl::unexpected(r.error());
-  if (auto r = argv_of(t["fix"]["command"].node(), "fix.command", out.fix_command); !r) return tl::unexpected(r.error());
-  if (auto d = t["fix"]["timeout"].value<std::string>()) {
-    auto ms = parse_duration(*d, "fix.timeout");
-    if (!ms) return tl::unexpected(ms.error());
-    out.fix_timeout = *ms;
-  }
+  out.main = s->service.main;
+  out.test_command = s->test.command;
+  out.fix_command = s->fix.command;
+  out.fix_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(s->fix.timeout);
   return out;
 }
 
@@ -291,8 +250,7 @@ struct load_diagnosis {
     if (root.empty()) return fail(errc::invalid_request, "no repository given (--repo DIR)");
     std::error_code ec;
     if (!std::filesystem::is_directory(root, ec)) return fail(errc::not_found, "repository '" + root.string() + "' is not a directory");
-    const std::filesystem::path config = req.config.empty() ? root / "selfheal.toml" : std::filesystem::path(req.config);
-    auto settings = detail::read_fix_settings(config);
+    auto settings = detail::read_fix_settings(root, req.config);
     if (!settings) return tl::unexpected(settings.error());
     repo_view& repo = w.repo;
     repo.root = root;
