@@ -290,6 +290,14 @@ inline std::string relative_from(std::string_view dir, std::string_view file) {
   std::string function = where.symbol;
   if (const auto c = function.rfind("::"); c != std::string::npos) function = function.substr(c + 2);
   if (const auto c = function.rfind('.'); c != std::string::npos) function = function.substr(c + 1);
+  auto is_identifier = [](std::string_view id) {
+    return !id.empty() && !std::isdigit(static_cast<unsigned char>(id.front())) &&
+           std::all_of(id.begin(), id.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$'; });
+  };
+  if (!is_identifier(function)) {
+    out.notes.push_back("no regression test: '" + detail::one_line(function) + "' is not an identifier a test can import");
+    return out;
+  }
   auto call = find_representative_call(repo, function, lang);
   if (!call) {
     out.notes.push_back("no regression test: no call of " + function + " with a representative input was found in the " +
@@ -311,7 +319,8 @@ inline std::string relative_from(std::string_view dir, std::string_view file) {
   }
   const std::string ident = detail::sanitize_identifier(function);
   const std::string dir = detail::test_dir(repo, lang);
-  const std::string header_what = item.anomaly_id + " (" + item.type + " of " + detail::one_line(item.handler) + ")";
+  const std::string header_what =
+      detail::one_line(item.anomaly_id) + " (" + detail::one_line(item.type) + " of " + detail::one_line(item.handler) + ")";
   const std::string seen = error ? detail::one_line(ev.error_template.empty() ? (ev.error_samples.empty() ? item.root_cause : ev.error_samples.front())
                                                                               : ev.error_template)
                                  : std::string{};
@@ -319,6 +328,15 @@ inline std::string relative_from(std::string_view dir, std::string_view file) {
   if (lang == source_language::python) {
     std::string module = where.file.substr(0, where.file.size() - 3);
     std::replace(module.begin(), module.end(), '/', '.');
+    for (std::size_t b = 0; b <= module.size();) {
+      const auto e = std::min(module.find('.', b), module.size());
+      if (!is_identifier(std::string_view(module).substr(b, e - b)) || module.find('$') != std::string::npos) {
+        out.notes.push_back("no regression test: " + where.file + " is not importable as a Python module");
+        out.framework = test_framework::none;
+        return out;
+      }
+      b = e + 1;
+    }
     out.path = (dir.empty() ? "" : dir + "/") + "test_selfheal_" + ident + ".py";
     const bool pytest_style = choice.framework == test_framework::pytest;
     t += "\"\"\"Regression test written by selfheal for " + header_what + ".\n\n";
@@ -378,10 +396,10 @@ inline std::string relative_from(std::string_view dir, std::string_view file) {
       t += "import { test, expect } from 'vitest';\n";
     }
     t += esm ? "import { " + function + " } from '" + rel + "';\n\n" : "const { " + function + " } = require('" + rel + "');\n\n";
-    const std::string title = latency ? function + " stays within its latency budget (selfheal, " + item.anomaly_id + ")"
-                                      : function + " does not raise the error production saw (selfheal, " + item.anomaly_id + ")";
+    const std::string title = latency ? function + " stays within its latency budget (selfheal, " + detail::one_line(item.anomaly_id) + ")"
+                                      : function + " does not raise the error production saw (selfheal, " + detail::one_line(item.anomaly_id) + ")";
     if (latency) t += "const BUDGET_MS = " + detail::fmt_ms(budget->ms) + ";\n\n";
-    t += "test('" + detail::one_line(title) + "', () => {\n";
+    t += "test(\"" + detail::one_line(title) + "\", () => {\n";
     if (latency) {
       t += "  const samples = [];\n  for (let i = 0; i < 5; i++) {\n    const started = performance.now();\n";
       t += "    " + *call + ";\n    samples.push(performance.now() - started);\n  }\n";

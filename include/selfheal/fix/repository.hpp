@@ -15,6 +15,8 @@
 /// `errc::failed` (a revert that conflicts: "conflicts in src/a.js, src/b.js").
 
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -140,6 +142,24 @@ struct tree_file {
   auto oid = detail::resolve_oid(repo->get(), commit);
   if (!oid) return tl::unexpected(oid.error());
   return detail::read_at(repo->get(), *oid, path);
+}
+
+/// The texts of `paths` at `commit` (one repository open); paths the commit lacks, and blobs larger
+/// than `max_bytes`, are left out.
+[[nodiscard]] inline result<std::map<std::string, std::string, std::less<>>> read_files_at(
+    const std::filesystem::path& root, std::string_view commit, const std::vector<std::string>& paths,
+    std::size_t max_bytes = std::size_t{4} << 20) {
+  auto repo = detail::repo_handle::open(root);
+  if (!repo) return tl::unexpected(repo.error());
+  auto oid = detail::resolve_oid(repo->get(), commit);
+  if (!oid) return tl::unexpected(oid.error());
+  std::map<std::string, std::string, std::less<>> out;
+  for (const auto& p : paths) {
+    auto t = detail::read_at(repo->get(), *oid, p);
+    if (!t) return tl::unexpected(t.error());
+    if (*t && (*t)->size() <= max_bytes) out.emplace(p, std::move(**t));
+  }
+  return out;
 }
 
 /// A commit as fix.generate needs it: its first parent and each file's text before and after.

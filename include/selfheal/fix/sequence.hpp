@@ -267,10 +267,17 @@ struct load_diagnosis {
     // Texts the pure beats read: the handlers' files, tests, framework markers, runbooks, configs,
     // and every file a suspect touched.
     std::set<std::string> wanted = {"package.json", "pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini", "CMakeLists.txt"};
+    std::size_t config_files = 0;
     for (const auto& f : repo.files) {
       const auto lang = language_of(f.path);
       if (!f.symlink && is_test_file(f.path, lang)) wanted.insert(f.path);
       if (f.path.ends_with(".md") && f.path.find("runbook") != std::string::npos) wanted.insert(f.path);
+      // Configuration files, for config_change and user strategies (lock files are not configuration).
+      if (config_format_of(f.path) != config_format::none && !f.path.ends_with("-lock.json") &&
+          !f.path.ends_with(".lock.json") && config_files < 2000) {
+        wanted.insert(f.path);
+        ++config_files;
+      }
     }
     std::set<std::string> suspects;
     for (const auto& d : w.diagnoses) {
@@ -297,12 +304,12 @@ struct load_diagnosis {
       repo.reverts[cc->commit] = std::move(rv);
       repo.commits[cc->commit] = std::move(*cc);
     }
-    for (const auto& path : wanted) {
-      if (!repo.has_file(path) || repo.is_symlink(path)) continue;
-      auto t = read_file_at(root, repo.base_commit, path);
-      if (!t) return tl::unexpected(t.error());
-      if (*t) repo.texts[path] = std::move(**t);
-    }
+    std::vector<std::string> to_read;
+    for (const auto& path : wanted)
+      if (repo.has_file(path) && !repo.is_symlink(path)) to_read.push_back(path);
+    auto texts = read_files_at(root, repo.base_commit, to_read);
+    if (!texts) return tl::unexpected(texts.error());
+    repo.texts = std::move(*texts);
     // The external fixer, when configured and wanted.
     if (!fix_command.empty() && (req.strategy.empty() || req.strategy == external_fix::name)) {
       for (const auto& d : w.diagnoses) {
