@@ -91,7 +91,8 @@ inline tl::unexpected<error> libgit2_fail(std::string_view what) {
 /// The zero-context hunks that turn `before` into `after` (git's @@ -a,b +c,d @@ numbering).
 [[nodiscard]] inline result<std::vector<line_hunk>> line_hunks(std::string_view before, std::string_view after) {
   detail::git_init_guard lib;
-  git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+  git_diff_options opts;
+  git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
   opts.context_lines = 0;
   opts.interhunk_lines = 0;
   detail::patch_guard patch;
@@ -249,7 +250,8 @@ struct line_range {
   std::string out;
   for (const auto& e : edits) {
     if (e.before == e.after) continue;
-    git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+    git_diff_options opts;
+    git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
     opts.context_lines = 3;
     detail::patch_guard patch;
     const char* ob = e.before ? e.before->data() : nullptr;

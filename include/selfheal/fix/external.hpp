@@ -71,7 +71,8 @@ inline result<void> checkout_commit_to(const std::filesystem::path& root, std::s
   if (!oid) return tl::unexpected(oid.error());
   gd::object_ptr obj;
   if (git_object_lookup(obj.out(), repo->get(), &*oid, GIT_OBJECT_COMMIT) != 0) return gd::git_fail("cannot read the base commit");
-  git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
+  git_checkout_options opts;
+  git_checkout_options_init(&opts, GIT_CHECKOUT_OPTIONS_VERSION);
   opts.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX;
   const std::string target = dir.string();
   opts.target_directory = target.c_str();
@@ -96,13 +97,15 @@ inline result<std::vector<file_edit>> apply_diff_in_memory(const std::filesystem
     return fail(errc::parse_error, "the output is not a unified diff");
   if (git_diff_num_deltas(diff.get()) == 0) return fail(errc::parse_error, "the output holds no file change (not a unified diff)");
   gd::index_ptr index;
-  git_apply_options aopts = GIT_APPLY_OPTIONS_INIT;
+  git_apply_options aopts;
+  git_apply_options_init(&aopts, GIT_APPLY_OPTIONS_VERSION);
   if (git_apply_to_tree(index.out(), repo->get(), tree.get(), diff.get(), &aopts) != 0) {
     const git_error* e = git_error_last();
     return fail(errc::failed, std::string("the diff does not apply to the base: ") + ((e && e->message) ? e->message : "unknown"));
   }
   gd::diff_ptr result_diff;
-  git_diff_options dopts = GIT_DIFF_OPTIONS_INIT;
+  git_diff_options dopts;
+  git_diff_options_init(&dopts, GIT_DIFF_OPTIONS_VERSION);
   if (git_diff_tree_to_index(result_diff.out(), repo->get(), tree.get(), index.get(), &dopts) != 0)
     return gd::git_fail("cannot diff the applied patch");
   std::vector<file_edit> out;

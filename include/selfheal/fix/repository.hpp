@@ -190,7 +190,8 @@ struct commit_change {
     if (git_commit_tree(old_tree.out(), p.get()) != 0) return gd::git_fail("cannot read a tree");
   }
   gd::diff_ptr diff;
-  git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+  git_diff_options opts;
+  git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
   if (git_diff_tree_to_tree(diff.out(), repo->get(), old_tree.get(), new_tree.get(), &opts) != 0)
     return gd::git_fail("cannot diff " + out.commit);
   const std::size_t n = git_diff_num_deltas(diff.get());
@@ -227,7 +228,8 @@ struct commit_change {
   if (git_commit_parentcount(revert_c.get()) == 0)
     return fail(errc::failed, "the suspect commit " + std::string(commit) + " is a root commit: nothing to revert onto");
   const unsigned mainline = git_commit_parentcount(revert_c.get()) > 1 ? 1u : 0u;
-  git_merge_options mopts = GIT_MERGE_OPTIONS_INIT;
+  git_merge_options mopts;
+  git_merge_options_init(&mopts, GIT_MERGE_OPTIONS_VERSION);
   gd::index_ptr index;
   if (git_revert_commit(index.out(), repo->get(), revert_c.get(), base_c.get(), mainline, &mopts) != 0)
     return gd::git_fail("cannot revert " + std::string(commit));
@@ -250,7 +252,8 @@ struct commit_change {
   gd::tree_ptr base_tree;
   if (git_commit_tree(base_tree.out(), base_c.get()) != 0) return gd::git_fail("cannot read the base tree");
   gd::diff_ptr diff;
-  git_diff_options dopts = GIT_DIFF_OPTIONS_INIT;
+  git_diff_options dopts;
+  git_diff_options_init(&dopts, GIT_DIFF_OPTIONS_VERSION);
   if (git_diff_tree_to_index(diff.out(), repo->get(), base_tree.get(), index.get(), &dopts) != 0)
     return gd::git_fail("cannot diff the revert");
   std::vector<file_edit> out;
