@@ -28,7 +28,7 @@ selfheal::process_output run_selfheal(std::vector<std::string> args) {
 
 }  // namespace
 
-TEST_CASE("selfheal fix --json prints one object with the patch; --out writes the diff", "[fix][cli]") {
+TEST_CASE("selfheal fix --json prints one object with the patch, --out writes the diff", "[fix][cli]") {
   git_repo repo;
   repo.write("app.py", "def handle(order):\n    return order\n");
   repo.write("config/app.toml", "[db]\npool = 10  # sized for 200 rps\n");
