@@ -22,6 +22,7 @@ struct check {
   std::string status = "skipped";  ///< pass | fail | skipped
   double seconds = 0;
   std::string detail;
+  std::string output;  ///< what the check's commands printed, cut to its head and tail (stored, not printed)
 };
 
 struct test_failure {
@@ -33,6 +34,8 @@ struct test_results {
   std::size_t passed = 0, failed = 0, skipped = 0, flaky = 0;
   std::vector<test_failure> failures;
   std::vector<std::string> flaky_tests;
+  std::string format;        ///< where the results came from: junit | unittest | pytest | ctest | node | tap | exit_code
+  std::size_t attempts = 0;  ///< runs of the test command (1 + retries used)
 };
 
 struct handler_comparison {
