@@ -116,9 +116,6 @@ TEST_CASE("unimplemented beats can only go down", "[catalog][progress]") {
       // fix.generate
       "generateFixRequested", "loadDiagnosis", "generateCodeFix", "generateTestFix", "generateDocumentationFix",
       "createPatch", "validateSyntax", "storePatch", "generateFixCompleted",
-      // validation.run
-      "validateRequested", "loadPatch", "applyPatch", "runTests", "checkCoverage", "verifyPerformance",
-      "validateDocumentation", "aggregateValidationResults", "storeValidationResults", "validateCompleted",
       // deployment.deploy
       "deployRequested", "loadValidationResults", "checkApproval", "createBranch", "applyChanges",
       "createPullRequest", "runCIChecks", "autoMergePR", "deployToProduction", "verifyDeployment",

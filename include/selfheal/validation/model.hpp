@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "selfheal/fix/model.hpp"
+
 namespace selfheal::validation {
 
 struct run_request {
@@ -14,6 +16,12 @@ struct run_request {
   std::string patch_file;    ///< or: any unified diff (a person's fix), validated against the same evidence
   std::string db_path = "selfheal.db";
   std::string repo;    ///< the monitored repository, when the sequence needs one
+  std::string config;  ///< selfheal.toml to read (default: `<repo>/selfheal.toml`)
+  std::string base;    ///< the commit to apply the patch on (default: the patch's base, else service.main's head)
+  fix::patch patch;    ///< or: the patch itself (a non-empty `diff`), e.g. from heal or a test
+  std::string handler;       ///< the handler the patch fixes, when not from a fix record (for the performance check)
+  std::string anomaly_type;  ///< its anomaly type ("performance": the handler must get faster)
+  bool store_result = true;  ///< false: beat 9 writes nothing (record id stays empty)
 };
 
 /// One check: apply | build | tests | coverage | performance | docs.
