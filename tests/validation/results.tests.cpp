@@ -179,7 +179,7 @@ TEST_CASE("node --test spec reporter", "[validation][results]") {
   CHECK(r->cases[0].name == "total is right");
 }
 
-TEST_CASE("JUnit XML with expat: failures, errors, skips; malformed XML names its line", "[validation][results]") {
+TEST_CASE("JUnit XML with expat: failures, errors and skips, and malformed XML names its line", "[validation][results]") {
   const std::string xml = R"(<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="pytest" tests="4">
   <testcase classname="tests.test_cart" name="test_add" time="0.01"/>

@@ -47,9 +47,23 @@ std::map<std::string, std::pair<std::string, std::int64_t>> snapshot(const fs::p
   return s;
 }
 
-std::size_t checkouts_in_tmp() {
+/// The paths whose bytes or times differ between two snapshots (empty: untouched).
+std::vector<std::string> changed_paths(const std::map<std::string, std::pair<std::string, std::int64_t>>& a,
+                                       const std::map<std::string, std::pair<std::string, std::int64_t>>& b) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : a) {
+    auto it = b.find(k);
+    if (it == b.end() || it->second != v) out.push_back(k);
+  }
+  for (const auto& [k, v] : b)
+    if (!a.contains(k)) out.push_back(k);
+  return out;
+}
+
+/// Private checkouts left in `parent` (validation must remove every one).
+std::size_t checkouts_in(const fs::path& parent) {
   std::size_t n = 0;
-  for (const auto& e : fs::directory_iterator(fs::temp_directory_path()))
+  for (const auto& e : fs::directory_iterator(parent))
     if (e.path().filename().string().starts_with("selfheal-checkout-")) ++n;
   return n;
 }
@@ -129,6 +143,7 @@ struct shop {
   selfheal::test::git_repo repo;
   std::string base;
   selfheal::test::temp_dir store_dir;
+  selfheal::test::temp_dir checkouts;  ///< where this test's private checkouts go
   shop() {
     repo.write("app/__init__.py", "");
     repo.write("app/cart.py", cart_py);
@@ -159,6 +174,7 @@ struct shop {
     req.patch.id = "test.1";
     req.handler = std::move(handler);
     req.anomaly_type = std::move(type);
+    req.checkout_parent = checkouts.path().string();
     return selfheal::run(val::run_validation, ctx, std::move(req));
   }
 };
@@ -182,7 +198,6 @@ TEST_CASE("a good fix passes every check, and the user's checkout is untouched",
   const auto diff = s.diff_of({{"app/cart.py", replace(cart_py, "    time.sleep(0.004)  # the regression: a lookup per call\n", "")},
                                {"docs/runbook/price.md", "# price\n\nFixed: see [the code](../../app/cart.py) and [tests](../../tests/test_cart.py).\n"}});
   const auto before = snapshot(s.repo.root());
-  const auto tmp_before = checkouts_in_tmp();
   auto r = s.validate(diff, "price", "performance");
   REQUIRE(r);
   INFO(val::validation_json(*r));
@@ -202,9 +217,9 @@ TEST_CASE("a good fix passes every check, and the user's checkout is untouched",
   CHECK(r->performance.ratio < 0.5);
   CHECK(r->performance.p_value < 0.01);
   // the user's work tree, index, HEAD, refs and file times: all five unchanged
-  CHECK(snapshot(s.repo.root()) == before);
+  CHECK(changed_paths(before, snapshot(s.repo.root())).empty());
   CHECK(s.repo.git({"status", "--porcelain"}).empty());
-  CHECK(checkouts_in_tmp() == tmp_before);
+  CHECK(checkouts_in(s.checkouts.path()) == 0);
   // stored as printed
   auto db = selfheal::store::database::open((s.store_dir.path() / "s.db").string());
   auto back = val::load_validation(*db, r->record_id);
@@ -225,7 +240,7 @@ TEST_CASE("a patch that breaks a test fails naming it", "[validation][runTests][
   CHECK(r->tests.failures[0].message.find("AssertionError") != std::string::npos);
   REQUIRE_FALSE(r->reasons.empty());
   CHECK(r->reasons[0].find("tests.test_cart.TestCart.test_total") != std::string::npos);
-  CHECK(snapshot(s.repo.root()) == before);
+  CHECK(changed_paths(before, snapshot(s.repo.root())).empty());
 }
 
 TEST_CASE("a patch that slows another handler fails naming it", "[validation][verifyPerformance][slow]") {
@@ -241,7 +256,7 @@ TEST_CASE("a patch that slows another handler fails naming it", "[validation][ve
   for (const auto& why : r->reasons) named = named || why.find("pay is slower") != std::string::npos;
   CHECK(named);
   CHECK(find_check(*r, "tests")->status == "pass");
-  CHECK(snapshot(s.repo.root()) == before);
+  CHECK(changed_paths(before, snapshot(s.repo.root())).empty());
   SECTION("a fix that does not speed its handler up fails too") {
     auto same = s.validate(s.diff_of({{"app/cart.py", replace(cart_py, "total = 0", "total = 0.0")}}), "price", "performance");
     REQUIRE(same);
@@ -264,18 +279,17 @@ TEST_CASE("a flaky test is reported as flaky", "[validation][runTests][slow]") {
   CHECK(r->tests.attempts == 2);
 }
 
-TEST_CASE("a hanging test is killed at its time limit with its process group; the checkout goes", "[validation][runTests][slow]") {
+TEST_CASE("a hanging test is killed at its time limit with its process group and the checkout goes", "[validation][runTests][slow]") {
   shop s;
   s.repo.write("selfheal.toml", replace(settings_toml, "timeout = \"60s\"", "timeout = \"2s\""));
   s.base = s.repo.commit("short test timeout", 1'740'992'500);
   const auto diff = s.diff_of({{"tests/test_hang.py",
-                                "import subprocess, time, unittest\n\n\nclass TestHang(unittest.TestCase):\n"
+                                "import os, subprocess, time, unittest\n\n\nclass TestHang(unittest.TestCase):\n"
                                 "    def test_hangs(self):\n        p = subprocess.Popen(['sleep', '300'])\n"
-                                "        open('/tmp/selfheal-validation-hang.pid', 'w').write(str(p.pid))\n"
+                                "        open('/tmp/selfheal-validation-hang.pid', 'w').write(str(p.pid) + '\\n' + os.getcwd())\n"
                                 "        time.sleep(300)\n"}});
   fs::remove("/tmp/selfheal-validation-hang.pid");
   const auto before = snapshot(s.repo.root());
-  const auto tmp_before = checkouts_in_tmp();
   const auto t0 = std::chrono::steady_clock::now();
   auto r = s.validate(diff);
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds{20});
@@ -284,8 +298,11 @@ TEST_CASE("a hanging test is killed at its time limit with its process group; th
   CHECK(find_check(*r, "tests")->detail.find("time limit of 2 s") != std::string::npos);
   std::ifstream pidf("/tmp/selfheal-validation-hang.pid");
   long pid = 0;
-  pidf >> pid;
+  std::string cwd;
+  pidf >> pid >> cwd;
   REQUIRE(pid > 0);
+  CHECK(fs::path(cwd).parent_path() == fs::canonical(s.checkouts.path()));  // the tests ran in the private checkout ...
+  CHECK_FALSE(fs::exists(cwd));                                            // ... which is gone
   std::string state = "gone";
   for (int i = 0; i < 100; ++i) {
     std::ifstream st("/proc/" + std::to_string(pid) + "/stat");
@@ -297,15 +314,14 @@ TEST_CASE("a hanging test is killed at its time limit with its process group; th
   }
   CHECK((state == "gone" || state == "Z"));
   fs::remove("/tmp/selfheal-validation-hang.pid");
-  CHECK(checkouts_in_tmp() == tmp_before);
-  CHECK(snapshot(s.repo.root()) == before);
+  CHECK(checkouts_in(s.checkouts.path()) == 0);
+  CHECK(changed_paths(before, snapshot(s.repo.root())).empty());
 }
 
 TEST_CASE("a patch that does not apply, or leaves the repository, fails cleanly and is stored", "[validation][applyPatch]") {
   shop s;
   const auto good = s.diff_of({{"app/cart.py", replace(cart_py, "total = 0", "total = 0.0")}});
   const auto before = snapshot(s.repo.root());
-  const auto tmp_before = checkouts_in_tmp();
   SECTION("wrong context") {
     auto r = s.validate(replace(good, "    total = 0\n", "    total = 17\n"));
     REQUIRE(r);
@@ -330,8 +346,8 @@ TEST_CASE("a patch that does not apply, or leaves the repository, fails cleanly 
     CHECK(r->verdict == "fail");
     CHECK(find_check(*r, "apply")->status == "fail");
   }
-  CHECK(checkouts_in_tmp() == tmp_before);
-  CHECK(snapshot(s.repo.root()) == before);
+  CHECK(checkouts_in(s.checkouts.path()) == 0);
+  CHECK(changed_paths(before, snapshot(s.repo.root())).empty());
 }
 
 TEST_CASE("changed docs with a broken link and uncovered changed lines fail", "[validation][validateDocumentation][checkCoverage][slow]") {
@@ -393,10 +409,12 @@ TEST_CASE("C++ with CMake and CTest: a good fix passes, a broken test is named",
   REQUIRE(db);
   selfheal::context ctx;
   ctx.store = &*db;
+  const auto good_diff = diff_of("inline int add(int a, int b) { return a + b; }\ninline int mul(int a, int b) { return a * b; }\n");
+  const auto bad_diff = diff_of("inline int add(int a, int b) { return a + b; }\ninline int mul(int a, int b) { return a + b; }\n");
   const auto before = snapshot(repo.root());
   val::run_request req;
   req.repo = repo.root().string();
-  req.patch.diff = diff_of("inline int add(int a, int b) { return a + b; }\ninline int mul(int a, int b) { return a * b; }\n");
+  req.patch.diff = good_diff;
   auto good = selfheal::run(val::run_validation, ctx, req);
   REQUIRE(good);
   INFO(val::validation_json(*good));
@@ -404,11 +422,11 @@ TEST_CASE("C++ with CMake and CTest: a good fix passes, a broken test is named",
   CHECK(good->tests.format == "ctest");
   CHECK(good->tests.passed == 2);
   CHECK(find_check(*good, "build")->status == "pass");
-  req.patch.diff = diff_of("inline int add(int a, int b) { return a + b; }\ninline int mul(int a, int b) { return a + b; }\n");
+  req.patch.diff = bad_diff;
   auto bad = selfheal::run(val::run_validation, ctx, req);
   REQUIRE(bad);
   CHECK(bad->verdict == "fail");
   REQUIRE(bad->tests.failures.size() == 1);
   CHECK(bad->tests.failures[0].name == "multiplies");
-  CHECK(snapshot(repo.root()) == before);
+  CHECK(changed_paths(before, snapshot(repo.root())).empty());
 }

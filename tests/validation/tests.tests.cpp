@@ -166,7 +166,7 @@ TEST_CASE("run_build_and_tests: a failed build skips the tests and says why", "[
   }
 }
 
-TEST_CASE("run_build_and_tests: JUnit XML when configured; a stale file is never read", "[validation][runTests]") {
+TEST_CASE("run_build_and_tests: JUnit XML when configured and a stale file is never read", "[validation][runTests]") {
   selfheal::test::temp_dir dir;
   write(dir.path() / "build/junit.xml", "<testsuite><testcase name='stale'><failure message='old'/></testcase></testsuite>");
   auto plan = python_plan();

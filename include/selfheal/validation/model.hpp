@@ -4,6 +4,7 @@
 /// deployment.deploy reads a `report` back through `validation/store.hpp`; `selfheal validate --json`
 /// prints it (field names as in HEALING.md).
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@ struct run_request {
   std::string handler;       ///< the handler the patch fixes, when not from a fix record (for the performance check)
   std::string anomaly_type;  ///< its anomaly type ("performance": the handler must get faster)
   bool store_result = true;  ///< false: beat 9 writes nothing (record id stays empty)
+  std::string checkout_parent;  ///< where the private checkouts go (default: the system's temporary directory)
 };
 
 /// One check: apply | build | tests | coverage | performance | docs.

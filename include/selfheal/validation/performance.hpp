@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <span>
 #include <sstream>
 #include <string>

@@ -24,6 +24,7 @@
 /// (no settings file, an unknown fix record).
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -243,7 +244,7 @@ struct apply_patch {
     };
     if (!in.parsed) return finish(r.reasons.empty() ? "the patch does not parse" : r.reasons.back().substr(7), false);
     if (!r.reasons.empty()) r.reasons.pop_back();  // said again by the check
-    auto co = source::checkout::create(in.settings.repo, r.base_commit);
+    auto co = source::checkout::create(in.settings.repo, r.base_commit, in.request.checkout_parent);
     if (!co) return tl::unexpected(co.error());
     if (auto ok = source::confine_paths(*in.parsed, co->dir()); !ok) return finish(ok.error().detail, false);
     if (auto ok = source::apply_patch(*co, in.patch.diff); !ok)
@@ -369,7 +370,7 @@ struct verify_performance {
     }
     const auto t0 = std::chrono::steady_clock::now();
     check c{"performance", "fail", 0, {}, {}};
-    auto base = source::checkout::create(in.settings.repo, r.base_commit);
+    auto base = source::checkout::create(in.settings.repo, r.base_commit, in.request.checkout_parent);
     if (!base) return tl::unexpected(base.error());
     // the same argv on both sides except {worktree}
     const auto timeout = detail::to_ms(in.settings.test.timeout);

@@ -10,6 +10,7 @@
 /// | `validation_tests` | failed or flaky test | `record_id`, `idx`, `kind` (failure/flaky), `name`, `message` |
 /// | `validation_performance` | handler compared | `record_id`, `idx`, `handler`, `main_p50_ms`, `candidate_p50_ms`, `ratio`, `p_value`, `regression` |
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
