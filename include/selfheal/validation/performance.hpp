@@ -155,6 +155,13 @@ inline std::string fixed2(double v) {
   o << v;
   return o.str();
 }
+/// A duration in ms with three significant digits ("6.56", "0.000258").
+inline std::string ms_text(double v) {
+  std::ostringstream o;
+  o.precision(3);
+  o << v;
+  return o.str();
+}
 inline std::string p_text(double p) {
   std::ostringstream o;
   o.precision(2);
@@ -186,8 +193,8 @@ inline std::string p_text(double p) {
     h.p_value = h.ratio >= 1.0 ? mw.p_greater : mw.p_less;  // one-sided, in the direction it moved
     if (h.ratio > opt.max_regression && mw.p_greater < opt.alpha) {
       r.regressions.push_back(name);
-      v.reasons.push_back("performance: " + name + " is slower: p50 " + detail::fixed2(h.main_p50_ms) + " -> " +
-                          detail::fixed2(h.candidate_p50_ms) + " ms (x" + detail::fixed2(h.ratio) + " > " +
+      v.reasons.push_back("performance: " + name + " is slower: p50 " + detail::ms_text(h.main_p50_ms) + " -> " +
+                          detail::ms_text(h.candidate_p50_ms) + " ms (x" + detail::fixed2(h.ratio) + " > " +
                           detail::fixed2(opt.max_regression) + ", p = " + detail::p_text(mw.p_greater) + ")");
     }
     if (name == opt.handler) {
@@ -199,7 +206,7 @@ inline std::string p_text(double p) {
         const double speedup = h.candidate_p50_ms > 0 ? h.main_p50_ms / h.candidate_p50_ms : 1e9;
         if (speedup < opt.min_improvement || mw.p_less >= opt.alpha)
           v.reasons.push_back("performance: the fix does not make " + name + " faster enough: p50 " +
-                              detail::fixed2(h.main_p50_ms) + " -> " + detail::fixed2(h.candidate_p50_ms) + " ms (x" +
+                              detail::ms_text(h.main_p50_ms) + " -> " + detail::ms_text(h.candidate_p50_ms) + " ms (x" +
                               detail::fixed2(speedup) + " faster, needs x" + detail::fixed2(opt.min_improvement) +
                               ", p = " + detail::p_text(mw.p_less) + ")");
       }
@@ -225,8 +232,8 @@ inline std::string p_text(double p) {
   }
   v.detail = std::to_string(r.handlers.size()) + " handler(s) compared";
   if (!r.handler.empty() && r.main_p50_ms > 0)
-    v.detail += "; " + r.handler + " p50 " + detail::fixed2(r.main_p50_ms) + " -> " + detail::fixed2(r.candidate_p50_ms) +
-                " ms (x" + detail::fixed2(r.ratio) + ", p = " + detail::p_text(r.p_value) + ")";
+    v.detail += "; " + r.handler + " p50 " + detail::ms_text(r.main_p50_ms) + " -> " + detail::ms_text(r.candidate_p50_ms) +
+                " ms (x" + detail::ms_text(r.ratio) + ", p = " + detail::p_text(r.p_value) + ")";
   if (!r.regressions.empty()) {
     v.detail += "; slower: ";
     for (std::size_t i = 0; i < r.regressions.size(); ++i) v.detail += (i ? ", " : "") + r.regressions[i];

@@ -376,7 +376,19 @@ struct verify_performance {
     const auto timeout = detail::to_ms(in.settings.test.timeout);
     auto cand_argv = source::expand(ps.command, detail::placeholders(in, in.candidate->dir()));
     auto base_argv = source::expand(ps.command, detail::placeholders(in, base->dir()));
-    if (cand_argv != base_argv) {
+    // the base is built the same way as the candidate was (a workload may run a built program)
+    std::string base_build_error;
+    if (in.plan.build && !in.settings.build.command.empty()) {
+      command_spec build{source::expand(in.settings.build.command, detail::placeholders(in, base->dir())),
+                         in.plan.build->timeout};
+      auto run = detail::run_command(build, base->dir(), in.plan);
+      if (!run.error.empty() || run.exit_code != 0)
+        base_build_error = "the base " + r.base_commit.substr(0, 12) + " does not build: " +
+                           (run.error.empty() ? "exit status " + std::to_string(run.exit_code) : run.error);
+    }
+    if (!base_build_error.empty()) {
+      c.detail = base_build_error;
+    } else if (cand_argv != base_argv) {
       c.detail = "the [performance] command may not depend on {worktree}";
     } else {
       auto samples = run_interleaved(command_spec{cand_argv, timeout}, base->dir(), in.candidate->dir(), ps.runs, in.plan.env);
