@@ -217,3 +217,21 @@ TEST_CASE("stored output keeps the head and the tail", "[validation][runTests]")
   CHECK(cut.ends_with("END"));
   CHECK(cut.find("bytes cut") != std::string::npos);
 }
+
+TEST_CASE("run_build_and_tests straight from selfheal.toml, placeholders filled in", "[validation][runTests]") {
+  selfheal::test::temp_dir dir;
+  auto s = selfheal::source::parse_settings(
+      "[service]\nname = \"x\"\n[build]\ncommand = [\"python3\", \"-c\", \"open('at.txt','w').write('{commit}')\"]\n"
+      "[test]\ncommand = [\"python3\", \"-c\", \"print('Ran 1 test in 0.0s'); print('OK')\"]\nretries = 2\ntimeout = \"30s\"\n",
+      "selfheal.toml", dir.path());
+  REQUIRE(s);
+  auto plan = val::plan_from_settings(*s, {{"commit", "abc123"}});
+  CHECK(plan.retries == 2);
+  CHECK(plan.test->timeout == std::chrono::seconds{30});
+  auto r = val::run_build_and_tests(*s, dir.path(), {{"commit", "abc123"}});
+  CHECK(r.passed());
+  std::ifstream at(dir.path() / "at.txt");
+  std::string text;
+  at >> text;
+  CHECK(text == "abc123");
+}

@@ -219,11 +219,7 @@ struct load_patch {
     if (parsed) in.parsed = std::move(*parsed);
     else r.reasons.push_back("apply: the patch is not a unified diff: " + parsed.error().detail);
     // The plan of the build and test commands (placeholders filled in when the checkout exists).
-    const auto& s = in.settings;
-    if (!s.build.command.empty()) in.plan.build = command_spec{s.build.command, detail::to_ms(s.build.timeout)};
-    if (!s.test.command.empty()) in.plan.test = command_spec{s.test.command, detail::to_ms(s.test.timeout)};
-    in.plan.junit = s.test.junit;
-    in.plan.retries = s.test.retries;
+    in.plan = plan_from_settings(in.settings);
     return detail::advance<loaded_patch>(std::move(in));
   }
 };
@@ -276,9 +272,7 @@ struct apply_patch {
       }
     }
     // placeholders of the commands name this checkout
-    const auto values = detail::placeholders(in, dir);
-    if (in.plan.build) in.plan.build->argv = source::expand(in.plan.build->argv, values);
-    if (in.plan.test) in.plan.test->argv = source::expand(in.plan.test->argv, values);
+    in.plan = plan_from_settings(in.settings, detail::placeholders(in, dir));
     std::size_t adds = 0, dels = 0;
     for (const auto& f : in.parsed->files) adds += f.additions, dels += f.deletions;
     return finish(std::to_string(in.parsed->files.size()) + " file(s), +" + std::to_string(adds) + " -" +

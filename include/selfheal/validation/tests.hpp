@@ -15,6 +15,9 @@
 /// plan.retries = 1;
 /// val::build_and_test_result r = val::run_build_and_tests(plan, checkout_dir);
 /// // r.checks: {"build", ...}, {"tests", ...}; r.tests: counts, failures, flaky; r.passed()
+///
+/// // or straight from selfheal.toml, placeholders filled in for this checkout:
+/// auto r2 = val::run_build_and_tests(settings, checkout_dir, {{"commit", sha}, {"worktree", checkout_dir}});
 /// ```
 
 #include <algorithm>
@@ -22,6 +25,8 @@
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -32,6 +37,7 @@
 
 #include "selfheal/core/process.hpp"
 #include "selfheal/core/result.hpp"
+#include "selfheal/source/settings.hpp"
 #include "selfheal/validation/model.hpp"
 #include "selfheal/validation/results.hpp"
 
@@ -287,6 +293,25 @@ inline std::optional<std::string> read_text(const std::filesystem::path& p) {
   if (!note.empty()) tests.detail += "; " + note;
   res.checks.push_back(tests);
   return res;
+}
+
+/// The plan `[build]` and `[test]` of selfheal.toml describe, with `{placeholders}` expanded.
+[[nodiscard]] inline test_plan plan_from_settings(const source::settings& s,
+                                                  const std::map<std::string, std::string, std::less<>>& values = {}) {
+  test_plan plan;
+  const auto ms = [](source::seconds_d d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d); };
+  if (!s.build.command.empty()) plan.build = command_spec{source::expand(s.build.command, values), ms(s.build.timeout)};
+  if (!s.test.command.empty()) plan.test = command_spec{source::expand(s.test.command, values), ms(s.test.timeout)};
+  plan.junit = s.test.junit;
+  plan.retries = s.test.retries;
+  return plan;
+}
+
+/// `run_build_and_tests(plan_from_settings(s, values), checkout)`: what deployment's CI beat runs on
+/// the fix branch's head.
+[[nodiscard]] inline build_and_test_result run_build_and_tests(const source::settings& s, const std::filesystem::path& checkout,
+                                                               const std::map<std::string, std::string, std::less<>>& values = {}) {
+  return run_build_and_tests(plan_from_settings(s, values), checkout);
 }
 
 }  // namespace selfheal::validation
