@@ -12,8 +12,9 @@ pkg_check_modules(LIBGIT2 REQUIRED IMPORTED_TARGET GLOBAL libgit2)  # libgit2-de
 find_package(tomlplusplus CONFIG REQUIRED)         # libtomlplusplus-dev 3.3 (selfheal.toml, TOML config files)
 find_package(yaml-cpp CONFIG REQUIRED)             # libyaml-cpp-dev 0.7 (YAML config files)
 pkg_check_modules(LIBCMARK REQUIRED IMPORTED_TARGET GLOBAL libcmark)  # libcmark-dev (runbook checks)
+find_package(EXPAT REQUIRED)                       # libexpat1-dev (JUnit XML of test runs)
 
 set(SELFHEAL_DEPENDENCY_TARGETS
   Boost::headers simdjson::simdjson SQLite::SQLite3 tl::expected ZLIB::ZLIB PkgConfig::LIBGIT2
-  tomlplusplus::tomlplusplus yaml-cpp PkgConfig::LIBCMARK
+  tomlplusplus::tomlplusplus yaml-cpp PkgConfig::LIBCMARK EXPAT::EXPAT
   Threads::Threads)

@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   cli::add_detect(app, g, exit_code);
   cli::add_diagnose(app, g, exit_code);
   cli::add_fix(app, g, exit_code);
-  register_unavailable(app, g, exit_code, "validate", "validation.run", "Validate a patch in an isolated worktree");
+  cli::add_validate(app, g, exit_code);
   register_unavailable(app, g, exit_code, "deploy", "deployment.deploy", "Deploy a validated fix");
   register_unavailable(app, g, exit_code, "learn", "learning.track", "Learn from a deployed fix");
   register_unavailable(app, g, exit_code, "heal", "the full heal chain", "Run every sequence, end to end");

@@ -13,5 +13,6 @@ void add_baseline(CLI::App& app, globals& g, int& exit_code);
 void add_detect(CLI::App& app, globals& g, int& exit_code);
 void add_diagnose(CLI::App& app, globals& g, int& exit_code);
 void add_fix(CLI::App& app, globals& g, int& exit_code);
+void add_validate(CLI::App& app, globals& g, int& exit_code);
 
 }  // namespace selfheal::cli

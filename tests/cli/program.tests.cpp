@@ -77,9 +77,9 @@ TEST_CASE("a command whose sequence is not implemented says so and exits 1", "[c
     CHECK(r.err.find("learning.track is not available yet") != std::string::npos);
   }
   SECTION("--json: still exactly one object on standard output") {
-    const auto r = run_selfheal({"validate", "--json"});
+    const auto r = run_selfheal({"report", "--json"});
     CHECK(r.exit_code == 1);
-    CHECK(r.out == "{\"error\":\"not_implemented\",\"message\":\"validation.run is not available yet (see `selfheal sequences`)\"}\n");
+    CHECK(r.out == "{\"error\":\"not_implemented\",\"message\":\"report is not available yet (see `selfheal sequences`)\"}\n");
   }
 }
 

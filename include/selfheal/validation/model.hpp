@@ -4,8 +4,11 @@
 /// deployment.deploy reads a `report` back through `validation/store.hpp`; `selfheal validate --json`
 /// prints it (field names as in HEALING.md).
 
+#include <cstddef>
 #include <string>
 #include <vector>
+
+#include "selfheal/fix/model.hpp"
 
 namespace selfheal::validation {
 
@@ -14,6 +17,13 @@ struct run_request {
   std::string patch_file;    ///< or: any unified diff (a person's fix), validated against the same evidence
   std::string db_path = "selfheal.db";
   std::string repo;    ///< the monitored repository, when the sequence needs one
+  std::string config;  ///< selfheal.toml to read (default: `<repo>/selfheal.toml`)
+  std::string base;    ///< the commit to apply the patch on (default: the patch's base, else service.main's head)
+  fix::patch patch;    ///< or: the patch itself (a non-empty `diff`), e.g. from heal or a test
+  std::string handler;       ///< the handler the patch fixes, when not from a fix record (for the performance check)
+  std::string anomaly_type;  ///< its anomaly type ("performance": the handler must get faster)
+  bool store_result = true;  ///< false: beat 9 writes nothing (record id stays empty)
+  std::string checkout_parent;  ///< where the private checkouts go (default: the system's temporary directory)
 };
 
 /// One check: apply | build | tests | coverage | performance | docs.
@@ -22,6 +32,7 @@ struct check {
   std::string status = "skipped";  ///< pass | fail | skipped
   double seconds = 0;
   std::string detail;
+  std::string output;  ///< what the check's commands printed, cut to its head and tail (stored, not printed)
 };
 
 struct test_failure {
@@ -33,6 +44,8 @@ struct test_results {
   std::size_t passed = 0, failed = 0, skipped = 0, flaky = 0;
   std::vector<test_failure> failures;
   std::vector<std::string> flaky_tests;
+  std::string format;        ///< where the results came from: junit | unittest | pytest | ctest | node | tap | exit_code
+  std::size_t attempts = 0;  ///< runs of the test command (1 + retries used)
 };
 
 struct handler_comparison {
