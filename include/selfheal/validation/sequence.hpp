@@ -44,6 +44,7 @@
 #include "selfheal/core/result.hpp"
 #include "selfheal/core/sequence.hpp"
 #include "selfheal/fix/model.hpp"
+#include "selfheal/fix/store.hpp"
 #include "selfheal/source/git.hpp"
 #include "selfheal/source/patch.hpp"
 #include "selfheal/source/settings.hpp"
@@ -55,10 +56,6 @@
 #include "selfheal/validation/performance.hpp"
 #include "selfheal/validation/store.hpp"
 #include "selfheal/validation/tests.hpp"
-#if __has_include("selfheal/fix/store.hpp")
-#include "selfheal/fix/store.hpp"
-#define SELFHEAL_VALIDATION_HAS_FIX_STORE 1
-#endif
 
 namespace selfheal::validation {
 
@@ -176,7 +173,6 @@ struct load_patch {
       in.patch.id = "file:" + std::filesystem::path(req.patch_file).filename().string();
       in.patch.strategy = "external";
     } else {
-#ifdef SELFHEAL_VALIDATION_HAS_FIX_STORE
       if (!ctx.store) return fail(errc::invalid_request, "no store to read the fix from");
       std::string id = req.patch_record;
       if (id.empty()) {
@@ -187,10 +183,6 @@ struct load_patch {
       auto p = fix::load_patch(*ctx.store, id);
       if (!p) return tl::unexpected(p.error());
       in.patch = std::move(*p);
-#else
-      (void)ctx;
-      return fail(errc::invalid_request, "no patch given: use --patch FILE (this build has no fix store)");
-#endif
     }
     if (!req.handler.empty()) in.patch.handler = req.handler;
     if (!req.anomaly_type.empty()) in.patch.anomaly_type = req.anomaly_type;
