@@ -60,7 +60,7 @@ TEST_CASE("the timestamp shapes of raw logs", "[telemetry][timestamp][rawlogs]")
 
 TEST_CASE("raw logs of common software give events with their component as handler", "[telemetry][rawlogs]") {
   sh::test::telemetry_fixture f;
-  std::string hdfs, hadoop, ssh, apache, spark, logcat;
+  std::string hdfs, hadoop, ssh, apache, spark, logcat, windows;
   for (int i = 0; i < 200; ++i) {
     const int s = i % 60, m = i / 60;
     const bool err = i % 10 == 0;
@@ -77,11 +77,17 @@ TEST_CASE("raw logs of common software give events with their component as handl
     spark += "17/06/09 20:" + two(m) + ":" + two(s) + " INFO storage.BlockManager: Found block rdd_" + std::to_string(i) + " locally\n";
     logcat += "03-17 16:" + two(m) + ":" + two(s) + ".811  1702  2395 " + (err ? "E" : "D") +
               " WindowManager: printFreezingDisplayLogsopening app wtoken\n";
+    // a thread named with '@' is not a component; the logger after it is
+    hadoop += "2015-10-18 19:" + two(m) + ":" + two(s) + ",5 WARN [LeaseRenewer:msrabi@msra-sa-41:9000] "
+              "org.apache.hadoop.hdfs.LeaseRenewer: Failed to renew lease for [DFSClient_NONMAPREDUCE_1537864556_1] for " +
+              std::to_string(i) + " seconds\n";
+    windows += "2016-09-28 04:" + two(m) + ":" + two(s) + ", " + (err ? "Error" : "Info ") +
+               "                  CBS    Loaded Servicing Stack v6.1.7601.23505 with Core: C:\\Windows\\cbscore.dll\n";
   }
   fs::create_directories(f.dir / "logs");
   for (const auto& [name, text] : std::map<std::string, std::string>{
            {"hdfs.log", hdfs}, {"hadoop.log", hadoop}, {"ssh.log", ssh}, {"apache.log", apache}, {"spark.log", spark},
-           {"logcat.log", logcat}})
+           {"logcat.log", logcat}, {"windows.log", windows}})
     spit(f.dir / "logs" / name, text);
   // year-less logs take their year from the file's time
   const auto mtime = std::chrono::file_clock::now() - std::chrono::hours(24 * 30);
@@ -92,16 +98,18 @@ TEST_CASE("raw logs of common software give events with their component as handl
   INFO(::Catch::Detail::stringify(a.bad_line_samples.size()) << " bad; first: "
        << (a.bad_line_samples.empty() ? std::string() : a.bad_line_samples[0].reason));
   CHECK(a.bad_lines == 0);
-  CHECK(a.events == 1200);
+  CHECK(a.events == 1600);
   const auto h = handlers(*s);
   for (const char* name : {"dfs.DataNode$PacketResponder", "org.apache.hadoop.mapreduce.v2.app.MRAppMaster", "sshd",
-                           "storage.BlockManager", "WindowManager"}) {
+                           "storage.BlockManager", "WindowManager", "org.apache.hadoop.hdfs.LeaseRenewer", "CBS"}) {
     INFO(name);
     REQUIRE(h.count(name) == 1);
     CHECK(h.at(name)->stats.count == 200);
   }
   CHECK(h.at("org.apache.hadoop.mapreduce.v2.app.MRAppMaster")->stats.errors == 20);
   CHECK(h.at("WindowManager")->stats.errors == 20);
+  CHECK(h.at("CBS")->stats.errors == 20);
+  CHECK(h.count("msrabi") == 0);
   CHECK(h.at("dfs.DataNode$PacketResponder")->stats.errors == 0);  // WARN is not an error
   CHECK(h.count("mod_jk") == 1);
   CHECK(h.count("jk2_init") == 1);

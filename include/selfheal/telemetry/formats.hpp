@@ -735,7 +735,7 @@ class text_parser {
       if (tok.find('=') != std::string_view::npos) return;  // key=value fields: the message
       bool digits = !tok.empty();
       for (const char c : tok) digits = digits && c >= '0' && c <= '9';
-      if (tok == "-" || digits) {  // separators, pid and thread ids
+      if (tok == "-" || tok == "," || tok == "|" || digits) {  // separators, pid and thread ids
         rest = next;
         continue;
       }
@@ -744,19 +744,32 @@ class text_parser {
         if (close == std::string_view::npos) return;
         const auto inner = rest.substr(1, close - 1);
         if (inner.find(' ') != std::string_view::npos) return;  // "[client 1.2.3.4] …": the message
+        const auto at = inner.rfind('@');
+        bool line_number = at != std::string_view::npos && at + 1 < inner.size();
+        for (std::size_t k = at + 1; line_number && k < inner.size(); ++k) line_number = inner[k] >= '0' && inner[k] <= '9';
         if (e.level.empty() && is_level(inner)) {
           e.level = inner;
-        } else if (const auto at = inner.rfind('@'); at != std::string_view::npos && component.empty()) {
+        } else if (line_number && component.empty()) {  // "[…:FastLeaderElection@774]": Class@line
           const auto from = inner.find_last_of(":/", at);
           component = inner.substr(from == std::string_view::npos ? 0 : from + 1, at - (from == std::string_view::npos ? 0 : from + 1));
-        }  // else a thread name
+        }  // else a thread name ("[main]", "[LeaseRenewer:user@host:9000]")
         rest = rest.substr(close + 1);
         skip_spaces(rest);
         continue;
       }
-      if (e.level.empty() && is_level(tok)) {
-        e.level = tok;
+      if (e.level.empty() && is_level(tok.back() == ',' ? tok.substr(0, tok.size() - 1) : tok)) {
+        e.level = tok.back() == ',' ? tok.substr(0, tok.size() - 1) : tok;
         rest = next;
+        // Windows CBS/CSI style: "Info  CBS  message": a capitalised code right after the level
+        const auto code = token(next);
+        bool caps = code.size() >= 2 && code.size() <= 8;
+        for (const char c : code) caps = caps && ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'));
+        if (caps && component.empty() && next.size() > code.size() + 1 && next[code.size() + 1] == ' ') {
+          component = code;
+          rest = next.substr(code.size());
+          skip_spaces(rest);
+          return;
+        }
         continue;
       }
       if (tok.size() > 1 && tok.back() == ':') {  // the logger: "org.x.Y:", "sshd[24200]:"
