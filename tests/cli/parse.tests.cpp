@@ -29,7 +29,7 @@ sh::process_output run_parse(std::vector<std::string> args) {
 }
 }  // namespace
 
-TEST_CASE("selfheal parse: nothing new makes no record; a missing input fails", "[cli][parse][nothing-new]") {
+TEST_CASE("selfheal parse: nothing new makes no record, a missing input fails", "[cli][parse][nothing-new]") {
   sh::test::temp_dir d;
   const std::string db = (d.path() / "store.db").string();
   const auto log = d.path() / "app.log";
