@@ -9,6 +9,11 @@
 //   BM_selfheal_executions/traces:0|1   selfheal's ingest of them (1 thread) without / with execution
 //                                       paths; `x_untraced` (traces:1) is its bytes/s over traces:0's,
 //                                       the cost of rebuilding executions by correlation id
+//   BM_reference_simdjson_nested        raw simdjson over 64 MB of issue 10.4's shape (`write_nested`:
+//                                       a nested ctx object with an array in every event, 3–12 beats
+//                                       of varying handlers per execution, 4.5 % failed beats)
+//   BM_selfheal_nested/threads:1|2      selfheal's ingest of it with traces; `x_simdjson` against the
+//                                       reference above (issue 10.4's goal: ≥ 0.8 at equal threads)
 // Each selfheal benchmark reports `x_simdjson` and `x_naive`: its bytes/s divided by the
 // references' bytes/s from this same run (the best of their repetitions: on a shared machine one
 // slow reference run must not flatter the ratios). Input: 64 MB of generated NDJSON (~300-byte events, no
@@ -30,9 +35,9 @@ namespace tel = selfheal::telemetry;
 
 namespace {
 const std::string& data_file(const char* format) {
-  static std::string ndjson, conductor, executions;
+  static std::string ndjson, conductor, executions, nested;
   const std::string f = format;
-  std::string& path = f == "ndjson" ? ndjson : f == "conductor" ? conductor : executions;
+  std::string& path = f == "ndjson" ? ndjson : f == "conductor" ? conductor : f == "nested" ? nested : executions;
   if (path.empty()) {
     path = "/tmp/selfheal-telemetry-bench-" + std::to_string(::getpid()) + "." + format;
     selfheal_gen::options opt;
@@ -44,12 +49,14 @@ const std::string& data_file(const char* format) {
     std::FILE* f = std::fopen(path.c_str(), "wb");
     if (std::string(format) == "ndjson") selfheal_gen::write_ndjson(f, opt);
     else if (std::string(format) == "conductor") selfheal_gen::write_conductor(f, opt);
+    else if (std::string(format) == "nested") selfheal_gen::write_nested(f, opt);
     else selfheal_gen::write_executions(f, opt);
     std::fclose(f);
     std::atexit([] {
       if (!ndjson.empty()) ::unlink(ndjson.c_str());
       if (!conductor.empty()) ::unlink(conductor.c_str());
       if (!executions.empty()) ::unlink(executions.c_str());
+      if (!nested.empty()) ::unlink(nested.c_str());
     });
   }
   return path;
@@ -139,5 +146,17 @@ void BM_selfheal_executions(benchmark::State& state) {
   if (traces && executions_untraced_bps > 0) state.counters["x_untraced"] = bps / executions_untraced_bps;
 }
 BENCHMARK(BM_selfheal_executions)->ArgName("traces")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+double nested_simdjson_bps = 0;
+
+void BM_reference_simdjson_nested(benchmark::State& state) { simdjson_reference_loop(state, "nested", nested_simdjson_bps); }
+BENCHMARK(BM_reference_simdjson_nested)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_selfheal_nested(benchmark::State& state) {
+  const auto& path = data_file("nested");
+  const double bps = timed_loop(state, [&] { return run_ingest(path, static_cast<unsigned>(state.range(0))); });
+  if (nested_simdjson_bps > 0) state.counters["x_simdjson"] = bps / nested_simdjson_bps;
+}
+BENCHMARK(BM_selfheal_nested)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

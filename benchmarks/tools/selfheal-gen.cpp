@@ -1,6 +1,6 @@
 // selfheal-gen: seeded, realistic telemetry for tests and benchmarks (see telemetry_gen.hpp).
 //
-//   selfheal-gen --out FILE [--format ndjson|conductor] [--size 200M] [--seed N]
+//   selfheal-gen --out FILE [--format ndjson|conductor|nested] [--size 200M] [--seed N]
 //                [--malformed-rate 0.002] [--truth FILE.json] [--pad N] [--crlf]
 //
 // --pad N adds an unaliased "context" field of N bytes to every JSON event (for ~300-byte events
@@ -28,7 +28,7 @@ std::uint64_t parse_size(const char* s) {
   return static_cast<std::uint64_t>(v * mul);
 }
 int usage() {
-  std::fprintf(stderr, "usage: selfheal-gen --out FILE [--format ndjson|conductor] [--size 200M] [--seed N] "
+  std::fprintf(stderr, "usage: selfheal-gen --out FILE [--format ndjson|conductor|nested] [--size 200M] [--seed N] "
                        "[--malformed-rate X] [--truth FILE.json] [--pad N] [--crlf]\n");
   return 2;
 }
@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
     else if (a == "--pad") opt.pad_bytes = std::strtoull(v, nullptr, 10);
     else return usage();
   }
-  if (out_path.empty() || (format != "ndjson" && format != "conductor")) return usage();
+  if (out_path.empty() || (format != "ndjson" && format != "conductor" && format != "nested")) return usage();
   opt.keep_durations = !truth_path.empty();
   std::FILE* out = out_path == "-" ? stdout : std::fopen(out_path.c_str(), "wb");
   if (!out) {
@@ -62,7 +62,9 @@ int main(int argc, char** argv) {
   }
   static char buf[1 << 20];
   std::setvbuf(out, buf, _IOFBF, sizeof buf);
-  const auto t = format == "ndjson" ? selfheal_gen::write_ndjson(out, opt) : selfheal_gen::write_conductor(out, opt);
+  const auto t = format == "ndjson"   ? selfheal_gen::write_ndjson(out, opt)
+                 : format == "nested" ? selfheal_gen::write_nested(out, opt)
+                                      : selfheal_gen::write_conductor(out, opt);
   if (out != stdout) std::fclose(out);
   else std::fflush(out);
   if (!truth_path.empty()) {

@@ -331,4 +331,85 @@ inline truth write_executions(std::FILE* out, const options& opt) {
   return t;
 }
 
+/// Writes the shape of issue 10.4: realistic structured service logs. Every event carries a
+/// nested context object with an array (`"ctx":{"host":…,"pid":…,"tags":[…]}`); an execution has
+/// 3–12 beats whose handlers are drawn per execution from 96 (so there are about as many distinct
+/// beat paths as executions); 4.5 % of beats fail with an escaped error string, which fails their
+/// execution. 8 executions in flight, lines interleaved. Returns executions (`truth::executions`),
+/// events and bytes.
+inline truth write_nested(std::FILE* out, const options& opt) {
+  std::mt19937_64 rng(opt.seed);
+  std::uniform_real_distribution<double> u(0, 1);
+  truth t;
+  std::vector<std::string> handlers;
+  const char* verbs[] = {"load", "price", "reserve", "charge", "create", "notify", "resolve", "fetch", "validate", "publish",
+                         "index", "audit"};
+  const char* nouns[] = {"Cart", "Order", "Stock", "Card", "User", "Invoice", "Quote", "Shipment"};
+  for (const char* v : verbs)
+    for (const char* n : nouns) handlers.push_back(std::string(v) + n);
+  const char* errors[] = {R"(card \"declined\" by issuer\nretry in 30s)", R"(timeout after 5000ms: upstream \"pricing\")",
+                          R"(constraint \"stock >= 0\" violated at C:\\svc\\stock.cs)"};
+  const char* tags[] = {"\"canary\"", "\"eu-west\"", "\"v2\"", "\"retry\"", "\"batch\"", "\"mobile\""};
+  struct flight { std::uint64_t id; std::vector<std::string> lines; std::size_t next = 0; };
+  std::vector<flight> in_flight;
+  std::uint64_t next_id = 0;
+  std::int64_t now = opt.start_ns;
+  char buf[1024];
+  const auto make = [&](std::uint64_t id) {
+    flight f{id, {}, 0};
+    std::int64_t ts = now;
+    const int host = static_cast<int>(u(rng) * 40);
+    const int pid = 1000 + static_cast<int>(u(rng) * 9000);
+    std::string ctx = "{\"host\":\"web-" + std::to_string(host) + "\",\"pid\":" + std::to_string(pid) + ",\"tags\":[";
+    const int ntags = 1 + static_cast<int>(u(rng) * 3);
+    for (int k = 0; k < ntags; ++k) ctx += std::string(k ? "," : "") + tags[static_cast<std::size_t>(u(rng) * 6) % 6];
+    ctx += "]}";
+    const auto line = [&](const char* event, int beat, const std::string& handler, const char* err, double ms) {
+      const std::string when = detail::iso(ts);
+      if (beat == 0)
+        std::snprintf(buf, sizeof buf, "{\"ts\":\"%s\",\"event\":\"%s\",\"sequence\":\"checkout\",\"correlationId\":\"n%" PRIu64
+                      "\",\"ctx\":%s%s%s%s}", when.c_str(), event, id, ctx.c_str(), err ? ",\"error\":\"" : "", err ? err : "", err ? "\"" : "");
+      else if (ms < 0)
+        std::snprintf(buf, sizeof buf, "{\"ts\":\"%s\",\"event\":\"%s\",\"sequence\":\"checkout\",\"beat\":%d,\"handler\":\"%s\","
+                      "\"correlationId\":\"n%" PRIu64 "\",\"ctx\":%s}", when.c_str(), event, beat, handler.c_str(), id, ctx.c_str());
+      else
+        std::snprintf(buf, sizeof buf, "{\"ts\":\"%s\",\"event\":\"%s\",\"sequence\":\"checkout\",\"beat\":%d,\"handler\":\"%s\","
+                      "\"durationMs\":%.3f,\"correlationId\":\"n%" PRIu64 "\",\"ctx\":%s%s%s%s}", when.c_str(), event, beat,
+                      handler.c_str(), ms, id, ctx.c_str(), err ? ",\"error\":\"" : "", err ? err : "", err ? "\"" : "");
+      f.lines.emplace_back(buf);
+      ts += 500'000 + static_cast<std::int64_t>(u(rng) * 3'000'000);
+    };
+    line("sequence-started", 0, {}, nullptr, -1);
+    const int beats = 3 + static_cast<int>(u(rng) * 10) % 10;
+    const char* failure = nullptr;
+    for (int b = 1; b <= beats && failure == nullptr; ++b) {
+      const auto& h = handlers[static_cast<std::size_t>(u(rng) * static_cast<double>(handlers.size())) % handlers.size()];
+      line("beat-started", b, h, nullptr, -1);
+      const double ms = std::round(std::exp(std::log(4.0) + 0.8 * (u(rng) - 0.5) * 2) * 1000) / 1000;
+      if (u(rng) < 0.045) failure = errors[static_cast<std::size_t>(u(rng) * 3) % 3];
+      line(failure ? "beat-failed" : "beat-completed", b, h, failure, ms);
+      ++t.executions;  // beat calls (handler executions)
+    }
+    line(failure ? "sequence-failed" : "sequence-completed", 0, {}, failure, -1);
+    return f;
+  };
+  while (t.bytes < opt.target_bytes) {
+    while (in_flight.size() < 8) in_flight.push_back(make(next_id++));
+    const std::size_t i = static_cast<std::size_t>(u(rng) * static_cast<double>(in_flight.size())) % in_flight.size();
+    auto& f = in_flight[i];
+    const std::string& l = f.lines[f.next++];
+    std::fputs(l.c_str(), out);
+    std::fputc('\n', out);
+    t.bytes += l.size() + 1;
+    ++t.lines;
+    ++t.events;
+    now += 200'000;
+    if (f.next == f.lines.size()) {
+      if (i + 1 != in_flight.size()) f = std::move(in_flight.back());
+      in_flight.pop_back();
+    }
+  }
+  return t;
+}
+
 }  // namespace selfheal_gen

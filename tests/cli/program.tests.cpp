@@ -116,14 +116,14 @@ TEST_CASE("selfheal parse reads standard input and traces its executions", "[cli
   const auto text = run_selfheal({"parse", "--db", db, "-"}, log);
   INFO(text.err);
   CHECK(text.exit_code == 0);
-  CHECK(text.out.find("telemetry-1: 15 events, 8 executions, 1 bad lines from 1 source(s)") != std::string::npos);
-  CHECK(text.out.find("executions traced by correlation id: 4, distinct beat paths: 2, incomplete: 1; beats outside a traced execution: 1") !=
+  CHECK(text.out.find("telemetry-1: 15 events, 8 handler calls, 1 bad lines from 1 source(s)") != std::string::npos);
+  CHECK(text.out.find("sequence executions traced by correlation id: 4, distinct beat paths: 2, incomplete: 1; beat calls outside a traced execution: 1") !=
         std::string::npos);
   CHECK(text.err.find("-:16:") != std::string::npos);  // the bad line, named by source and line
 
   const auto untraced = run_selfheal({"parse", "--db", db, "--no-traces", "-"}, log);
   CHECK(untraced.exit_code == 0);
-  CHECK(untraced.out.find("15 events, 8 executions") != std::string::npos);
+  CHECK(untraced.out.find("15 events, 8 handler calls") != std::string::npos);
   CHECK(untraced.out.find("executions traced") == std::string::npos);
 
   const auto json = run_selfheal({"parse", "--db", db, "--json", "-"}, log);

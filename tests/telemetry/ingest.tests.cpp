@@ -70,8 +70,9 @@ TEST_CASE("JSON output matches the truth of generated telemetry", "[telemetry][p
   CHECK(json["bad_line_samples"].size() == std::min<std::uint64_t>(20, truth.bad_lines));
   std::vector<std::string> keys;
   for (auto it = json.begin(); it != json.end(); ++it) keys.push_back(it.key());
-  CHECK(keys == std::vector<std::string>{"bad_line_samples", "bad_lines", "events", "executions", "files", "handlers",
-                                         "record_id", "sequences"});
+  CHECK(keys == std::vector<std::string>{"bad_line_samples", "bad_lines", "events", "executions", "files", "handler_calls",
+                                         "handlers", "nothing_new", "record_id", "sequence_executions", "sequences",
+                                         "traced_executions"});
   REQUIRE(json["handlers"].size() == truth.handlers.size());
   for (const auto& h : json["handlers"]) {
     const std::string name = h["handler"];
@@ -173,6 +174,9 @@ TEST_CASE("a second parse of a growing log ingests only the new bytes", "[teleme
     CHECK(third->aggregate.sources[0].plan.note == "unchanged");
     CHECK(third->aggregate.sources[0].bytes == 0);
     CHECK(third->aggregate.events == 0);
+    CHECK(third->nothing_new);  // and no record made
+    CHECK(third->record_id.empty());
+    CHECK(*tel::latest_telemetry_record(*f.db) == second->record_id);
   }
   SECTION("truncated: read from the start") {
     spit(log, all.substr(0, 1000 + all.find('\n', 1000) - 1000 + 1));
@@ -183,20 +187,32 @@ TEST_CASE("a second parse of a growing log ingests only the new bytes", "[teleme
   }
   SECTION("rotated (a new file under the same name): read from the start") {
     const auto tmp = f.dir / "new.log";
-    spit(tmp, all);
+    const std::string fresh = R"({"ts":"2025-02-01T00:00:00Z","handler":"new","durationMs":1})" "\n";
+    spit(tmp, fresh + all);
     fs::rename(tmp, log);
     auto third = f.parse({log.string()});
     REQUIRE(third);
     CHECK(third->aggregate.sources[0].plan.note == "rotated");
-    CHECK(third->aggregate.sources[0].bytes == all.size());
-    CHECK(third->aggregate.events == truth.events);
+    CHECK(third->aggregate.sources[0].bytes == fresh.size() + all.size());
+    CHECK(third->aggregate.events == truth.events + 1);
+  }
+  SECTION("the same content under a new inode is not read twice (a copy)") {
+    const auto tmp = f.dir / "copy.log";
+    spit(tmp, all);
+    fs::rename(tmp, log);
+    auto third = f.parse({log.string()});
+    REQUIRE(third);
+    CHECK(third->aggregate.sources[0].plan.note == "moved");
+    CHECK(third->aggregate.sources[0].bytes == 0);
+    CHECK(third->nothing_new);
   }
   SECTION("a half-written last line is read again once complete") {
     const std::string half = R"({"ts":"2025-01-01T00:00:00Z","handler":"late","durationMs":)";
     spit(log, half, std::ios::app);
     auto third = f.parse({log.string()});
     REQUIRE(third);
-    CHECK(third->aggregate.bad_lines == 1);
+    CHECK(third->aggregate.bad_lines == 0);  // held back, not counted
+    CHECK(third->aggregate.sources[0].held_back_bytes == half.size());
     spit(log, "5}\n", std::ios::app);
     auto fourth = f.parse({log.string()});
     REQUIRE(fourth);

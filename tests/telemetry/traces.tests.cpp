@@ -197,7 +197,7 @@ TEST_CASE("open executions and distinct paths are bounded without skewing shares
   std::ofstream(log, std::ios::binary) << write_log(checkout_plans(), 0);
 
   SECTION("beyond max_paths_per_sequence the rarer paths become one rest row") {
-    const auto t = ingest_file(log, 2, 4096, {true, 65536, 2, 1 << 16}).traces;
+    const auto t = ingest_file(log, 2, 4096, {true, 65536, 2, 1 << 16, 300'000'000'000}).traces;
     REQUIRE(t.paths.size() == 3);
     CHECK(t.paths[0].executions == 120);
     CHECK(t.paths[1].executions == 60);
@@ -211,7 +211,7 @@ TEST_CASE("open executions and distinct paths are bounded without skewing shares
     CHECK(total == 300);
   }
   SECTION("with at most one open execution per file, the older of two open at a chunk end is evicted") {
-    const auto t = ingest_file(log, 1, 4096, {true, 1, 256, 1 << 16}).traces;
+    const auto t = ingest_file(log, 1, 4096, {true, 1, 256, 1 << 16, 300'000'000'000}).traces;
     // executions run two at a time, so chunk ends leave two open: evictions happen, each is counted
     // as incomplete, its later beats as untraced
     CHECK(t.evicted > 0);

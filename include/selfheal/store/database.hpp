@@ -13,8 +13,12 @@
 /// if (auto r = tx.commit(); !r) ...                           // rolled back if never committed
 /// \endcode
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
+#include <system_error>
 #include <optional>
 #include <span>
 #include <string>
@@ -107,6 +111,9 @@ class statement {
   sqlite3_stmt* st_ = nullptr;
 };
 
+/// How long a statement waits for another connection's lock before failing with "database is locked".
+inline constexpr std::chrono::milliseconds default_busy_timeout{5000};
+
 /// An open store file. Move-only; closes on destruction.
 class database {
  public:
@@ -117,11 +124,20 @@ class database {
     const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
     database db(raw);
     if (rc != SQLITE_OK) return detail::sqlite_fail(raw, rc, "cannot open store '" + path + "'");
-    sqlite3_busy_timeout(raw, 5000);
+    sqlite3_busy_timeout(raw, static_cast<int>(default_busy_timeout.count()));
     if (auto r = db.exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;"); !r)
       return tl::unexpected(r.error());
     if (auto r = db.apply_core_schema(); !r) return tl::unexpected(r.error());
     return db;
+  }
+
+  /// Opens an existing store for commands that only read it: a path with no store file is an error
+  /// (`errc::not_found`) instead of a new empty store (a mistyped `--db`).
+  [[nodiscard]] static result<database> open_existing(const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec))
+      return fail(errc::not_found, "no store at '" + path + "' (a mistyped --db? run `selfheal parse` first to create one)");
+    return open(path);
   }
 
   database(database&& o) noexcept : db_(std::exchange(o.db_, nullptr)) {}
@@ -154,6 +170,10 @@ class database {
   }
 
   [[nodiscard]] std::int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+  /// How long statements wait for another connection's lock (`default_busy_timeout` after open).
+  void set_busy_timeout(std::chrono::milliseconds wait) {
+    sqlite3_busy_timeout(db_, static_cast<int>(std::min<std::int64_t>(wait.count(), std::int64_t{1} << 30)));
+  }
   [[nodiscard]] sqlite3* native_handle() const noexcept { return db_; }
 
   /// `PRAGMA user_version`: the version of the core schema.
@@ -207,8 +227,24 @@ class transaction {
   auto row = current->step();
   if (!row) return tl::unexpected(row.error());
   const auto have = static_cast<std::size_t>(current->column_int(0));
+  current->reset();  // ends its read transaction: a write lock is never taken while reading
+  if (have >= migrations.size()) return {};
+  // Another process may migrate at the same moment: each version is checked again under the
+  // write lock (BEGIN IMMEDIATE waits for the other writer), so it is applied exactly once.
+  auto applied = db.prepare("SELECT 1 FROM schema_migrations WHERE component = ?1 AND version = ?2");
+  if (!applied) return tl::unexpected(applied.error());
   for (std::size_t v = have; v < migrations.size(); ++v) {
     transaction tx(db);
+    if (!tx.active()) return fail(errc::store_error, std::string(component) + " migration " + std::to_string(v + 1) +
+                                                         ": the store stayed locked by another writer");
+    applied->bind(1, component).bind(2, static_cast<std::int64_t>(v + 1));
+    auto done = applied->step();
+    applied->reset();
+    if (!done) return tl::unexpected(done.error());
+    if (*done) {
+      if (auto r = tx.commit(); !r) return r;
+      continue;
+    }
     if (auto r = db.exec(migrations[v]); !r) {
       auto e = r.error();
       e.detail = std::string(component) + " migration " + std::to_string(v + 1) + ": " + e.detail;

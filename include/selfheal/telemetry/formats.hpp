@@ -9,13 +9,16 @@
 /// Blank lines are ignored. Nothing is copied except the small per-file context the Conductor
 /// format needs (current sequence, beat → event, event → handler).
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <cstdint>
 #include <unordered_map>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "selfheal/telemetry/model.hpp"
 #include "selfheal/telemetry/timestamp.hpp"
@@ -246,11 +249,82 @@ namespace detail {
 
 }  // namespace detail
 
+/// Bytes of a file's first block that `is_binary_block` judges.
+inline constexpr std::size_t first_block_bytes = 4096;
+
+/// Whether a file's first block (`first_block_bytes` of it, or all of a shorter file) is mostly not
+/// text: at least 30 % of its bytes are NUL or C0 controls other than tab, newline, CR, FF, VT and
+/// ESC. A text log with a damaged region further on (a NUL run, a zeroed block after a crash,
+/// invalid UTF-8) is not binary: its bad lines are counted one by one (`scrub_nul_runs`).
+[[nodiscard]] inline bool is_binary_block(std::string_view head) noexcept {
+  head = head.substr(0, first_block_bytes);
+  if (head.empty()) return false;
+  std::size_t bad = 0;
+  for (const char ch : head) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v' && c != 0x1b) ++bad;
+  }
+  return bad * 10 >= head.size() * 3;
+}
+
+/// A line whose NUL bytes `scrub_nul_runs` blanked: its number (1-based in the scrubbed data), how
+/// many NUL bytes, and whether other text stood before the last NUL (then that text was dropped).
+struct scrubbed_line {
+  std::uint64_t line = 0;
+  std::uint64_t nul_bytes = 0;
+  bool text_dropped = false;
+  [[nodiscard]] std::string reason() const {
+    if (!text_dropped)
+      return "a zeroed region (" + std::to_string(nul_bytes) + " NUL bytes, e.g. after a crash) skipped";
+    return "NUL bytes inside the line (" + std::to_string(nul_bytes) + "): the text up to the last one skipped";
+  }
+};
+
+/// Blanks NUL bytes so that the lines around a damaged region are read: in each line holding NUL
+/// bytes, everything up to and including its last NUL becomes spaces (what follows a zeroed block
+/// is usually the first line written after a restart) and the line is listed in `out`. Cost
+/// without NUL bytes: one `memchr` over the data.
+inline void scrub_nul_runs(char* data, std::size_t size, std::vector<scrubbed_line>& out) {
+  out.clear();
+  const void* hit = std::memchr(data, '\0', size);
+  if (hit == nullptr) return;
+  std::uint64_t line = 1;
+  std::size_t counted = 0;  // newlines before `counted` are in `line`
+  std::size_t pos = static_cast<std::size_t>(static_cast<const char*>(hit) - data);
+  while (pos < size) {
+    line += static_cast<std::uint64_t>(std::count(data + counted, data + pos, '\n'));
+    counted = pos;
+    std::size_t start = pos;
+    while (start > 0 && data[start - 1] != '\n') --start;
+    const void* nl = std::memchr(data + pos, '\n', size - pos);
+    const std::size_t end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - data) : size;
+    std::size_t last = pos;
+    std::uint64_t nuls = 0;
+    bool text = false;
+    for (std::size_t k = start; k < end; ++k) {
+      if (data[k] == '\0') {
+        ++nuls;
+        last = k;
+      }
+    }
+    for (std::size_t k = start; k <= last; ++k) {
+      if (data[k] != '\0' && data[k] != ' ' && data[k] != '\t' && data[k] != '\r') text = true;
+      data[k] = ' ';
+    }
+    out.push_back({line, nuls, text});
+    if (end >= size) break;
+    hit = std::memchr(data + end, '\0', size - end);
+    if (hit == nullptr) break;
+    pos = static_cast<std::size_t>(static_cast<const char*>(hit) - data);
+  }
+}
+
 /// Guesses a file's format from its head (the first bytes, any number of lines): votes of up to 20
-/// non-blank lines; NUL bytes mean binary. Ties prefer ndjson, conductor, serilog, text.
+/// non-blank lines; a first block that is mostly not text (`is_binary_block`) means binary, and
+/// lines holding NUL bytes do not vote. Ties prefer ndjson, conductor, serilog, text.
 [[nodiscard]] inline log_format detect_format(std::string_view head) noexcept {
   if (head.substr(0, 3) == "\xEF\xBB\xBF") head.remove_prefix(3);
-  if (head.find('\0') != std::string_view::npos) return log_format::binary;
+  if (is_binary_block(head)) return log_format::binary;
   int votes[4] = {0, 0, 0, 0};  // ndjson, conductor, serilog, text
   int lines = 0;
   while (!head.empty() && lines < 20) {
@@ -258,7 +332,7 @@ namespace detail {
     std::string_view line = head.substr(0, nl);
     head.remove_prefix(nl == std::string_view::npos ? head.size() : nl + 1);
     while (!line.empty() && (detail::is_space(line.front()) || line.front() == '\r')) line.remove_prefix(1);
-    if (line.empty() || line == "\r") continue;
+    if (line.empty() || line == "\r" || line.find('\0') != std::string_view::npos) continue;
     ++lines;
     const auto after = detail::skip_source_prefix(line);
     if (line.front() == '{') ++votes[0];
@@ -571,10 +645,19 @@ class serilog_parser {
 
 // ---- key=value text --------------------------------------------------------------------------
 
-/// `2025-01-01T00:00:00Z INFO handler:parse duration=12ms message` and logfmt (`ts=… level=…`).
-/// A line with neither a leading timestamp nor a known field is a bad line.
+/// `2025-01-01T00:00:00Z INFO handler:parse duration=12ms message`, logfmt (`ts=… level=…`) and
+/// the raw logs of common software: a leading timestamp in any shape `parse_log_timestamp_prefix`
+/// knows (HDFS, Hadoop, Spark, syslog/OpenSSH/Linux, Apache, Zookeeper, Android, Proxifier …),
+/// then a header of pid numbers, a level word (bare or `[bracketed]`), a `[thread]`, a host and
+/// the logger/component (`dfs.DataNode$PacketResponder:`, `sshd[24200]:`, `[…:Class@123]`, or a
+/// leading code word such as `mod_jk`): a line without a `handler` field takes that component as
+/// its handler, so counts, error rates (from the level) and error templates work on plain
+/// application logs. A line with neither a leading timestamp nor a known field is a bad line.
 class text_parser {
  public:
+  /// `ref_ns`: the file's modification time, which gives year-less timestamps their year.
+  explicit text_parser(std::int64_t ref_ns = 0) noexcept : ref_ns_(ref_ns) {}
+
   template <class Sink>
   void line(std::string_view text, std::uint64_t line_no, Sink& sink) const {
     while (!text.empty() && (text.back() == '\r' || detail::is_space(text.back()))) text.remove_suffix(1);
@@ -587,30 +670,131 @@ class text_parser {
     bool leading_time = false;
     if (parse_iso8601_prefix(text, used)) {
       e.ts_text = text.substr(0, used);
-      rest = text.substr(used);
       leading_time = true;
-      while (!rest.empty() && detail::is_space(rest.front())) rest.remove_prefix(1);
-      // optional level word
-      const auto sp = rest.find(' ');
-      const auto word = rest.substr(0, sp);
-      for (std::string_view lv : {"TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR", "FATAL", "CRITICAL", "trace",
-                                  "debug", "info", "warn", "warning", "error", "fatal", "critical", "INF", "WRN",
-                                  "ERR", "DBG", "FTL", "VRB"}) {
-        if (word == lv) {
-          e.level = word;
-          rest.remove_prefix(sp == std::string_view::npos ? rest.size() : sp + 1);
-          break;
-        }
-      }
+    } else if (auto t = parse_log_timestamp_prefix(text, ref_ns_, used)) {
+      e.ts_integer = *t;
+      e.ts_number = static_cast<double>(*t);
+      e.ts_is_integer = true;
+      e.has_ts_number = true;
+      leading_time = true;
+    }
+    std::string_view component;
+    if (leading_time) {
+      rest = text.substr(used);
+      header(rest, e, component);
     }
     const int found = scan_key_values(rest, e);
     if (!leading_time && found == 0) {
-      sink.bad(line_no, "no leading timestamp and no known key=value field");
+      sink.bad(line_no, "no timestamp selfheal knows at the start and no known key=value field");
       return;
     }
     if (e.message.empty()) e.message = rest;
+    if (e.handler.empty() && !component.empty()) {
+      e.handler = component;
+      e.component_handler = true;
+    }
     sink.event(e);
   }
+
+ private:
+  [[nodiscard]] static bool is_level(std::string_view w) noexcept {
+    for (std::string_view lv : {"TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "FATAL", "CRITICAL",
+                                "CRIT", "SEVERE", "ALERT", "EMERG", "INF", "WRN", "ERR", "DBG", "FTL", "VRB", "V",
+                                "D", "I", "W", "E", "F"}) {
+      if (w.size() != lv.size()) continue;
+      bool same = true;
+      for (std::size_t k = 0; k < w.size() && same; ++k) {
+        const char c = (w[k] >= 'a' && w[k] <= 'z') ? static_cast<char>(w[k] - 32) : w[k];
+        same = c == lv[k];
+      }
+      if (same && (w.size() > 1 || (w[0] >= 'A' && w[0] <= 'Z'))) return true;  // one-letter levels: capitals
+    }
+    return false;
+  }
+  [[nodiscard]] static bool is_code_word(std::string_view w) noexcept {
+    if (w.empty() || !((w[0] >= 'A' && w[0] <= 'Z') || (w[0] >= 'a' && w[0] <= 'z'))) return false;
+    bool marked = false;
+    for (const char c : w) {
+      if (c == '=' || c == '"' || c == '[' || c == ']' || c == '/' || c == ':') return false;
+      marked = marked || c == '.' || c == '_' || c == '(' || c == '$';
+    }
+    return marked;
+  }
+
+  /// Reads the header after the timestamp (see the class comment); `rest` becomes the message.
+  static void header(std::string_view& rest, raw_event_view& e, std::string_view& component) {
+    auto skip_spaces = [](std::string_view& v) {
+      while (!v.empty() && detail::is_space(v.front())) v.remove_prefix(1);
+    };
+    auto token = [](std::string_view v) { return v.substr(0, std::min(v.find(' '), v.find('\t'))); };
+    skip_spaces(rest);
+    for (int n = 0; n < 8 && !rest.empty(); ++n) {
+      const std::string_view tok = token(rest);
+      auto next = rest.substr(tok.size());
+      skip_spaces(next);
+      if (tok.find('=') != std::string_view::npos) return;  // key=value fields: the message
+      bool digits = !tok.empty();
+      for (const char c : tok) digits = digits && c >= '0' && c <= '9';
+      if (tok == "-" || tok == "," || tok == "|" || digits) {  // separators, pid and thread ids
+        rest = next;
+        continue;
+      }
+      if (tok.front() == '[') {
+        const auto close = rest.find(']');
+        if (close == std::string_view::npos) return;
+        const auto inner = rest.substr(1, close - 1);
+        if (inner.find(' ') != std::string_view::npos) return;  // "[client 1.2.3.4] …": the message
+        const auto at = inner.rfind('@');
+        bool line_number = at != std::string_view::npos && at + 1 < inner.size();
+        for (std::size_t k = at + 1; line_number && k < inner.size(); ++k) line_number = inner[k] >= '0' && inner[k] <= '9';
+        if (e.level.empty() && is_level(inner)) {
+          e.level = inner;
+        } else if (line_number && component.empty()) {  // "[…:FastLeaderElection@774]": Class@line
+          const auto from = inner.find_last_of(":/", at);
+          component = inner.substr(from == std::string_view::npos ? 0 : from + 1, at - (from == std::string_view::npos ? 0 : from + 1));
+        }  // else a thread name ("[main]", "[LeaseRenewer:user@host:9000]")
+        rest = rest.substr(close + 1);
+        skip_spaces(rest);
+        continue;
+      }
+      if (e.level.empty() && is_level(tok.back() == ',' ? tok.substr(0, tok.size() - 1) : tok)) {
+        e.level = tok.back() == ',' ? tok.substr(0, tok.size() - 1) : tok;
+        rest = next;
+        // Windows CBS/CSI style: "Info  CBS  message": a capitalised code right after the level
+        const auto code = token(next);
+        bool caps = code.size() >= 2 && code.size() <= 8;
+        for (const char c : code) caps = caps && ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'));
+        if (caps && component.empty() && next.size() > code.size() + 1 && next[code.size() + 1] == ' ') {
+          component = code;
+          rest = next.substr(code.size());
+          skip_spaces(rest);
+          return;
+        }
+        continue;
+      }
+      if (tok.size() > 1 && tok.back() == ':') {  // the logger: "org.x.Y:", "sshd[24200]:"
+        if (component.empty()) {
+          auto c = tok.substr(0, tok.size() - 1);
+          if (c.back() == ']')
+            if (const auto open = c.rfind('['); open != std::string_view::npos && open > 0) c = c.substr(0, open);
+          component = c;
+        }
+        rest = next;
+        return;
+      }
+      const auto after = token(next);
+      if (after.size() > 1 && after.back() == ':' && component.empty() && n < 4 && tok.find(':') == std::string_view::npos) {
+        rest = next;  // a host name before the program ("LabSZ sshd[24200]:")
+        continue;
+      }
+      if (component.empty() && is_code_word(tok)) {  // "mod_jk child …", "chrome.exe - …": kept in the message
+        component = tok.size() > 2 && tok.substr(tok.size() - 2) == "()" ? tok.substr(0, tok.size() - 2) : tok;
+      }
+      return;
+    }
+  }
+
+  std::int64_t ref_ns_ = 0;
 };
 
 }  // namespace selfheal::telemetry

@@ -90,6 +90,8 @@ struct task_result {
   bool tail_bad = false;             ///< the unterminated last line of the source was bad
   std::uint64_t tail_offset = 0;     ///< source offset of that line
   std::uint64_t end_offset = 0;      ///< source offset after this task's data
+  std::uint64_t held_back = 0;       ///< bytes of an unterminated last line not read
+  std::string first_line;            ///< the start of the task's first line (task 0: for the "why nothing" hint)
   std::string error;
 };
 
@@ -104,6 +106,8 @@ struct task_sink {
   std::uint64_t last_bad = 0;
   std::string reason;
   trace_builder* traces;  ///< the worker's (reused across its tasks: its tables keep their capacity); null: off
+  std::vector<std::uint64_t> quiet;  ///< lines already counted bad (scrubbed NUL bytes), ascending
+  std::size_t quiet_next = 0;
 
   void event(const raw_event_view& e) {
     bool deferred = false;
@@ -123,20 +127,43 @@ struct task_sink {
     if (traces != nullptr) traces->add(e, *n);
   }
   void bad(std::uint64_t line, std::string why) {
+    while (quiet_next < quiet.size() && quiet[quiet_next] < line) ++quiet_next;
+    if (quiet_next < quiet.size() && quiet[quiet_next] == line) return;  // counted once, as damaged
     ++r->bad_lines;
     last_bad = line;
     if (r->bad_samples.size() < max_samples) r->bad_samples.emplace_back(line + line_base, std::move(why));
   }
+
+  /// Blanks the NUL bytes of `data` (lines numbered from `first_line`), counts each damaged line
+  /// as one bad line, and keeps the parser from counting it again.
+  void scrub(char* data, std::size_t size, std::uint64_t first_line, std::vector<scrubbed_line>& scratch) {
+    quiet.clear();
+    quiet_next = 0;
+    scrub_nul_runs(data, size, scratch);
+    for (const auto& d : scratch) {
+      const std::uint64_t line = first_line + d.line - 1;
+      bad(line, d.reason());
+      quiet.push_back(line);
+    }
+    quiet_next = 0;
+  }
 };
 
-/// Splits a chunk into lines for a text parser; returns lines seen.
+/// Splits a chunk into lines for a text parser; returns lines seen. With `json`, a line that starts
+/// with `{` is read as NDJSON (the format is decided per line: a text banner before NDJSON, or
+/// JSON lines among text ones); `buffer_end` is the end of the padded buffer `data` lies in.
 template <class Parser, class Sink>
-std::uint64_t feed_lines(Parser& parser, std::string_view data, std::uint64_t first_line, Sink& sink) {
+std::uint64_t feed_lines(Parser& parser, std::string_view data, std::uint64_t first_line, Sink& sink,
+                         ndjson_parser* json = nullptr, const char* buffer_end = nullptr) {
   std::uint64_t line = first_line;
   while (!data.empty()) {
     const auto nl = data.find('\n');
-    const auto text = data.substr(0, nl);
-    parser.line(text, line, sink);
+    auto text = data.substr(0, nl);
+    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);  // blanked NUL bytes
+    if (json != nullptr && !text.empty() && text.front() == '{')
+      json->parse_line(padded_view(text.data(), text.size(), static_cast<std::size_t>(buffer_end - text.data())), line, sink);
+    else
+      parser.line(text, line, sink);
     ++line;
     if (nl == std::string_view::npos) break;
     data.remove_prefix(nl + 1);
@@ -186,10 +213,42 @@ class ingest_engine {
     std::sort(samples_.begin(), samples_.end(), [](const auto& a, const auto& b) {
       return std::tie(a.first, a.second.line) < std::tie(b.first, b.second.line);
     });
-    for (auto& [file, b] : samples_) {
-      if (result_.bad_line_samples.size() >= opt_.max_bad_line_samples) break;
-      result_.bad_line_samples.push_back(std::move(b));
+    // A source that gave lines but no event says why, with its first line.
+    for (std::size_t i = 0; i < result_.sources.size(); ++i) {
+      auto& src = result_.sources[i];
+      const std::uint64_t lines = src.lines - (plans_[i].start_line - 1);
+      if (src.events > 0 || lines == 0 || !src.error.empty()) continue;
+      std::string why = "no line has a timestamp or field selfheal knows";
+      for (const auto& [file, b] : samples_)
+        if (file == i && b.line > 0) {
+          why = b.reason;
+          break;
+        }
+      src.hint = std::to_string(lines) + (lines == 1 ? " line" : " lines") + ", none usable (" + why + "); first line: " +
+                 files_[i].first_line;
     }
+    // Samples from every file: an equal share each first, then the rest in input order.
+    std::size_t files_with_samples = 0;
+    for (std::size_t k = 0; k < samples_.size(); ++k)
+      if (k == 0 || samples_[k].first != samples_[k - 1].first) ++files_with_samples;
+    const std::size_t share = std::max<std::size_t>(1, opt_.max_bad_line_samples / std::max<std::size_t>(1, files_with_samples));
+    std::vector<bool> taken(samples_.size(), false);
+    std::size_t in_file = 0;
+    for (std::size_t k = 0, n = 0; k < samples_.size() && n < opt_.max_bad_line_samples; ++k) {
+      in_file = (k == 0 || samples_[k].first != samples_[k - 1].first) ? 0 : in_file + 1;
+      if (in_file < share) {
+        taken[k] = true;
+        ++n;
+      }
+    }
+    std::size_t n_taken = static_cast<std::size_t>(std::count(taken.begin(), taken.end(), true));
+    for (std::size_t k = 0; k < samples_.size() && n_taken < opt_.max_bad_line_samples; ++k)
+      if (!taken[k]) {
+        taken[k] = true;
+        ++n_taken;
+      }
+    for (std::size_t k = 0; k < samples_.size(); ++k)
+      if (taken[k]) result_.bad_line_samples.push_back(std::move(samples_[k].second));
     for (const auto& s : result_.sources) result_.bytes += s.bytes;
     result_.traces = traces_.summary();
     result_.elapsed_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
@@ -206,6 +265,7 @@ class ingest_engine {
     pairing_table pairs;
     trace_table::file_state traces;
     bool finished = false;
+    std::string first_line;
   };
 
   /// What a worker gets: a chunk of the current NDJSON file, or a whole text file.
@@ -245,7 +305,15 @@ class ingest_engine {
           source_failed(i, got.error().detail);
           continue;
         }
-        if (!*got) {  // empty (or nothing new)
+        if (!*got && opt_.format == log_format::auto_detect && plans_[i].start_offset == 0 &&
+            is_binary_block(r->held_tail())) {  // no newline at all, and not text
+          free_.push_back(std::move(first));
+          skip_binary(i);
+          continue;
+        }
+        if (!*got) {  // empty (or nothing new, or only an unterminated line held back)
+          result_.sources[i].held_back_bytes = first->held_back;
+          if (r->truncated_gzip()) source_warning(i, "truncated .gz: the compressed data ends early; read what was there");
           free_.push_back(std::move(first));
           result_.sources[i].format = opt_.format == log_format::auto_detect ? log_format::ndjson : opt_.format;
           files_[i].reading_done = true;
@@ -257,12 +325,7 @@ class ingest_engine {
         result_.sources[i].format = f;
         if (f == log_format::binary) {
           free_.push_back(std::move(first));
-          files_[i].reading_done = true;
-          close_file(i, false);
-          result_.sources[i].bad_lines = 1;
-          result_.sources[i].error = "binary data (NUL bytes): skipped";
-          result_.bad_lines += 1;
-          samples_.push_back({i, bad_line{plans_[i].path, 0, "binary data (NUL bytes): file skipped"}});
+          skip_binary(i);
           continue;
         }
         if (f != log_format::ndjson) {  // whole-file task
@@ -288,6 +351,9 @@ class ingest_engine {
       auto got = current_->next(*buf);
       if (got && *got) note_read(buf->size);
       if (!got || !*got) {
+        if (got) result_.sources[current_file_].held_back_bytes += buf->held_back;
+        if (got && current_->truncated_gzip() && !truncation_noted(current_file_))
+          source_warning(current_file_, "truncated .gz: the compressed data ends early; read what was there");
         free_.push_back(std::move(buf));
         if (!got) result_.sources[current_file_].error = got.error().detail;
         finish_reading();
@@ -301,6 +367,29 @@ class ingest_engine {
       if (t.data->last) finish_reading();
       return t;
     }
+  }
+
+  /// A file-level problem that did not stop reading: one bad line (line 0) with the reason.
+  void source_warning(std::size_t i, std::string why) {
+    result_.sources[i].bad_lines += 1;
+    result_.bad_lines += 1;
+    samples_.push_back({i, bad_line{plans_[i].path, 0, std::move(why)}});
+  }
+  [[nodiscard]] bool truncation_noted(std::size_t i) const {
+    for (const auto& [file, b] : samples_)
+      if (file == i && b.reason.rfind("truncated .gz", 0) == 0) return true;
+    return false;
+  }
+
+  /// A source binary from its first block: skipped whole, one bad line with the reason.
+  void skip_binary(std::size_t i) {
+    result_.sources[i].format = log_format::binary;
+    files_[i].reading_done = true;
+    close_file(i, false);
+    result_.sources[i].bad_lines = 1;
+    result_.sources[i].error = "binary data (its first block is mostly not text): skipped";
+    result_.bad_lines += 1;
+    samples_.push_back({i, bad_line{plans_[i].path, 0, "binary data (its first block is mostly not text): file skipped"}});
   }
 
   void finish_reading() {
@@ -330,7 +419,8 @@ class ingest_engine {
 
   void work(partial_aggregate& agg) {
     ndjson_parser json;
-    trace_builder traces;
+    trace_builder traces(opt_.traces.idle_timeout_ns);
+    std::vector<scrubbed_line> scrubbed;
     std::unique_lock lock(mu_);
     for (;;) {
       auto t = next_task();
@@ -340,13 +430,18 @@ class ingest_engine {
       r.file = t->file;
       r.seq = t->seq;
       detail::task_sink sink{&agg, event_normalizer(agg.names), &r, opt_.max_bad_line_samples, 0, no_time, 0, {},
-                             opt_.traces.enabled ? &traces : nullptr};
+                             opt_.traces.enabled ? &traces : nullptr, {}, 0};
       if (t->format == log_format::ndjson) {
         chunk& c = *t->data;
+        sink.scrub(c.buffer.data(), c.size, 1, scrubbed);
         r.lines = json.parse(c.view(), 1, sink);
         note_chunk(r, c, sink);
       } else {
-        run_text_file(*t, r, sink);
+        run_text_file(*t, r, sink, scrubbed, json);
+      }
+      if (t->seq == 0 && t->data) {
+        const std::string_view d(t->data->buffer.data(), t->data->size);
+        r.first_line.assign(d.substr(0, std::min<std::size_t>(d.find('\n'), 160)));
       }
       r.pairing = sink.norm.take_pairing();
       r.traces = traces.finish(agg.names);
@@ -356,10 +451,18 @@ class ingest_engine {
     }
   }
 
+  void note_truncated_gzip(detail::task_result& r, std::uint64_t line) const {
+    r.bad_lines += 1;
+    if (r.bad_samples.size() < opt_.max_bad_line_samples)
+      r.bad_samples.emplace_back(line, "truncated .gz: the compressed data ends early; read what was there");
+  }
+
   void note_chunk(detail::task_result& r, const chunk& c, const detail::task_sink& sink) {
     r.bytes += c.size;
     r.end_offset = c.offset + c.size;
     r.ends_source = c.last;
+    r.held_back += c.held_back;
+    if (c.truncated_gzip) note_truncated_gzip(r, sink.line_base + r.lines + 1);
     if (c.skipped_long_lines) {
       r.bad_lines += c.skipped_long_lines;
       if (r.bad_samples.size() < opt_.max_bad_line_samples)
@@ -371,21 +474,24 @@ class ingest_engine {
     }
   }
 
-  void run_text_file(task& t, detail::task_result& r, detail::task_sink& sink) {
+  void run_text_file(task& t, detail::task_result& r, detail::task_sink& sink, std::vector<scrubbed_line>& scrubbed,
+                     ndjson_parser& json) {
     r.absolute_lines = true;
     const std::uint64_t first = plans_[t.file].start_line;
     conductor_parser conductor;
     serilog_parser serilog;
-    text_parser text;
+    const text_parser text(plans_[t.file].mtime_ns);
     chunk* c = t.data.get();
     std::uint64_t line = first;
     for (;;) {
+      sink.scrub(c->buffer.data(), c->size, line, scrubbed);
       const std::string_view data(c->buffer.data(), c->size);
       std::uint64_t n = 0;
+      const char* end = c->buffer.data() + c->buffer.size();
       switch (t.format) {
-        case log_format::conductor: n = detail::feed_lines(conductor, data, line, sink); break;
-        case log_format::serilog: n = detail::feed_lines(serilog, data, line, sink); break;
-        default: n = detail::feed_lines(text, data, line, sink); break;
+        case log_format::conductor: n = detail::feed_lines(conductor, data, line, sink, &json, end); break;
+        case log_format::serilog: n = detail::feed_lines(serilog, data, line, sink, &json, end); break;
+        default: n = detail::feed_lines(text, data, line, sink, &json, end); break;
       }
       if (!data.empty() && data.back() == '\n') {}  // n counts the lines of this chunk
       r.lines += n;
@@ -395,6 +501,8 @@ class ingest_engine {
       r.bytes += c->size;
       r.end_offset = c->offset + c->size;
       r.ends_source = c->last;
+      r.held_back += c->held_back;
+      if (c->truncated_gzip) note_truncated_gzip(r, line);
       if (c->skipped_long_lines) {
         r.bad_lines += c->skipped_long_lines;
         if (r.bad_samples.size() < opt_.max_bad_line_samples)
@@ -410,7 +518,11 @@ class ingest_engine {
         r.error = got.error().detail;
         break;
       }
-      if (!*got) break;
+      if (!*got) {
+        r.held_back += c->held_back;
+        if (c->truncated_gzip) note_truncated_gzip(r, line);
+        break;
+      }
       note_read(c->size);
     }
     r.ends_source = true;
@@ -443,6 +555,7 @@ class ingest_engine {
       src.events += t.events;
       src.bad_lines += t.bad_lines;
       src.bytes += t.bytes;
+      src.held_back_bytes += t.held_back;
       result_.bad_lines += t.bad_lines;
       result_.out_of_order += t.out_of_order;
       // Resume point: after the data, except an unterminated bad last line (it may still be written).
@@ -453,6 +566,7 @@ class ingest_engine {
         src.lines = f.lines_before - 1;
       }
       if (!t.error.empty()) src.error = t.error;
+      if (t.seq == 0) f.first_line = std::move(t.first_line);
       f.waiting.erase(it);
       ++f.next_seq;
     }

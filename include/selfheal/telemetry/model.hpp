@@ -103,6 +103,7 @@ struct raw_event_view {
   std::string_view message;        ///< `message|msg` text (used for error samples)
   double duration_ms = 0;
   bool has_duration = false;
+  bool component_handler = false;  ///< `handler` is a raw log's logger/component: a call even untimed
   std::uint64_t line = 0;          ///< 1-based line number within its source (as known to the parser)
 };
 
@@ -150,6 +151,10 @@ struct parse_request {
   bool incremental = true;                         ///< resume each source at its stored offset
   std::size_t max_bad_line_samples = 20;           ///< bad lines kept with file:line:reason
   bool trace_executions = true;                    ///< rebuild executions by correlation id (`traces.hpp`)
+  /// An execution without `sequence-started` ends after this long without a beat (`--execution-timeout`).
+  std::chrono::nanoseconds execution_timeout = std::chrono::minutes(5);
+  /// How long to wait for another writer of the store (a concurrent parse) before failing.
+  std::chrono::milliseconds lock_wait = std::chrono::minutes(10);
   /// Bytes read so far, about once a second while reading (thread-safe, quick); empty: none.
   std::function<void(std::uint64_t)> progress;
 };
@@ -189,8 +194,13 @@ struct source_plan {
   std::uint64_t start_offset = 0;  ///< first byte to read (uncompressed offset)
   std::uint64_t start_line = 1;    ///< number of the line at `start_offset`
   bool gzip = false;
-  std::string note;              ///< "resumed", "rotated", "truncated", "unchanged" or empty
+  bool utf16 = false;            ///< starts with a UTF-16 byte-order mark (read as UTF-8; offsets are UTF-8 bytes)
+  std::string note;              ///< "resumed", "moved", "rotated", "truncated", "unchanged" or empty
   carried_state carried;         ///< what the previous run left open in this source (when resumed)
+  std::string fingerprint;       ///< hash of the first `fingerprint_len` bytes of content ("" : none)
+  std::uint64_t fingerprint_len = 0;
+  std::int64_t state_id = 0;     ///< its row in `telemetry_source_states` (0: a new source)
+  std::string previous_path;     ///< where it was read last time, when resumed
 };
 
 /// A path that could not be used as a source, with the reason (unreadable, loop, not found …).
@@ -210,6 +220,8 @@ struct source_result {
   std::uint64_t bad_lines = 0;
   std::string error;              ///< non-empty when the source failed part-way
   carried_state carried;          ///< open at the end of this run's data, for the next run
+  std::uint64_t held_back_bytes = 0;  ///< an unterminated last line left for a later run (not read)
+  std::string hint;               ///< why a source that had lines gave no event (with its first line)
 };
 
 }  // namespace selfheal::telemetry

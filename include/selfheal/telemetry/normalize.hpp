@@ -426,7 +426,8 @@ class event_normalizer {
       case event_kind::sequence_started:
         break;
       case event_kind::other:
-        n.execution = n.handler != no_name && n.duration_ns >= 0;
+        // a line of a raw log counts as a call of its component, timed or not (counts, error rates)
+        n.execution = n.handler != no_name && (n.duration_ns >= 0 || e.component_handler);
         break;
     }
     // Joining: starts open a key, completions close it.

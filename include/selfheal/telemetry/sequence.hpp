@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,11 +50,13 @@ struct parse_run {
   time_point started_at{};
 };
 
-/// Beat 2's output.
+/// Beat 2's output. `lock` holds the store's write lock from reading the resume points to writing
+/// the new ones (beat 6), so that concurrent runs count each line once (null without a store).
 struct loaded_sources {
   parse_run run;
   std::vector<source_plan> sources;
   std::vector<skipped_source> skipped;
+  std::shared_ptr<write_lock> lock;
 };
 
 /// Beat 3's output: thread-local partials and per-source bookkeeping.
@@ -61,6 +64,7 @@ struct extracted_telemetry {
   parse_run run;
   ingest_result ingest;
   std::vector<skipped_source> skipped;
+  std::shared_ptr<write_lock> lock;
 };
 
 /// Beat 4's output: the partials with global ids.
@@ -69,12 +73,14 @@ struct normalized_telemetry {
   ingest_result ingest;
   std::vector<skipped_source> skipped;
   interner names;
+  std::shared_ptr<write_lock> lock;
 };
 
 /// Beat 5's output.
 struct aggregated_telemetry {
   parse_run run;
   telemetry_aggregate aggregate;
+  std::shared_ptr<write_lock> lock;
 };
 
 /// Beat 6's output.
@@ -94,6 +100,8 @@ struct parse_telemetry_requested {
     if (req.window < std::chrono::milliseconds(1))
       return fail(errc::invalid_request, "--window must be at least 1ms");
     if (req.threads > 1024) return fail(errc::invalid_request, "--threads must be at most 1024");
+    if (req.execution_timeout < std::chrono::milliseconds(1))
+      return fail(errc::invalid_request, "--execution-timeout must be at least 1ms");
     if (req.chunk_size < 4096 || req.chunk_size > (std::size_t{1} << 30))
       return fail(errc::invalid_request, "chunk size must be between 4 KiB and 1 GiB");
     if (req.format == log_format::binary) return fail(errc::invalid_request, "'binary' is not a format to parse with");
@@ -110,27 +118,89 @@ struct load_log_files {
       for (const auto& s : found.skipped) why += "; " + s.path + ": " + s.reason;
       return fail(errc::not_found, why);
     }
+    std::shared_ptr<write_lock> lock;
+    bool legacy = false;  // a store written before content fingerprints: resume by path
+    if (ctx.store != nullptr) {
+      if (auto m = migrate_telemetry(*ctx.store); !m) return tl::unexpected(m.error());
+      auto l = write_lock::acquire(*ctx.store, run.request.lock_wait);
+      if (!l) return tl::unexpected(l.error());
+      lock = std::move(*l);
+      auto any = has_source_states(*ctx.store);
+      if (!any) return tl::unexpected(any.error());
+      legacy = !*any;
+    }
+    std::vector<source_plan> plans;
+    std::vector<std::pair<std::string, std::string>> seen;  // (fingerprint, path) of this run's sources
+    std::vector<std::pair<std::int64_t, std::string>> claimed;  // state id → the path that resumes it
     for (auto& plan : found.sources) {
       std::optional<previous_source> prev;
       std::string prev_record;
-      if (ctx.store != nullptr && run.request.incremental && plan.path != "-") {
-        auto last = last_source_state(*ctx.store, plan.path);
-        if (!last) return tl::unexpected(last.error());
-        if (*last) {
-          const auto& l = **last;
-          prev = previous_source{l.identity, l.size, l.mtime_ns, l.end_offset, l.lines, l.head_hash};
-          prev_record = l.record_id;
+      if (plan.path == "-")  // year-less timestamps on standard input: this year
+        plan.mtime_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(ctx.now().time_since_epoch()).count();
+      const std::string prefix = content_prefix(plan);
+      plan.utf16 = !plan.gzip && prefix.size() >= 2 &&
+                   ((prefix[0] == '\xFF' && prefix[1] == '\xFE') || (prefix[0] == '\xFE' && prefix[1] == '\xFF'));
+      if (!prefix.empty()) {
+        plan.fingerprint = fingerprint_of(prefix);
+        plan.fingerprint_len = prefix.size();
+      }
+      if (plan.fingerprint_len >= 64) {
+        // the same content twice in one run (a file and its compressed copy): read once
+        const auto same = std::find_if(seen.begin(), seen.end(), [&](const auto& x) { return x.first == plan.fingerprint; });
+        if (same != seen.end()) {
+          found.skipped.push_back({plan.path, "same content as " + same->second + " (a copy or a compressed copy): read once"});
+          continue;
+        }
+        seen.emplace_back(plan.fingerprint, plan.path);
+      }
+      if (ctx.store != nullptr && plan.path != "-") {
+        auto state = match_source_state(*ctx.store, prefix, plan.identity);
+        if (!state) return tl::unexpected(state.error());
+        if (*state) {
+          const auto& st = **state;
+          const auto other = std::find_if(claimed.begin(), claimed.end(), [&](const auto& c) { return c.first == st.id; });
+          if (other != claimed.end()) {
+            found.skipped.push_back({plan.path, "same content as " + other->second + " (a copy or a compressed copy): read once"});
+            continue;
+          }
+          claimed.emplace_back(st.id, plan.path);
+          plan.state_id = st.id;
+          if (run.request.incremental) {
+            prev = previous_source{st.identity, st.size, st.mtime_ns, st.end_offset, st.lines, {}, st.gzip, true, st.path};
+            prev_record = st.record_id;
+            plan.previous_path = st.path;
+          }
+        } else if (legacy && run.request.incremental) {
+          auto last = last_source_state(*ctx.store, plan.path);
+          if (!last) return tl::unexpected(last.error());
+          if (*last) {
+            const auto& l = **last;
+            prev = previous_source{l.identity, l.size, l.mtime_ns, l.end_offset, l.lines, l.head_hash, plan.gzip, false, l.path};
+            prev_record = l.record_id;
+          }
         }
       }
       plan_resume(plan, prev);
+      if (!prev && !legacy && ctx.store != nullptr && plan.path != "-" && run.request.incremental) {
+        // new content under a name read before: a rotation (the old content is another source)
+        auto last = last_source_state(*ctx.store, plan.path);
+        if (!last) return tl::unexpected(last.error());
+        if (*last) plan.note = "rotated";
+      }
       // what the previous run left open at the end of this source, when this run goes on from there
-      if (prev && (plan.note == "resumed" || plan.note == "unchanged")) {
-        auto carried = load_carried(*ctx.store, prev_record, plan.identity);
+      if (prev && (plan.note == "resumed" || plan.note == "unchanged" || plan.note == "moved")) {
+        auto carried = load_carried(*ctx.store, prev_record, prev->identity);
         if (!carried) return tl::unexpected(carried.error());
         plan.carried = std::move(*carried);
       }
+      plans.push_back(std::move(plan));
     }
-    return loaded_sources{std::move(run), std::move(found.sources), std::move(found.skipped)};
+    if (plans.empty()) {
+      std::string why = "nothing to read";
+      for (const auto& s : found.skipped) why += "; " + s.path + ": " + s.reason;
+      return fail(errc::not_found, why);
+    }
+    return loaded_sources{std::move(run), std::move(plans), std::move(found.skipped), std::move(lock)};
   }
 };
 
@@ -146,6 +216,7 @@ struct extract_telemetry_events {
     opt.chunk_size = req.chunk_size;
     opt.max_bad_line_samples = req.max_bad_line_samples;
     opt.traces.enabled = req.trace_executions;
+    opt.traces.idle_timeout_ns = static_cast<std::int64_t>(req.execution_timeout.count());
     opt.progress = req.progress;
     auto result = ingest(std::move(in.sources), opt);
     bool any = false;
@@ -155,7 +226,7 @@ struct extract_telemetry_events {
       for (const auto& s : result.sources) why += "; " + s.plan.path + ": " + s.error;
       return fail(errc::io_error, why);
     }
-    return extracted_telemetry{std::move(in.run), std::move(result), std::move(in.skipped)};
+    return extracted_telemetry{std::move(in.run), std::move(result), std::move(in.skipped), std::move(in.lock)};
   }
 };
 
@@ -166,7 +237,8 @@ struct normalize_telemetry_data {
     for (auto& p : in.ingest.partials) parts.push_back(p.get());
     auto names = global_names(parts);
     for (auto* p : parts) adopt_names(*p, names);
-    return normalized_telemetry{std::move(in.run), std::move(in.ingest), std::move(in.skipped), std::move(names)};
+    return normalized_telemetry{std::move(in.run), std::move(in.ingest), std::move(in.skipped), std::move(names),
+                                std::move(in.lock)};
   }
 };
 
@@ -180,7 +252,7 @@ struct aggregate_telemetry_metrics {
       if (agg.bad_line_samples.size() < in.run.request.max_bad_line_samples)
         agg.bad_line_samples.push_back({s.path, 0, s.reason});
     }
-    return aggregated_telemetry{std::move(in.run), std::move(agg)};
+    return aggregated_telemetry{std::move(in.run), std::move(agg), std::move(in.lock)};
   }
 };
 
@@ -188,10 +260,26 @@ struct aggregate_telemetry_metrics {
 struct store_telemetry_database {
   result<stored_telemetry> operator()(aggregated_telemetry in, sh::context& ctx) const {
     if (ctx.store == nullptr) return fail(errc::invalid_request, "no store: telemetry.parse needs a database in the context");
+    const auto& a = in.aggregate;
+    // Nothing new (every source unchanged since the run before): no record, so that later commands
+    // never pick an empty one by default. The lock is dropped, which writes nothing.
+    bool fresh = a.bytes > 0 || a.events > 0;
+    for (const auto& s : a.sources) fresh = fresh || !s.error.empty() || s.bad_lines > 0;
+    if (!fresh) {
+      in.lock.reset();
+      return stored_telemetry{{}, std::move(in)};
+    }
     std::vector<std::string> heads;
-    for (const auto& s : in.aggregate.sources) heads.push_back(head_hash(s.plan.path, s.end_offset));
-    auto id = store_telemetry(*ctx.store, in.aggregate, in.run.started_at, heads);
+    for (const auto& s : a.sources) heads.push_back(head_hash(s.plan.path, s.end_offset));
+    if (in.lock == nullptr) {
+      auto id = store_telemetry(*ctx.store, a, in.run.started_at, heads);
+      if (!id) return tl::unexpected(id.error());
+      return stored_telemetry{std::move(*id), std::move(in)};
+    }
+    auto id = write_telemetry(in.lock->db(), a, in.run.started_at, heads);
     if (!id) return tl::unexpected(id.error());
+    if (auto c = in.lock->commit(); !c) return tl::unexpected(c.error());
+    in.lock.reset();
     return stored_telemetry{std::move(*id), std::move(in)};
   }
 };
@@ -200,6 +288,7 @@ struct store_telemetry_database {
 struct parse_telemetry_completed {
   parse_summary operator()(stored_telemetry in) const {
     parse_summary s;
+    s.nothing_new = in.record_id.empty();
     s.record_id = std::move(in.record_id);
     s.aggregate = std::move(in.data.aggregate);
     if (s.aggregate.elapsed_ns > 0)

@@ -7,7 +7,10 @@
 /// simdjson's padding, so memory stays bounded whatever the file size. `.gz` files go through zlib.
 ///
 /// A line longer than the chunk grows that reader's buffer (doubling) until it fits, up to
-/// `max_line_bytes`; a longer line is skipped and reported, never silently cut.
+/// `max_line_bytes`; a longer line is skipped and reported, never silently cut. The unterminated
+/// last line of a file (one still being written) is held back, in every format: the resume point
+/// stays before it, so a later run reads it once it is whole. Standard input and `.gz` files are
+/// read to their last byte.
 
 #include <algorithm>
 #include <cerrno>
@@ -179,6 +182,53 @@ inline void add_directory(const std::string& root, expanded_sources& out, std::s
   return out;
 }
 
+/// Bytes of a source's start that make its content fingerprint.
+inline constexpr std::size_t fingerprint_bytes = 1024;
+
+/// FNV-1a 64 of `data`, hex.
+[[nodiscard]] inline std::string fingerprint_of(std::string_view data) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (const char c : data) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  char out[24];
+  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
+  return out;
+}
+
+/// The first `fingerprint_bytes` of a source's content (uncompressed for `.gz`), or fewer for a
+/// shorter source; "" for standard input or an unreadable file. With the inode it identifies the
+/// source across renames, relative and absolute paths, and `mv app.log app.log.1 && gzip
+/// app.log.1` (logrotate's usual dance): compression keeps the content.
+[[nodiscard]] inline std::string content_prefix(const source_plan& plan) {
+  if (plan.path == "-") return {};
+  std::string buf(fingerprint_bytes, '\0');
+  std::size_t got = 0;
+  if (plan.gzip) {
+    gzFile gz = ::gzopen(plan.path.c_str(), "rb");
+    if (gz == nullptr) return {};
+    while (got < buf.size()) {
+      const int n = ::gzread(gz, buf.data() + got, static_cast<unsigned>(buf.size() - got));
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    ::gzclose(gz);
+  } else {
+    const int fd = ::open(plan.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return {};
+    while (got < buf.size()) {
+      const auto n = ::pread(fd, buf.data() + got, buf.size() - got, static_cast<off_t>(got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+  }
+  buf.resize(got);
+  return buf;
+}
+
 /// What a previous run recorded about a source (see `store.hpp`'s `last_source_state`).
 struct previous_source {
   std::string identity;
@@ -186,7 +236,10 @@ struct previous_source {
   std::int64_t mtime_ns = 0;
   std::uint64_t end_offset = 0;
   std::uint64_t lines = 0;  ///< lines up to end_offset
-  std::string head_hash;
+  std::string head_hash;    ///< legacy rows (before content fingerprints): rotation check
+  bool gzip = false;
+  bool by_content = false;  ///< found by content fingerprint (`match_source_state`): no head check
+  std::string path;         ///< where it was read last time
 };
 
 /// Sets `plan.start_offset`/`start_line`/`note` from the previous state: resume where it stopped
@@ -196,6 +249,21 @@ inline void plan_resume(source_plan& plan, const std::optional<previous_source>&
   plan.start_offset = 0;
   plan.start_line = 1;
   if (!prev || plan.path == "-") return;
+  if (prev->by_content) {
+    // The same content (its first bytes match): the same file, perhaps renamed or compressed since.
+    const bool moved = prev->identity != plan.identity;
+    if (!plan.gzip && !plan.utf16 && plan.size < prev->end_offset) {
+      plan.note = "truncated";
+      return;
+    }
+    plan.start_offset = prev->end_offset;
+    plan.start_line = prev->lines + 1;
+    if (moved) plan.note = "moved";
+    else if (!plan.gzip && plan.size == prev->end_offset) plan.note = "unchanged";
+    else if (plan.gzip && prev->gzip && plan.size == prev->size && plan.mtime_ns == prev->mtime_ns) plan.note = "unchanged";
+    else plan.note = "resumed";
+    return;
+  }
   if (prev->identity != plan.identity) {
     plan.note = "rotated";
     return;
@@ -232,10 +300,13 @@ struct chunk {
   bool unterminated = false;     ///< its last line has no newline (end of source)
   std::size_t tail_start = 0;    ///< offset in the chunk of that unterminated last line
   std::uint64_t skipped_long_lines = 0;  ///< lines over `max_line_bytes` dropped before this chunk
+  std::uint64_t held_back = 0;   ///< bytes of an unterminated last line left for a later run (`last` only)
+  bool truncated_gzip = false;   ///< `last` of a `.gz` source whose compressed stream ends early
   [[nodiscard]] padded_view view() const noexcept { return padded_view::of(buffer, size); }
 };
 
-/// Reads a file, a `.gz` file or standard input in chunks of whole lines (see the file comment).
+/// Reads a file, a `.gz` file or standard input in chunks of whole lines (see the file comment). A
+/// plain file starting with a UTF-16 byte-order mark (LE or BE) is converted to UTF-8 as it is read.
 class chunk_reader {
  public:
   chunk_reader() = default;
@@ -253,6 +324,12 @@ class chunk_reader {
       carry_ = std::move(o.carry_);
       eof_ = o.eof_;
       first_ = o.first_;
+      hold_tail_ = o.hold_tail_;
+      held_ = std::move(o.held_);
+      truncated_ = o.truncated_;
+      utf16_ = o.utf16_;
+      pending_ = std::move(o.pending_);
+      spill_ = std::move(o.spill_);
       path_ = std::move(o.path_);
     }
     return *this;
@@ -266,6 +343,7 @@ class chunk_reader {
     r.path_ = plan.path;
     r.offset_ = plan.start_offset;
     r.first_ = plan.start_offset == 0;
+    r.hold_tail_ = plan.path != "-" && !plan.gzip;  // stdin and .gz files are not appended to
     if (plan.path == "-") {
       r.fd_ = 0;
       r.own_fd_ = false;
@@ -284,11 +362,33 @@ class chunk_reader {
       ::gzbuffer(r.gz_, 128 * 1024);
       if (plan.start_offset > 0 && ::gzseek(r.gz_, static_cast<z_off_t>(plan.start_offset), SEEK_SET) < 0)
         return fail(errc::io_error, plan.path + ": cannot seek in gzip stream");
+    } else if (plan.path != "-" && utf16_order(r.fd_) != 0) {
+      // UTF-16 with a byte-order mark: read as UTF-8; offsets count UTF-8 bytes, so a resume point
+      // is reached by reading up to it
+      r.utf16_ = utf16_order(r.fd_);
+      r.first_ = false;
+      if (::lseek(r.fd_, 2, SEEK_SET) < 0) return fail(errc::io_error, plan.path + ": cannot seek: " + std::strerror(errno));
+      std::string skip(64 * 1024, '\0');
+      for (std::uint64_t left = plan.start_offset; left > 0;) {
+        auto n = r.read_some(skip.data(), static_cast<std::size_t>(std::min<std::uint64_t>(left, skip.size())));
+        if (!n) return tl::unexpected(n.error());
+        if (*n == 0) break;
+        left -= *n;
+      }
     } else if (plan.start_offset > 0) {
       if (::lseek(r.fd_, static_cast<off_t>(plan.start_offset), SEEK_SET) < 0)
         return fail(errc::io_error, plan.path + ": cannot seek: " + std::strerror(errno));
     }
     return r;
+  }
+
+  /// 1 for a file starting with a UTF-16 LE byte-order mark, 2 for BE, else 0.
+  [[nodiscard]] static int utf16_order(int fd) noexcept {
+    unsigned char bom[2] = {0, 0};
+    if (::pread(fd, bom, 2, 0) != 2) return 0;
+    if (bom[0] == 0xFF && bom[1] == 0xFE) return 1;
+    if (bom[0] == 0xFE && bom[1] == 0xFF) return 2;
+    return 0;
   }
 
   /// Fills `out` with the next chunk; returns false at the end of the source (nothing filled).
@@ -297,6 +397,8 @@ class chunk_reader {
     out.last = false;
     out.unterminated = false;
     out.skipped_long_lines = 0;
+    out.held_back = 0;
+    out.truncated_gzip = false;
     if (eof_ && carry_.empty()) return false;
     std::size_t cap = std::max(chunk_size_, carry_.size() * 2);
     if (out.buffer.size() < cap + chunk_padding) out.buffer.resize(cap + chunk_padding);
@@ -355,28 +457,125 @@ class chunk_reader {
     offset_ += filled;
     std::memset(out.buffer.data() + filled, ' ', chunk_padding);
     out.last = eof_ && carry_.empty();
+    out.truncated_gzip = out.last && truncated_;
     if (out.last && filled > 0 && out.buffer[filled - 1] != '\n') {
-      out.unterminated = true;
       const char* base = out.buffer.data();
       std::size_t t = filled;
       while (t > 0 && base[t - 1] != '\n') --t;
-      out.tail_start = t;
+      if (hold_tail_) {
+        // A line still being written (`duration=12` whose `00ms` comes later): not read now; the
+        // run that resumes the source reads it whole.
+        out.held_back = filled - t;
+        held_.assign(base + t, std::min<std::size_t>(out.held_back, 64 * 1024));
+        offset_ -= out.held_back;
+        filled = t;
+        out.size = filled;
+        std::memset(out.buffer.data() + filled, ' ', chunk_padding);
+      } else {
+        out.unterminated = true;
+        out.tail_start = t;
+      }
     }
     return filled > 0 || !out.last ? true : out.skipped_long_lines > 0;
   }
 
+  /// Whether this `.gz` source's compressed stream ended early (a truncated or still-written file).
+  [[nodiscard]] bool truncated_gzip() const noexcept { return truncated_; }
+  /// The start (up to 64 KiB) of the unterminated last line held back, if any.
+  [[nodiscard]] std::string_view held_tail() const noexcept { return held_; }
   /// Uncompressed bytes handed out so far, counted from the start of the source.
   [[nodiscard]] std::uint64_t offset() const noexcept { return offset_; }
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
 
  private:
   result<std::size_t> read_some(char* dst, std::size_t n) {
+    if (utf16_ != 0) return read_utf16(dst, n);
+    return read_raw(dst, n);
+  }
+
+  /// Reads UTF-16 (LE or BE) and writes UTF-8: at most `n` bytes now, the rest of a code point
+  /// later; an unpaired surrogate becomes U+FFFD.
+  result<std::size_t> read_utf16(char* dst, std::size_t n) {
+    while (spill_.empty()) {
+      std::string raw = std::move(pending_);
+      pending_.clear();
+      const std::size_t want = std::max<std::size_t>(4, (n / 3) * 2 + 2);
+      const std::size_t have = raw.size();
+      raw.resize(have + want);
+      auto got = read_raw(raw.data() + have, want);
+      if (!got) return tl::unexpected(got.error());
+      raw.resize(have + *got);
+      const bool end = *got == 0;
+      if (raw.empty()) return std::size_t{0};
+      std::size_t i = 0;
+      auto unit = [&](std::size_t k) {
+        const auto a = static_cast<unsigned char>(raw[k]), b = static_cast<unsigned char>(raw[k + 1]);
+        return utf16_ == 1 ? static_cast<std::uint32_t>(a | (b << 8)) : static_cast<std::uint32_t>((a << 8) | b);
+      };
+      auto put = [&](std::uint32_t cp) {
+        if (cp < 0x80) {
+          spill_ += static_cast<char>(cp);
+        } else if (cp < 0x800) {
+          spill_ += static_cast<char>(0xC0 | (cp >> 6));
+          spill_ += static_cast<char>(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+          spill_ += static_cast<char>(0xE0 | (cp >> 12));
+          spill_ += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+          spill_ += static_cast<char>(0x80 | (cp & 0x3F));
+        } else {
+          spill_ += static_cast<char>(0xF0 | (cp >> 18));
+          spill_ += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+          spill_ += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+          spill_ += static_cast<char>(0x80 | (cp & 0x3F));
+        }
+      };
+      while (i + 2 <= raw.size()) {
+        const std::uint32_t u = unit(i);
+        if (u >= 0xD800 && u < 0xDC00) {
+          if (i + 4 > raw.size()) {
+            if (!end) break;  // its pair comes with the next read
+            put(0xFFFD);
+            i += 2;
+            continue;
+          }
+          const std::uint32_t lo = unit(i + 2);
+          if (lo >= 0xDC00 && lo < 0xE000) {
+            put(0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00));
+            i += 4;
+          } else {
+            put(0xFFFD);
+            i += 2;
+          }
+          continue;
+        }
+        put(u >= 0xDC00 && u < 0xE000 ? 0xFFFD : u);
+        i += 2;
+      }
+      pending_.assign(raw, i, std::string::npos);
+      if (end) {
+        if (!pending_.empty()) put(0xFFFD);  // an odd last byte
+        pending_.clear();
+        if (spill_.empty()) return std::size_t{0};
+      }
+    }
+    const std::size_t k = std::min(n, spill_.size());
+    std::memcpy(dst, spill_.data(), k);
+    spill_.erase(0, k);
+    return k;
+  }
+
+  result<std::size_t> read_raw(char* dst, std::size_t n) {
     if (gz_ != nullptr) {
       const int got = ::gzread(gz_, dst, static_cast<unsigned>(std::min<std::size_t>(n, 1u << 30)));
       if (got < 0) {
         int errnum = 0;
         const char* msg = ::gzerror(gz_, &errnum);
         return fail(errc::io_error, path_ + ": gzip: " + (msg ? msg : "read error"));
+      }
+      if (got == 0) {
+        int errnum = 0;
+        static_cast<void>(::gzerror(gz_, &errnum));
+        if (errnum == Z_BUF_ERROR) truncated_ = true;  // the input ended inside the compressed stream
       }
       return static_cast<std::size_t>(got);
     }
@@ -425,6 +624,12 @@ class chunk_reader {
   std::string carry_;
   bool eof_ = false;
   bool first_ = true;
+  bool hold_tail_ = false;
+  bool truncated_ = false;
+  int utf16_ = 0;          // 1: UTF-16 LE, 2: BE (converted to UTF-8 as read)
+  std::string pending_;    // UTF-16 bytes not converted yet (an odd byte, a lone high surrogate)
+  std::string spill_;      // UTF-8 bytes converted but not handed out yet
+  std::string held_;
   std::string path_;
 };
 

@@ -35,7 +35,9 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -48,6 +50,7 @@
 #include "selfheal/store/records.hpp"
 #include "selfheal/telemetry/metrics.hpp"
 #include "selfheal/telemetry/model.hpp"
+#include "selfheal/telemetry/source.hpp"
 
 namespace selfheal::telemetry {
 
@@ -55,7 +58,7 @@ namespace selfheal::telemetry {
 inline constexpr std::string_view record_kind = "telemetry";
 
 /// The telemetry migrations, in order. Append, never edit.
-inline constexpr std::array<std::string_view, 2> telemetry_migrations = {R"sql(
+inline constexpr std::array<std::string_view, 3> telemetry_migrations = {R"sql(
 CREATE TABLE telemetry_runs(
   record_id TEXT PRIMARY KEY REFERENCES records(id),
   started_at_ns INTEGER NOT NULL,
@@ -123,6 +126,15 @@ CREATE TABLE telemetry_carried_steps(
   execution_id INTEGER NOT NULL REFERENCES telemetry_carried_executions(id),
   position INTEGER NOT NULL, beat TEXT NOT NULL, topic TEXT NOT NULL, handler TEXT NOT NULL, ts_ns INTEGER,
   PRIMARY KEY(execution_id, position));
+)sql", R"sql(
+CREATE TABLE telemetry_source_states(
+  id INTEGER PRIMARY KEY,
+  fingerprint TEXT NOT NULL, fingerprint_len INTEGER NOT NULL,
+  identity TEXT NOT NULL, path TEXT NOT NULL, gzip INTEGER NOT NULL,
+  size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+  end_offset INTEGER NOT NULL, lines INTEGER NOT NULL,
+  record_id TEXT NOT NULL REFERENCES telemetry_runs(record_id));
+CREATE INDEX telemetry_source_states_by_fingerprint ON telemetry_source_states(fingerprint_len, fingerprint);
 )sql"};
 
 /// Creates or upgrades the telemetry tables (idempotent).
@@ -233,6 +245,37 @@ inline result<void> store_carried(store::database& db, const std::string& id, st
 }
 }  // namespace detail
 
+namespace detail {
+/// Upserts the resume state of every source read (by content fingerprint; see `match_source_state`).
+inline result<void> store_source_states(store::database& db, const std::string& id, std::span<const source_result> sources) {
+  auto upd = db.prepare(
+      "UPDATE telemetry_source_states SET fingerprint=?2, fingerprint_len=?3, identity=?4, path=?5, gzip=?6, size=?7, "
+      "mtime_ns=?8, end_offset=?9, lines=?10, record_id=?11 WHERE id=?1");
+  if (!upd) return pass(upd);
+  auto ins = db.prepare(
+      "INSERT INTO telemetry_source_states(fingerprint, fingerprint_len, identity, path, gzip, size, mtime_ns, "
+      "end_offset, lines, record_id) VALUES (?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
+  if (!ins) return pass(ins);
+  for (const auto& s : sources) {
+    const auto& p = s.plan;
+    if (p.path == "-" || p.fingerprint_len == 0 || s.format == log_format::binary) continue;
+    auto& st = p.state_id != 0 ? *upd : *ins;
+    if (p.state_id != 0) st.bind(1, p.state_id);
+    st.bind(2, p.fingerprint).bind(3, p.fingerprint_len).bind(4, p.identity).bind(5, p.path)
+        .bind(6, std::int64_t{p.gzip}).bind(7, p.size).bind(8, p.mtime_ns).bind(9, s.end_offset).bind(10, s.lines)
+        .bind(11, id);
+    if (auto r = st.exec(); !r) return r;
+  }
+  return {};
+}
+}  // namespace detail
+
+/// Writes one run inside the caller's write transaction (see `store_telemetry`); the telemetry
+/// migrations must have run. Returns the record id.
+[[nodiscard]] inline result<std::string> write_telemetry(store::database& db, const telemetry_aggregate& agg,
+                                                         time_point started_at,
+                                                         std::span<const std::string> head_hashes = {});
+
 /// Writes one run in one transaction: a `records` row, the run, its sources, windowed metrics,
 /// releases and error samples. Returns the record id ("telemetry-N"). On error nothing is written.
 [[nodiscard]] inline result<std::string> store_telemetry(store::database& db, const telemetry_aggregate& agg,
@@ -241,6 +284,15 @@ inline result<void> store_carried(store::database& db, const std::string& id, st
   if (auto m = migrate_telemetry(db); !m) return tl::unexpected(m.error());
   store::transaction tx(db);
   if (!tx.active()) return fail(errc::store_error, "cannot begin a transaction (is the store locked?)");
+  auto id = write_telemetry(db, agg, started_at, head_hashes);
+  if (!id) return id;
+  if (auto r = tx.commit(); !r) return tl::unexpected(r.error());
+  return id;
+}
+
+[[nodiscard]] inline result<std::string> write_telemetry(store::database& db, const telemetry_aggregate& agg,
+                                                         time_point started_at,
+                                                         std::span<const std::string> head_hashes) {
   const std::string summary = std::to_string(agg.events) + " events, " + std::to_string(agg.executions) +
                               " executions, " + std::to_string(agg.bad_lines) + " bad lines from " +
                               std::to_string(agg.sources.size()) + " sources";
@@ -323,7 +375,7 @@ inline result<void> store_carried(store::database& db, const std::string& id, st
   }
   if (auto r = detail::store_traces(db, *id, agg.traces); !r) return tl::unexpected(r.error());
   if (auto r = detail::store_carried(db, *id, agg.sources); !r) return tl::unexpected(r.error());
-  if (auto r = tx.commit(); !r) return tl::unexpected(r.error());
+  if (auto r = detail::store_source_states(db, *id, agg.sources); !r) return tl::unexpected(r.error());
   return id;
 }
 
@@ -579,6 +631,128 @@ inline stored_source read_source(const store::statement& st) {
   if (!row) return detail::pass(row);
   if (!*row) return std::optional<stored_source>{};
   return std::optional<stored_source>{detail::read_source(*st)};
+}
+
+/// The store's write lock held by one telemetry.parse run from the moment it reads the resume
+/// points (beat 2) to the moment it writes the new ones (beat 6): one `BEGIN IMMEDIATE`
+/// transaction, so concurrent runs on one store take turns and each line is counted once. Rolled
+/// back when dropped uncommitted (a failed run writes nothing). Waits up to `wait` for another
+/// writer, then fails with a clear error.
+class write_lock {
+ public:
+  write_lock(const write_lock&) = delete;
+  write_lock& operator=(const write_lock&) = delete;
+  ~write_lock() {
+    if (active_) static_cast<void>(db_->exec("ROLLBACK"));
+  }
+
+  [[nodiscard]] static result<std::shared_ptr<write_lock>> acquire(store::database& db, std::chrono::milliseconds wait) {
+    db.set_busy_timeout(wait);
+    auto r = db.exec("BEGIN IMMEDIATE");
+    db.set_busy_timeout(store::default_busy_timeout);
+    if (!r)
+      return fail(errc::store_error, "the store stayed locked by another writer for " + std::to_string(wait.count() / 1000) +
+                                         " s: " + r.error().detail);
+    return std::shared_ptr<write_lock>(new write_lock(db));
+  }
+  [[nodiscard]] result<void> commit() {
+    if (!active_) return fail(errc::store_error, "the write lock is no longer held");
+    auto r = db_->exec("COMMIT");
+    if (r) active_ = false;
+    return r;
+  }
+  [[nodiscard]] store::database& db() const noexcept { return *db_; }
+
+ private:
+  explicit write_lock(store::database& db) : db_(&db) {}
+  store::database* db_;
+  bool active_ = true;
+};
+
+/// A source's resume state found by content (`telemetry_source_states`).
+struct source_state {
+  std::int64_t id = 0;
+  std::string fingerprint;
+  std::uint64_t fingerprint_len = 0;
+  std::string identity, path, record_id;
+  bool gzip = false;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::uint64_t end_offset = 0, lines = 0;
+};
+
+/// The stored state of the source whose content starts with `prefix` (see `content_prefix`): a
+/// state matches when the first `fingerprint_len` bytes of `prefix` hash to its fingerprint. The
+/// longest matching fingerprint wins, then the same `identity` (device:inode), then the newest.
+/// A match on fewer than 64 bytes counts only for the same identity (a short start is weak
+/// evidence that two files are one). nullopt: a source never read.
+[[nodiscard]] inline result<std::optional<source_state>> match_source_state(store::database& db, std::string_view prefix,
+                                                                          std::string_view identity) {
+  if (prefix.empty()) return std::optional<source_state>{};
+  auto lens = db.prepare(
+      "SELECT DISTINCT fingerprint_len FROM telemetry_source_states WHERE fingerprint_len <= ?1 "
+      "ORDER BY fingerprint_len DESC");
+  if (!lens) return detail::pass(lens);
+  lens->bind(1, static_cast<std::uint64_t>(prefix.size()));
+  std::vector<std::uint64_t> sizes;
+  for (;;) {
+    auto row = lens->step();
+    if (!row) return detail::pass(row);
+    if (!*row) break;
+    sizes.push_back(detail::column_u64(*lens, 0));
+  }
+  auto st = db.prepare(
+      "SELECT id, fingerprint, fingerprint_len, identity, path, record_id, gzip, size, mtime_ns, end_offset, lines "
+      "FROM telemetry_source_states WHERE fingerprint_len = ?1 AND fingerprint = ?2 "
+      "ORDER BY (identity = ?3) DESC, id DESC LIMIT 1");
+  if (!st) return detail::pass(st);
+  for (const auto n : sizes) {
+    if (n == 0) continue;
+    st->reset();
+    st->bind(1, n).bind(2, fingerprint_of(prefix.substr(0, static_cast<std::size_t>(n)))).bind(3, identity);
+    auto row = st->step();
+    if (!row) return detail::pass(row);
+    if (!*row) continue;
+    source_state out;
+    out.id = st->column_int(0);
+    out.fingerprint = st->column_text(1);
+    out.fingerprint_len = detail::column_u64(*st, 2);
+    out.identity = st->column_text(3);
+    out.path = st->column_text(4);
+    out.record_id = st->column_text(5);
+    out.gzip = st->column_int(6) != 0;
+    out.size = detail::column_u64(*st, 7);
+    out.mtime_ns = st->column_int(8);
+    out.end_offset = detail::column_u64(*st, 9);
+    out.lines = detail::column_u64(*st, 10);
+    if (out.fingerprint_len < 64 && out.identity != identity) continue;
+    return std::optional<source_state>{std::move(out)};
+  }
+  return std::optional<source_state>{};
+}
+
+/// Whether the store holds any content-keyed source state (stores written before it resume by path).
+[[nodiscard]] inline result<bool> has_source_states(store::database& db) {
+  auto st = db.prepare("SELECT EXISTS(SELECT 1 FROM telemetry_source_states)");
+  if (!st) return detail::pass(st);
+  auto row = st->step();
+  if (!row) return detail::pass(row);
+  return st->column_int(0) != 0;
+}
+
+/// The newest telemetry record with events, skipping ones without (a run that found only bad
+/// lines, or a store written before runs with nothing new stopped making records); or
+/// `errc::not_found`. For commands that pick "the latest data" by default.
+[[nodiscard]] inline result<std::string> latest_nonempty_telemetry_record(store::database& db) {
+  if (auto m = migrate_telemetry(db); !m) return tl::unexpected(m.error());
+  auto st = db.prepare(
+      "SELECT r.id FROM records r JOIN telemetry_runs t ON t.record_id = r.id "
+      "WHERE r.kind = 'telemetry' AND t.events > 0 ORDER BY r.seq DESC LIMIT 1");
+  if (!st) return detail::pass(st);
+  auto row = st->step();
+  if (!row) return detail::pass(row);
+  if (!*row) return fail(errc::not_found, "the store has no telemetry record with events yet");
+  return st->column_text(0);
 }
 
 }  // namespace selfheal::telemetry

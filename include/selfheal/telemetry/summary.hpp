@@ -26,6 +26,7 @@ struct parse_summary {
   std::string record_id;
   telemetry_aggregate aggregate;
   double bytes_per_second = 0;  ///< ingest throughput (beat 3)
+  bool nothing_new = false;     ///< every source was unchanged: no record was made (`record_id` "")
 };
 
 /// Writes `s` as the one JSON object of `selfheal parse --json`.
@@ -33,6 +34,7 @@ inline void write_json(json_writer& w, const parse_summary& s) {
   const auto& a = s.aggregate;
   w.begin_object();
   w.member("record_id", s.record_id);
+  w.member("nothing_new", s.nothing_new);
   w.key("files").begin_array();
   for (const auto& f : a.sources) {
     w.begin_object()
@@ -41,6 +43,9 @@ inline void write_json(json_writer& w, const parse_summary& s) {
         .member("bytes", f.bytes)
         .member("events", f.events)
         .member("bad_lines", f.bad_lines)
+        .member("held_back_bytes", f.held_back_bytes)
+        .member("note", f.plan.note)
+        .member("hint", f.hint)
         .end_object();
   }
   for (const auto& k : a.skipped) {
@@ -55,6 +60,9 @@ inline void write_json(json_writer& w, const parse_summary& s) {
   w.end_array();
   w.member("events", a.events);
   w.member("executions", a.executions);
+  w.member("handler_calls", a.executions);  // the same count, named apart from sequence executions
+  w.member("sequence_executions", a.sequence_executions);
+  w.member("traced_executions", a.traces.executions);
   w.member("bad_lines", a.bad_lines);
   w.key("bad_line_samples").begin_array();
   for (const auto& b : a.bad_line_samples)

@@ -230,4 +230,188 @@ inline std::optional<std::int64_t> iso8601_memo::parse(std::string_view text) no
   return t;
 }
 
+// ---- the timestamp shapes of raw logs ---------------------------------------------------------
+
+namespace detail {
+/// "Jan".."Dec" (any case) → 1..12; 0 for anything else.
+[[nodiscard]] constexpr unsigned month_number(std::string_view m) noexcept {
+  if (m.size() != 3) return 0;
+  constexpr std::string_view names[] = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
+  char low[3] = {};
+  for (std::size_t k = 0; k < 3; ++k) low[k] = (m[k] >= 'A' && m[k] <= 'Z') ? static_cast<char>(m[k] + 32) : m[k];
+  for (unsigned k = 0; k < 12; ++k)
+    if (names[k] == std::string_view(low, 3)) return k + 1;
+  return 0;
+}
+
+/// Year (proleptic Gregorian) of a day count since 1970-01-01 (H. Hinnant's civil_from_days).
+[[nodiscard]] constexpr int year_from_days(std::int64_t z) noexcept {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  return static_cast<int>(y + (m <= 2 ? 1 : 0));
+}
+
+/// `HH:MM:SS` with an optional `.`/`,` fraction at `s[i]`; advances `i`.
+[[nodiscard]] constexpr bool read_clock(std::string_view s, std::size_t& i, std::int64_t& secs, std::int64_t& frac_ns) noexcept {
+  unsigned h = 0, m = 0, sec = 0;
+  if (!read_digits(s, i, 2, h) || i >= s.size() || s[i] != ':') return false;
+  ++i;
+  if (!read_digits(s, i, 2, m) || i >= s.size() || s[i] != ':') return false;
+  ++i;
+  if (!read_digits(s, i, 2, sec)) return false;
+  if (h > 23 || m > 59 || sec > 60) return false;
+  frac_ns = 0;
+  if (i + 1 < s.size() && (s[i] == '.' || s[i] == ',') && is_digit(s[i + 1])) {
+    ++i;
+    std::int64_t scale = 100'000'000;
+    while (i < s.size() && is_digit(s[i])) {
+      frac_ns += static_cast<std::int64_t>(s[i] - '0') * scale;
+      scale /= 10;
+      ++i;
+    }
+  }
+  secs = static_cast<std::int64_t>(h) * 3600 + static_cast<std::int64_t>(m) * 60 + static_cast<std::int64_t>(sec);
+  return true;
+}
+
+/// Reads 1 or 2 digits (a day of month, optionally space-padded: "Dec  4").
+[[nodiscard]] constexpr bool read_day(std::string_view s, std::size_t& i, unsigned& day) noexcept {
+  if (i < s.size() && s[i] == ' ') ++i;
+  if (i >= s.size() || !is_digit(s[i])) return false;
+  day = static_cast<unsigned>(s[i++] - '0');
+  if (i < s.size() && is_digit(s[i])) day = day * 10 + static_cast<unsigned>(s[i++] - '0');
+  return true;
+}
+
+[[nodiscard]] constexpr bool at_word_end(std::string_view s, std::size_t i) noexcept {
+  return i >= s.size() || s[i] == ' ' || s[i] == '\t' || s[i] == ']' || s[i] == ',' || s[i] == ':';
+}
+
+/// UTC ns of a civil time; `year` 0 means "take it from `ref_ns`": the year of `ref_ns`, or the one
+/// before when that would put the time more than a day after `ref_ns` (December lines in a file
+/// last written in January).
+[[nodiscard]] constexpr std::optional<std::int64_t> civil_ns(int year, unsigned month, unsigned day, std::int64_t secs,
+                                                             std::int64_t frac_ns, std::int64_t ref_ns) noexcept {
+  const bool guess = year == 0;
+  if (guess) year = year_from_days(ref_ns / 86'400'000'000'000);
+  if (month < 1 || month > 12 || year < 1678 || year > 2261) return std::nullopt;
+  if (day < 1 || day > days_in_month(static_cast<unsigned>(year), month)) {
+    if (!(guess && month == 2 && day == 29)) return std::nullopt;
+  }
+  auto at = [&](int y) { return iso8601_ns(days_from_civil(static_cast<unsigned>(y), month, day) * 86400 + secs, frac_ns); };
+  auto t = at(year);
+  if (guess && (!t || *t > ref_ns + 86'400'000'000'000)) t = at(year - 1);
+  return t;
+}
+
+/// The shapes inside or without brackets (see `parse_log_timestamp_prefix`).
+[[nodiscard]] constexpr std::optional<std::int64_t> log_timestamp_shape(std::string_view s, std::int64_t ref_ns,
+                                                                        std::size_t& consumed) noexcept {
+  std::size_t i = 0;
+  std::int64_t secs = 0, frac = 0;
+  unsigned a = 0, b = 0, c = 0;
+  // `Www Mmm DD HH:MM:SS[.f] YYYY` (ctime, Apache) and `Mmm DD HH:MM:SS[.f][ YYYY]` (syslog)
+  std::size_t m0 = 0;
+  if (s.size() > 4 && s[3] == ' ' && month_number(s.substr(0, 3)) == 0 && month_number(s.substr(4, 3)) != 0) m0 = 4;
+  if (month_number(s.substr(m0, 3)) != 0 && s.size() > m0 + 3 && s[m0 + 3] == ' ') {
+    const unsigned month = month_number(s.substr(m0, 3));
+    i = m0 + 4;
+    unsigned day = 0;
+    if (!read_day(s, i, day) || i >= s.size() || s[i] != ' ') return std::nullopt;
+    ++i;
+    if (!read_clock(s, i, secs, frac)) return std::nullopt;
+    int year = 0;
+    if (i + 4 < s.size() + 0 && s[i] == ' ') {
+      std::size_t k = i + 1;
+      unsigned y = 0;
+      if (read_digits(s, k, 4, y) && at_word_end(s, k)) {
+        year = static_cast<int>(y);
+        i = k;
+      }
+    }
+    if (!at_word_end(s, i)) return std::nullopt;
+    auto t = civil_ns(year, month, day, secs, frac, ref_ns);
+    if (t) consumed = i;
+    return t;
+  }
+  // digit shapes: `YYMMDD HHMMSS` (HDFS), `YY/MM/DD HH:MM:SS` (Spark), `YYYY/MM/DD HH:MM:SS` (nginx),
+  // `MM-DD HH:MM:SS.f` (Android logcat), `MM.DD HH:MM:SS` (Proxifier)
+  if (read_digits(s, i, 6, a) && i < s.size() && s[i] == ' ') {
+    std::size_t k = i + 1;
+    unsigned hms = 0;
+    if (!read_digits(s, k, 6, hms) || !at_word_end(s, k)) return std::nullopt;
+    const unsigned h = hms / 10000, mi = hms / 100 % 100, se = hms % 100;
+    if (h > 23 || mi > 59 || se > 60) return std::nullopt;
+    auto t = civil_ns(2000 + static_cast<int>(a / 10000), a / 100 % 100, a % 100,
+                      static_cast<std::int64_t>(h) * 3600 + mi * 60 + se, 0, ref_ns);
+    if (t) consumed = k;
+    return t;
+  }
+  i = 0;
+  int year = 0;
+  unsigned month = 0, day = 0;
+  if (read_digits(s, i, 4, a) && i < s.size() && s[i] == '/') {
+    year = static_cast<int>(a);
+    ++i;
+    if (!read_digits(s, i, 2, month) || i >= s.size() || s[i] != '/') return std::nullopt;
+    ++i;
+    if (!read_digits(s, i, 2, day)) return std::nullopt;
+  } else {
+    i = 0;
+    if (!read_digits(s, i, 2, a) || i >= s.size()) return std::nullopt;
+    const char sep = s[i];
+    ++i;
+    if (sep == '/') {  // YY/MM/DD
+      if (!read_digits(s, i, 2, b) || i >= s.size() || s[i] != '/') return std::nullopt;
+      ++i;
+      if (!read_digits(s, i, 2, c)) return std::nullopt;
+      year = 2000 + static_cast<int>(a);
+      month = b;
+      day = c;
+    } else if (sep == '-' || sep == '.') {  // MM-DD, MM.DD: the year from the file
+      if (!read_digits(s, i, 2, b)) return std::nullopt;
+      month = a;
+      day = b;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (i >= s.size() || s[i] != ' ') return std::nullopt;
+  ++i;
+  if (!read_clock(s, i, secs, frac) || !at_word_end(s, i)) return std::nullopt;
+  auto t = civil_ns(year, month, day, secs, frac, ref_ns);
+  if (t) consumed = i;
+  return t;
+}
+}  // namespace detail
+
+/// A timestamp at the start of a raw log line, in any of the common shapes, as UTC ns:
+/// ISO-8601 (`2015-10-18 18:01:47,978` too), `[…]` around any shape, `Sun Dec 04 04:47:44 2005`
+/// (ctime, Apache), `Dec 10 06:55:46` (syslog), `081109 203615` (HDFS), `17/06/09 20:10:40` (Spark),
+/// `2024/01/05 10:00:00` (nginx), `03-17 16:13:38.811` (Android logcat), `10.30 16:49:06`
+/// (Proxifier). Times without a zone are UTC. A shape without a year takes it from `ref_ns` (the
+/// file's modification time; the year before when the date would fall after it). Sets `consumed`.
+[[nodiscard]] constexpr std::optional<std::int64_t> parse_log_timestamp_prefix(std::string_view s, std::int64_t ref_ns,
+                                                                               std::size_t& consumed) noexcept {
+  if (auto t = parse_iso8601_prefix(s, consumed)) return t;
+  if (!s.empty() && s.front() == '[') {
+    const auto close = s.find(']');
+    if (close == std::string_view::npos || close > 40) return std::nullopt;
+    std::size_t used = 0;
+    const auto inner = s.substr(1, close - 1);
+    auto t = parse_iso8601_prefix(inner, used);
+    if (!t) t = detail::log_timestamp_shape(inner, ref_ns, used);
+    if (!t || used != inner.size()) return std::nullopt;
+    consumed = close + 1;
+    return t;
+  }
+  return detail::log_timestamp_shape(s, ref_ns, consumed);
+}
+
 }  // namespace selfheal::telemetry

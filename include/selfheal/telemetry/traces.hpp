@@ -26,9 +26,17 @@
 ///   open at the end of its data is closed as incomplete.
 /// - At most `max_paths_per_sequence` distinct paths are kept per sequence: the executions of the
 ///   rarer paths go into one `rest` row, so every share computed from the paths stays exact.
-/// - A beat whose correlation id has no open execution (a log without `sequence-started` events,
-///   or an execution that began before the data, in another file or in a rotated-away file) is
-///   counted in `untraced_beats`, never attached to a guess.
+/// - A log without `sequence-started` events (OpenTelemetry-style spans have none either; decided
+///   per file: once a file shows one, its stray beats stay untraced as below): beats
+///   that carry a correlation id and a sequence are grouped by (correlation id, sequence) into an
+///   *implicit* execution, ordered by timestamp (not by their `beat` field: that is what the code
+///   says, not what ran), which ends at its `sequence-completed`/`-failed` event, after
+///   `trace_limits::idle_timeout_ns` without a beat (default 5 min, `--execution-timeout`), or at
+///   the end of its input; it is complete then (never carried to the next run, so a run boundary
+///   can cut one in two). The same correlation id running two sequences makes two executions.
+/// - A beat with a correlation id but no sequence and no open execution (an execution that began
+///   before the data, in another file or in a rotated-away file) is counted in `untraced_beats`,
+///   never attached to a guess.
 
 #include <algorithm>
 #include <array>
@@ -94,6 +102,9 @@ struct trace_limits {
   std::size_t max_open = 65536;              ///< open executions per file
   std::size_t max_paths_per_sequence = 256;  ///< distinct paths stored per sequence
   std::size_t max_paths = 1 << 16;           ///< distinct paths held during the run
+  /// An execution without `sequence-started` (beats grouped by correlation id and sequence) ends
+  /// after this long without a beat, at its sequence-completed/-failed event, or at the end of input.
+  std::int64_t idle_timeout_ns = 300'000'000'000;
 };
 
 /// What one task saw of executions, with names resolved (the reducer needs none of the worker's
@@ -105,10 +116,13 @@ struct trace_batch {
   static constexpr std::uint32_t no_sequence = 0xffffffffu;
   static constexpr std::uint32_t no_label = 0xffffffffu;
   struct fragment {
-    std::uint64_t key = 0;                   ///< hash of the correlation id
+    std::uint64_t key = 0;                   ///< hash of the correlation id (implicit: and of the sequence)
     std::uint32_t sequence = no_sequence;    ///< index into `sequences`
     std::uint32_t begin = 0, end = 0;        ///< its steps: `steps[begin, end)`
     std::int64_t first_ns = no_time;         ///< time of its sequence-started event
+    std::uint64_t corr_key = 0;              ///< hash of the correlation id alone
+    bool implicit = false;                   ///< no sequence-started seen: grouped by (correlation id, sequence)
+    bool ended = false, failed = false;      ///< implicit only: its sequence-completed/-failed came in the task
   };
   struct step {
     std::uint32_t label = 0;                 ///< index into `labels`
@@ -116,6 +130,7 @@ struct trace_batch {
   };
   struct headless {
     std::uint64_t key = 0;
+    std::uint64_t alt_key = 0;               ///< an end event's (correlation id, sequence) key; 0: none
     std::uint32_t label = no_label;          ///< a beat; `no_label` for an end event
     bool failed = false;                     ///< an end event: sequence-failed
     std::int64_t ts_ns = no_time;
@@ -144,6 +159,9 @@ class trace_builder {
   static constexpr std::uint32_t none = 0xffffffffu;
 
  public:
+  explicit trace_builder(std::int64_t idle_timeout_ns = trace_limits{}.idle_timeout_ns) noexcept
+      : idle_timeout_ns_(idle_timeout_ns) {}
+
   void add(const raw_event_view& e, const normalized_event& n) {
     // A beat counts once it completed or failed: its start adds nothing to the path, so it is not
     // looked at (nearly half of all beat events).
@@ -154,7 +172,7 @@ class trace_builder {
     if (n.kind == event_kind::sequence_started) {
       // a new execution (a reused correlation id starts over: the older one is closed later)
       by_key_.set(key, static_cast<std::int64_t>(fragments_.size()));
-      fragments_.push_back({key, n.sequence, none, none, n.ts_ns, false, false});
+      fragments_.push_back({key, key, n.sequence, none, none, n.ts_ns, no_time, false, false, false});
       return;
     }
     const bool end = n.kind == event_kind::sequence_completed || n.kind == event_kind::sequence_failed;
@@ -164,8 +182,29 @@ class trace_builder {
         f = &fragments_[static_cast<std::size_t>(*slot)];
         if (f->ended) f = nullptr;
       }
+    // No sequence-started for this correlation id in the task: group by (correlation id, sequence).
+    const auto seq_text = n.sequence == no_name ? std::string_view{} : trim(e.sequence);
+    const std::uint64_t implicit_key = seq_text.empty() ? 0 : detail::short_hash(seq_text, key) | 1u;
+    if (f == nullptr && implicit_key != 0 && !fragments_.empty())
+      if (const auto* slot = by_key_.find(implicit_key)) {
+        f = &fragments_[static_cast<std::size_t>(*slot)];
+        if (f->ended) f = nullptr;
+        // an idle gap ends it: a later beat of the same id starts another execution
+        else if (!end && n.ts_ns != no_time && f->last_ns != no_time && n.ts_ns - f->last_ns > idle_timeout_ns_) f = nullptr;
+      }
+    if (f == nullptr && implicit_key != 0) {
+      // the table joins it to an execution that began in an earlier task, if any
+      by_key_.set(implicit_key, static_cast<std::int64_t>(fragments_.size()));
+      fragments_.push_back({implicit_key, key, n.sequence, none, none, no_time, no_time, false, false, true});
+      f = &fragments_.back();
+      if (end) {
+        f->ended = true;
+        f->failed = n.kind == event_kind::sequence_failed;
+        return;
+      }
+    }
     if (f == nullptr) {
-      others_.push_back({key, end ? trace_batch::no_label : label_of(n.handler, trim(e.beat), trim(e.topic)),
+      others_.push_back({key, implicit_key, end ? trace_batch::no_label : label_of(n.handler, trim(e.beat), trim(e.topic)),
                          n.kind == event_kind::sequence_failed, n.ts_ns});
       if (!end) ++headless_beats_;
       return;
@@ -182,6 +221,7 @@ class trace_builder {
     if (f->tail == none) f->head = si;
     else steps_[f->tail].next = si;
     f->tail = si;
+    if (n.ts_ns != no_time) f->last_ns = latest(f->last_ns, n.ts_ns);
   }
 
   /// The task's batch with names resolved through the worker's `names`; resets the builder.
@@ -200,7 +240,7 @@ class trace_builder {
         if (fresh) b.sequences.emplace_back(names.name(f.sequence));
         seq = it->second;
       }
-      if (f.ended) {  // started and ended here: count it under its path now, in this worker
+      if (f.ended && !f.implicit) {  // started and ended here: count it under its path now, in this worker
         scratch_.clear();
         for (std::uint32_t s = f.head; s != none; s = steps_[s].next) scratch_.push_back({steps_[s].label, steps_[s].ts_ns});
         const std::int64_t start = detail::canonical_path(scratch_, f.first_ns, path_);
@@ -222,6 +262,10 @@ class trace_builder {
       }
       trace_batch::fragment out;
       out.key = f.key;
+      out.corr_key = f.corr_key;
+      out.implicit = f.implicit;
+      out.ended = f.ended;
+      out.failed = f.failed;
       out.first_ns = f.first_ns;
       out.sequence = seq;
       out.begin = static_cast<std::uint32_t>(b.steps.size());
@@ -246,10 +290,13 @@ class trace_builder {
  private:
   struct fragment {
     std::uint64_t key;
+    std::uint64_t corr_key;
     std::uint32_t sequence;
     std::uint32_t head, tail;
     std::int64_t first_ns;
+    std::int64_t last_ns;
     bool ended, failed;
+    bool implicit;
   };
   struct step {
     std::uint32_t label;
@@ -294,6 +341,7 @@ class trace_builder {
   std::vector<trace_batch::headless> others_;
   std::uint64_t headless_beats_ = 0;
   std::vector<std::array<std::uint32_t, 2>> last_label_;  // handler id → its last two labels
+  std::int64_t idle_timeout_ns_;
 };
 
 /// Joins task batches in input order and counts the finished executions by path.
@@ -307,10 +355,14 @@ class trace_table {
       std::int64_t first_ns;
       std::uint64_t serial;
       std::vector<trace_batch::step> steps;  // labels are the table's global ids
+      bool implicit = false;                 // no sequence-started: ends by idle gap or end of input too
+      std::int64_t last_ns = no_time;        // its latest beat
     };
     std::unordered_map<std::uint64_t, open_execution> open_;
     std::deque<std::pair<std::uint64_t, std::uint64_t>> order_;  // (key, serial), oldest first
     std::uint64_t serial_ = 0;
+    std::int64_t now_ns_ = no_time;          // the latest beat time seen in the file
+    bool explicit_ = false;                  // the file logs sequence-started: no implicit executions
   };
 
   explicit trace_table(trace_limits limits = {}) : limits_(limits) {}
@@ -323,17 +375,20 @@ class trace_table {
     for (const auto& l : b.labels) label_map_.push_back(global_label(l));
     seq_map_.clear();
     for (const auto& s : b.sequences) seq_map_.push_back(global_sequence(s));
+    if (!b.finished.empty()) file.explicit_ = true;
+    for (const auto& f : b.fragments) file.explicit_ = file.explicit_ || !f.implicit;
     if (file.open_.empty()) {
       untraced_beats_ += b.headless_beats;  // nothing to attach them to: the common case of logs without sequences
     } else {
       for (const auto& h : b.others) {
         auto it = file.open_.find(h.key);
+        if (it == file.open_.end() && h.alt_key != 0) it = file.open_.find(h.alt_key);
         if (it == file.open_.end()) {
           if (h.label != trace_batch::no_label) ++untraced_beats_;
           continue;
         }
         if (h.label == trace_batch::no_label) close(file, it, h.failed, true);
-        else it->second.steps.push_back({label_map_[h.label], h.ts_ns});
+        else add_step(file, it->second, {label_map_[h.label], h.ts_ns});
       }
     }
     for (const auto& p : b.finished) {
@@ -349,20 +404,27 @@ class trace_table {
     }
     for (const auto& f : b.fragments) {
       const std::uint32_t seq = f.sequence == trace_batch::no_sequence ? no_sequence : seq_map_[f.sequence];
+      if (f.implicit) {
+        apply_implicit(file, b, f, seq);
+        continue;
+      }
       if (auto it = file.open_.find(f.key); it != file.open_.end()) close(file, it, false, false);  // id reused
-      file_state::open_execution x{seq, f.first_ns, file.serial_++, {}};
+      file_state::open_execution x{seq, f.first_ns, file.serial_++, {}, false, no_time};
       for (auto i = f.begin; i < f.end; ++i) x.steps.push_back({label_map_[b.steps[i].label], b.steps[i].ts_ns});
+      for (const auto& st : x.steps) file.now_ns_ = latest(file.now_ns_, st.ts_ns);
       file.order_.emplace_back(f.key, x.serial);
       file.open_.emplace(f.key, std::move(x));
       evict(file);
     }
+    close_idle(file);
   }
 
   /// Opens the executions the previous run of this source left open (before its first batch).
   void preload(file_state& file, const std::vector<carried_execution>& carried) {
+    if (!carried.empty()) file.explicit_ = true;
     for (const auto& c : carried) {
       file_state::open_execution x{c.sequence.empty() ? no_sequence : global_sequence(c.sequence), c.first_ns,
-                                   file.serial_++, {}};
+                                   file.serial_++, {}, false, no_time};
       for (const auto& [st, ts] : c.steps) x.steps.push_back({global_label(st), ts});
       file.order_.emplace_back(c.key, x.serial);
       file.open_.insert_or_assign(c.key, std::move(x));
@@ -371,8 +433,16 @@ class trace_table {
   }
 
   /// Hands over what is still open in `file` for the run that resumes it (not counted here),
-  /// sorted by key.
+  /// sorted by key. Executions without `sequence-started` end with the input instead: counted.
   [[nodiscard]] std::vector<carried_execution> carry(file_state& file) {
+    for (auto it = file.open_.begin(); it != file.open_.end();) {
+      if (it->second.implicit) {
+        record(it->second, false, false);
+        it = file.open_.erase(it);
+      } else {
+        ++it;
+      }
+    }
     std::vector<carried_execution> out;
     out.reserve(file.open_.size());
     for (auto& [key, x] : file.open_) {
@@ -390,9 +460,10 @@ class trace_table {
     return out;
   }
 
-  /// Closes what is still open in `file` as incomplete (its data ended).
+  /// Closes what is still open in `file` as incomplete (its data ended); an execution without
+  /// `sequence-started` ends with its input, so it is complete.
   void end_file(file_state& file) {
-    while (!file.open_.empty()) close(file, file.open_.begin(), false, false);
+    while (!file.open_.empty()) close(file, file.open_.begin(), false, file.open_.begin()->second.implicit);
     file.order_.clear();
   }
 
@@ -470,6 +541,67 @@ class trace_table {
              bool complete) {
     record(it->second, failed, !complete);
     file.open_.erase(it);
+  }
+
+  using open_iterator = std::unordered_map<std::uint64_t, file_state::open_execution>::iterator;
+
+  void add_step(file_state& file, file_state::open_execution& x, trace_batch::step st) {
+    x.steps.push_back(st);
+    x.last_ns = latest(x.last_ns, st.ts_ns);
+    file.now_ns_ = latest(file.now_ns_, st.ts_ns);
+  }
+
+  /// An execution without `sequence-started` as one task saw it: joined to the one open under its
+  /// correlation id (started explicitly in an earlier task) or under its (correlation id,
+  /// sequence), unless that one has been idle too long; else a new one.
+  void apply_implicit(file_state& file, const trace_batch& b, const trace_batch::fragment& f, std::uint32_t seq) {
+    std::int64_t first = no_time;
+    for (auto i = f.begin; i < f.end; ++i)
+      if (b.steps[i].ts_ns != no_time) {
+        first = first == no_time ? b.steps[i].ts_ns : std::min(first, b.steps[i].ts_ns);
+      }
+    auto it = file.open_.find(f.corr_key);
+    if (file.explicit_ && (it == file.open_.end() || it->second.implicit)) {
+      // a file that logs sequence-started: beats outside a started execution are not guessed at
+      untraced_beats_ += f.end - f.begin;
+      return;
+    }
+    if (it == file.open_.end() || it->second.implicit) {
+      it = file.open_.find(f.key);
+      if (it != file.open_.end() && first != no_time && it->second.last_ns != no_time &&
+          first - it->second.last_ns > limits_.idle_timeout_ns) {
+        close(file, it, false, true);  // idle too long: that execution ended
+        it = file.open_.end();
+      }
+    }
+    if (it == file.open_.end()) {
+      file_state::open_execution x{seq, no_time, file.serial_++, {}, true, no_time};
+      file.order_.emplace_back(f.key, x.serial);
+      it = file.open_.emplace(f.key, std::move(x)).first;
+    } else if (it->second.sequence == no_sequence) {
+      it->second.sequence = seq;
+    }
+    for (auto i = f.begin; i < f.end; ++i) add_step(file, it->second, {label_map_[b.steps[i].label], b.steps[i].ts_ns});
+    if (f.ended) close(file, it, f.failed, true);
+    else evict(file);
+  }
+
+  /// Ends the executions without `sequence-started` that have been idle longer than the timeout,
+  /// oldest first (stops at the first one still open that is not).
+  void close_idle(file_state& file) {
+    if (file.now_ns_ == no_time) return;
+    while (!file.order_.empty()) {
+      const auto [key, serial] = file.order_.front();
+      auto it = file.open_.find(key);
+      if (it == file.open_.end() || it->second.serial != serial) {
+        file.order_.pop_front();
+        continue;
+      }
+      const auto& x = it->second;
+      if (!x.implicit || x.last_ns == no_time || file.now_ns_ - x.last_ns <= limits_.idle_timeout_ns) break;
+      file.order_.pop_front();
+      close(file, it, false, true);
+    }
   }
 
   void evict(file_state& file) {
