@@ -177,7 +177,9 @@ inline std::int64_t map_to_parent(const std::vector<hunk>& hunks, std::int64_t x
       if (!fc) continue;
       std::uint32_t inside = 0;
       std::vector<hunk> in_hunks;
-      if (!whole && alive) {
+      if (!fc->hunks_known) {
+        // Its blobs are missing (blob-less clone): it touched the file, where is unknown.
+      } else if (!whole && alive) {
         for (const auto& hk : fc->hunks) {
           std::int64_t changed = 0;
           if (hk.new_lines > 0) {
@@ -220,6 +222,10 @@ inline std::int64_t map_to_parent(const std::vector<hunk>& hunks, std::int64_t x
           e.s.reasons.push_back(whole ? "changed " + target.label + " (" + path + ", " + std::to_string(inside) + " lines)"
                                       : "changed " + std::to_string(inside) + " line(s) inside " + target.label + " (" +
                                             path + ":" + std::to_string(lo) + "-" + std::to_string(hi) + " at that commit)");
+        } else if (!fc->hunks_known) {
+          sc = wts.file_only;
+          if (e.s.file.empty()) e.s.file = path;
+          e.s.reasons.push_back("touched " + path + " (where is unknown: its objects are missing from the clone)");
         } else {
           sc = wts.file_only;
           if (e.s.file.empty()) e.s.file = path;
@@ -229,7 +235,7 @@ inline std::int64_t map_to_parent(const std::vector<hunk>& hunks, std::int64_t x
       }
       // Carry the range back to the parent's version of the file.
       if (fc->status == 'A') { file_alive = false; continue; }
-      if (!whole && alive) {
+      if (!whole && alive && fc->hunks_known) {
         const auto nlo = detail::map_to_parent(fc->hunks, lo, false);
         const auto nhi = detail::map_to_parent(fc->hunks, hi, true);
         if (nhi < nlo) alive = false;  // the whole range was added by this commit

@@ -383,8 +383,11 @@ struct cached_file {
 [[nodiscard]] inline symbol_index index_symbols_cached(const std::filesystem::path& root, const std::vector<std::string>& files,
                                                        store::database& db, const ctags_options& opts = {}) {
   std::vector<std::string> sources;
-  for (const auto& f : files)
-    if (!language_of(f).empty()) sources.push_back(f);
+  {
+    const repository_files repo(root);
+    for (const auto& f : files)
+      if (!language_of(f).empty() && repo.readable(f)) sources.push_back(f);
+  }
   auto uncached = [&](std::string why) {
     symbol_index idx = index_symbols(root, files, opts);
     if (!why.empty()) idx.warnings.insert(idx.warnings.begin(), "symbol cache: " + why);
@@ -543,11 +546,9 @@ struct codebase_options {
   auto files = tracked_files(root);
   if (!files) return tl::unexpected(files.error());
   cb.files = std::move(*files);
-  // Only files present in the work tree (a deleted-but-staged file has no text to index).
-  std::vector<std::string> present;
-  present.reserve(cb.files.size());
-  for (const auto& f : cb.files)
-    if (std::filesystem::is_regular_file(root / f, ec)) present.push_back(f);
+  // Only regular files present in the work tree (a deleted-but-staged file has no text to index)
+  // and inside it: a symlink that leaves the repository is never read, by us or by ctags.
+  const std::vector<std::string> present = repository_files(root).filter(cb.files, &cb.warnings);
   if (!opts.use_ctags) cb.symbols = scan_symbols(root, present);
   else if (cache) cb.symbols = index_symbols_cached(root, present, *cache, opts.ctags);
   else cb.symbols = index_symbols(root, present, opts.ctags);
@@ -562,6 +563,7 @@ struct codebase_options {
   auto h = read_history(root, cache, opts.history);
   if (!h) return tl::unexpected(h.error());
   cb.git = std::move(*h);
+  cb.warnings.insert(cb.warnings.end(), cb.git.warnings.begin(), cb.git.warnings.end());
   return cb;
 }
 

@@ -17,6 +17,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <span>
 #include <string>
@@ -129,37 +130,26 @@ inline std::vector<file_change> decode_changes(std::string_view s) {
   return files;
 }
 
-struct diff_collector {
-  std::vector<file_change>* files;
-};
-
-inline int on_file(const git_diff_delta* delta, float, void* payload) {
-  auto* c = static_cast<diff_collector*>(payload);
-  file_change f;
-  f.path = delta->new_file.path ? delta->new_file.path : "";
-  f.old_path = delta->old_file.path ? delta->old_file.path : "";
-  switch (delta->status) {
-    case GIT_DELTA_ADDED: f.status = 'A'; break;
-    case GIT_DELTA_DELETED: f.status = 'D'; f.path = f.old_path; break;
-    case GIT_DELTA_RENAMED: f.status = 'R'; break;
-    default: f.status = 'M'; break;
-  }
-  c->files->push_back(std::move(f));
-  return 0;
+/// The commits a shallow clone was cut at (`.git/shallow`): their parents are not in the clone.
+inline std::unordered_set<std::string> shallow_boundaries(git_repository* repo) {
+  std::unordered_set<std::string> out;
+  if (!git_repository_is_shallow(repo)) return out;
+  const char* common = git_repository_commondir(repo);
+  std::ifstream in(std::filesystem::path(common ? common : git_repository_path(repo)) / "shallow");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.size() >= GIT_OID_HEXSZ) out.insert(line.substr(0, GIT_OID_HEXSZ));
+  return out;
 }
 
-inline int on_hunk(const git_diff_delta*, const git_diff_hunk* h, void* payload) {
-  auto* c = static_cast<diff_collector*>(payload);
-  if (c->files->empty()) return 0;
-  auto& f = c->files->back();
-  f.hunks.push_back(hunk{static_cast<std::uint32_t>(std::max(h->old_start, 0)), static_cast<std::uint32_t>(std::max(h->old_lines, 0)),
-                         static_cast<std::uint32_t>(std::max(h->new_start, 0)), static_cast<std::uint32_t>(std::max(h->new_lines, 0))});
-  f.additions += static_cast<std::uint32_t>(std::max(h->new_lines, 0));
-  f.deletions += static_cast<std::uint32_t>(std::max(h->old_lines, 0));
-  return 0;
-}
+using patch_ptr = git_ptr<git_patch, git_patch_free>;
 
-inline result<commit_info> read_commit(git_repository* repo, const git_oid* id) {
+/// One commit with its changes against its first parent. A shallow clone's boundary commit (listed
+/// in `boundaries`, or whose parent is absent) gets no changes at all: diffing it against nothing
+/// would blame it for adding every file. A file whose blobs are missing (a blob-less or partial
+/// clone) keeps its path and status with `hunks_known = false`, and the commit is `incomplete`.
+inline result<commit_info> read_commit(git_repository* repo, const git_oid* id,
+                                       const std::unordered_set<std::string>& boundaries = {}) {
   commit_ptr c;
   if (git_commit_lookup(c.out(), repo, id) != 0) return git_fail("commit lookup " + oid_hex(id));
   commit_info info;
@@ -179,16 +169,16 @@ inline result<commit_info> read_commit(git_repository* repo, const git_oid* id) 
   for (unsigned i = 0; i < np; ++i) info.parents.push_back(oid_hex(git_commit_parent_id(c.get(), i)));
 
   tree_ptr tree, parent_tree;
-  if (git_commit_tree(tree.out(), c.get()) != 0) return git_fail("tree of " + info.id);
   if (np > 0) {
     commit_ptr parent;
-    // A shallow clone's boundary commit names parents that are not there: diff it like a root.
-    if (git_commit_parent(parent.out(), c.get(), 0) == 0) {
-      if (git_commit_tree(parent_tree.out(), parent.get()) != 0) return git_fail("tree of parent of " + info.id);
-    } else {
+    if (boundaries.contains(info.id) || git_commit_parent(parent.out(), c.get(), 0) != 0) {
       git_error_clear();
+      info.shallow_boundary = true;
+      return info;
     }
+    if (git_commit_tree(parent_tree.out(), parent.get()) != 0) return git_fail("tree of parent of " + info.id);
   }
+  if (git_commit_tree(tree.out(), c.get()) != 0) return git_fail("tree of " + info.id);
   git_diff_options opts;
   git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
   opts.context_lines = 0;
@@ -196,8 +186,42 @@ inline result<commit_info> read_commit(git_repository* repo, const git_oid* id) 
   diff_ptr diff;
   if (git_diff_tree_to_tree(diff.out(), repo, parent_tree.get(), tree.get(), &opts) != 0)
     return git_fail("diff of " + info.id);
-  diff_collector col{&info.files};
-  if (git_diff_foreach(diff.get(), on_file, nullptr, on_hunk, nullptr, &col) != 0) return git_fail("hunks of " + info.id);
+  const std::size_t n = git_diff_num_deltas(diff.get());
+  for (std::size_t i = 0; i < n; ++i) {
+    const git_diff_delta* delta = git_diff_get_delta(diff.get(), i);
+    if (!delta) continue;
+    file_change f;
+    f.path = delta->new_file.path ? delta->new_file.path : "";
+    f.old_path = delta->old_file.path ? delta->old_file.path : "";
+    switch (delta->status) {
+      case GIT_DELTA_ADDED: f.status = 'A'; break;
+      case GIT_DELTA_DELETED: f.status = 'D'; f.path = f.old_path; break;
+      case GIT_DELTA_RENAMED: f.status = 'R'; break;
+      default: f.status = 'M'; break;
+    }
+    patch_ptr patch;
+    if (const int rc = git_patch_from_diff(patch.out(), diff.get(), i); rc != 0) {
+      const git_error* e = git_error_last();
+      const bool missing = rc == GIT_ENOTFOUND || (e && e->klass == GIT_ERROR_ODB);
+      if (!missing) return git_fail("hunks of " + info.id + " in " + f.path);
+      git_error_clear();
+      f.hunks_known = false;
+      info.incomplete = true;
+      info.files.push_back(std::move(f));
+      continue;
+    }
+    const std::size_t nh = patch.get() ? git_patch_num_hunks(patch.get()) : 0;
+    for (std::size_t k = 0; k < nh; ++k) {
+      const git_diff_hunk* h = nullptr;
+      std::size_t lines = 0;
+      if (git_patch_get_hunk(&h, &lines, patch.get(), k) != 0 || !h) continue;
+      f.hunks.push_back(hunk{static_cast<std::uint32_t>(std::max(h->old_start, 0)), static_cast<std::uint32_t>(std::max(h->old_lines, 0)),
+                             static_cast<std::uint32_t>(std::max(h->new_start, 0)), static_cast<std::uint32_t>(std::max(h->new_lines, 0))});
+      f.additions += static_cast<std::uint32_t>(std::max(h->new_lines, 0));
+      f.deletions += static_cast<std::uint32_t>(std::max(h->old_lines, 0));
+    }
+    info.files.push_back(std::move(f));
+  }
   return info;
 }
 
@@ -206,8 +230,10 @@ inline result<commit_info> read_commit(git_repository* repo, const git_oid* id) 
 /// The migrations of component "diagnosis", in order (append, never edit): 1 = the git history
 /// cache (`diagnosis_git_repos`, `diagnosis_git_commits`, `diagnosis_git_tips`), 2 = the diagnosis
 /// results (tables documented in store.hpp), 3 = the symbol cache (`diagnosis_symbol_files`: the
-/// size and mtime of each file indexed by ctags; `diagnosis_symbols`: its symbols; see codebase.hpp).
-inline constexpr std::array<std::string_view, 3> diagnosis_migrations = {
+/// size and mtime of each file indexed by ctags; `diagnosis_symbols`: its symbols; see codebase.hpp),
+/// 4 = `diagnosis_git_commits.state` (0 complete, 1 a shallow boundary, 2 objects missing: such
+/// commits are read again from git on every run, so an unshallow or a fetch of blobs is seen).
+inline constexpr std::array<std::string_view, 4> diagnosis_migrations = {
     R"sql(
     CREATE TABLE diagnosis_git_repos(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
     CREATE TABLE diagnosis_git_commits(
@@ -244,6 +270,9 @@ inline constexpr std::array<std::string_view, 3> diagnosis_migrations = {
       scope TEXT NOT NULL, kind TEXT NOT NULL, language TEXT NOT NULL, line INTEGER NOT NULL,
       end_line INTEGER NOT NULL, end_scanned INTEGER NOT NULL);
     CREATE INDEX diagnosis_symbols_by_file ON diagnosis_symbols(repo, path);
+    )sql",
+    R"sql(
+    ALTER TABLE diagnosis_git_commits ADD COLUMN state INTEGER NOT NULL DEFAULT 0;
     )sql",
 };
 
@@ -304,6 +333,8 @@ struct history_options {
   std::int64_t repo_id = 0;
   std::unordered_map<std::string, commit_info> by_id;
   std::vector<std::string> old_tips;
+  std::vector<std::string> recheck;  // cached commits that were a boundary or incomplete
+  const auto boundaries = detail::shallow_boundaries(repo.get());
   std::string canonical;
   {
     std::error_code ec;
@@ -335,7 +366,7 @@ struct history_options {
   if (cache) {
     // Read back the cached commits.
     auto sel = cache->prepare(
-        "SELECT sha, author, email, time, commit_time, summary, message, parents, changes "
+        "SELECT sha, author, email, time, commit_time, summary, message, parents, changes, state "
         "FROM diagnosis_git_commits WHERE repo = ?1");
     if (!sel) return tl::unexpected(sel.error());
     sel->bind(1, repo_id);
@@ -353,6 +384,10 @@ struct history_options {
       const std::string parents = sel->column_text(7);
       for (std::size_t p = 0; p + 40 <= parents.size(); p += 41) c.parents.push_back(parents.substr(p, 40));
       c.files = detail::decode_changes(sel->column_text(8));
+      if (sel->column_int(9) != 0) {  // a boundary or incomplete commit: read again below
+        recheck.push_back(c.id);
+        continue;
+      }
       std::string key = c.id;
       by_id.emplace(std::move(key), std::move(c));
     }
@@ -379,11 +414,18 @@ struct history_options {
       todo.push(queued{static_cast<std::int64_t>(git_commit_time(c.get())), oid});
     };
     enqueue(head_oid);
+    // Commits cached as a boundary or incomplete are read again (and their parents walked, when
+    // an unshallow has brought them).
+    for (const auto& id : recheck) {
+      git_oid oid;
+      if (git_oid_fromstr(&oid, id.c_str()) != 0) continue;
+      enqueue(oid);
+    }
     bool limited = false;
     while (!todo.empty()) {
       const git_oid oid = todo.top().id;
       todo.pop();
-      auto c = detail::read_commit(repo.get(), &oid);
+      auto c = detail::read_commit(repo.get(), &oid, boundaries);
       if (!c) return tl::unexpected(c.error());
       for (const auto& p : c->parents) {
         git_oid pid;
@@ -397,6 +439,18 @@ struct history_options {
     if (limited) cache = nullptr;
   }
   h.read_from_git = fresh.size();
+  {
+    std::size_t incomplete = 0;
+    for (const auto& c : fresh) {
+      if (c.shallow_boundary)
+        h.warnings.push_back("commit " + c.id.substr(0, 7) + " is the boundary of a shallow clone: its parent is absent, "
+                             "so its changes are unknown and it is not blamed for them");
+      if (c.incomplete) ++incomplete;
+    }
+    if (incomplete)
+      h.warnings.push_back(std::to_string(incomplete) + " commit(s) have diffs with missing objects (a blob-less or partial "
+                           "clone): only the names of the files they changed are known");
+  }
 
   if (cache) {
     // Store the new ones and the new tip set in one transaction.
@@ -404,14 +458,15 @@ struct history_options {
       store::transaction tx(*cache);
       auto put = cache->prepare(
           "INSERT OR REPLACE INTO diagnosis_git_commits(repo, sha, author, email, time, commit_time, summary, "
-          "message, parents, changes) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
+          "message, parents, changes, state) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
       if (!put) return tl::unexpected(put.error());
       for (const auto& c : fresh) {
         std::string parents;
         for (const auto& p : c.parents) { if (!parents.empty()) parents += ' '; parents += p; }
         put->bind(1, repo_id).bind(2, c.id).bind(3, c.author).bind(4, c.email).bind(5, c.time)
             .bind(6, c.commit_time).bind(7, c.summary).bind(8, c.message).bind(9, parents)
-            .bind(10, detail::encode_changes(c.files));
+            .bind(10, detail::encode_changes(c.files))
+            .bind(11, c.shallow_boundary ? 1 : c.incomplete ? 2 : 0);
         if (auto r = put->exec(); !r) return tl::unexpected(r.error());
       }
       if (!opts.max_new_commits || fresh.size() < opts.max_new_commits) {

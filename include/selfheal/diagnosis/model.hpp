@@ -91,6 +91,7 @@ struct file_change {
   std::uint32_t additions = 0;
   std::uint32_t deletions = 0;
   std::vector<hunk> hunks;
+  bool hunks_known = true;  ///< false: its blobs are missing (blob-less clone); only the path is known
 };
 
 struct commit_info {
@@ -103,6 +104,8 @@ struct commit_info {
   std::string message;
   std::vector<std::string> parents;
   std::vector<file_change> files;     ///< against the first parent (the empty tree for a root)
+  bool shallow_boundary = false;      ///< a shallow clone's boundary: its parent is absent, `files` is empty
+  bool incomplete = false;            ///< some of its objects are missing: files without hunks
 };
 
 struct tag_info {
@@ -117,6 +120,7 @@ struct history {
   std::vector<tag_info> tags;
   std::size_t read_from_git = 0;    ///< commits read through libgit2 in this run
   std::size_t read_from_cache = 0;  ///< commits read back from the store
+  std::vector<std::string> warnings;  ///< shallow boundaries, missing objects
 };
 
 /// Everything `loadCodebaseInfo` learns about the monitored repository.

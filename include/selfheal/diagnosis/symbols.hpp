@@ -22,6 +22,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include <simdjson.h>
@@ -52,6 +53,90 @@ namespace selfheal::diagnosis {
   if (ext == "go") return "Go";
   if (ext == "java") return "Java";
   return {};
+}
+
+namespace detail {
+
+/// `a` is `b` or lies below it (component-wise, both already canonical).
+inline bool path_within(const std::filesystem::path& a, const std::filesystem::path& b) {
+  auto ai = a.begin(), bi = b.begin();
+  for (; bi != b.end(); ++ai, ++bi)
+    if (ai == a.end() || *ai != *bi) return false;
+  return true;
+}
+
+}  // namespace detail
+
+/// The repository's root, resolved once, and the one rule for reading a repository file: `rel`
+/// (relative, no `..`) must name a regular file that still lies inside the root after every
+/// symlink on the way is resolved. A tracked symlink to `/etc/passwd`, to `../../x` or through a
+/// linked folder is refused, so neither selfheal nor ctags ever reads through it.
+class repository_files {
+ public:
+  explicit repository_files(const std::filesystem::path& root) : root_(root) {
+    std::error_code ec;
+    canonical_ = std::filesystem::canonical(root, ec);
+    if (ec) canonical_ = std::filesystem::absolute(root, ec).lexically_normal();
+  }
+  [[nodiscard]] const std::filesystem::path& root() const noexcept { return root_; }
+
+  /// "" when `rel` may be read, otherwise why not ("a symlink that leaves the repository", ...).
+  [[nodiscard]] std::string refusal(std::string_view rel) const {
+    const std::filesystem::path r{std::string(rel)};
+    if (rel.empty() || r.is_absolute()) return "not a relative path";
+    for (const auto& part : r)
+      if (part == "..") return "a path with '..'";
+    std::error_code ec;
+    const auto full = root_ / r;
+    const auto st = std::filesystem::symlink_status(full, ec);
+    if (ec || !std::filesystem::exists(st)) return "missing from the work tree";
+    const auto real = std::filesystem::canonical(full, ec);
+    if (ec) return std::filesystem::is_symlink(st) ? "a dangling symlink" : "cannot be resolved";
+    if (!detail::path_within(real, canonical_)) return "a symlink that leaves the repository";
+    if (!std::filesystem::is_regular_file(real, ec)) return "not a regular file";
+    return {};
+  }
+  [[nodiscard]] bool readable(std::string_view rel) const { return refusal(rel).empty(); }
+
+  /// The files of `files` that may be read, in order; each refused one (other than a file missing
+  /// from the work tree, which is normal for a staged deletion) is named in `warnings`.
+  [[nodiscard]] std::vector<std::string> filter(const std::vector<std::string>& files,
+                                                std::vector<std::string>* warnings = nullptr) const {
+    std::vector<std::string> out;
+    out.reserve(files.size());
+    for (const auto& f : files) {
+      const std::string why = refusal(f);
+      if (why.empty()) out.push_back(f);
+      else if (warnings && why != "missing from the work tree") warnings->push_back(f + ": " + why + ", not read");
+    }
+    return out;
+  }
+
+ private:
+  std::filesystem::path root_;
+  std::filesystem::path canonical_;
+};
+
+/// True when ctags can be given `file` in its `-L` list and name it back verbatim in its JSON:
+/// no control bytes (a newline would split the entry), valid UTF-8 (ctags drops a `path` it cannot
+/// encode), no trailing blank (ctags trims it). Other files are indexed by the built-in scanner.
+[[nodiscard]] inline bool ctags_can_name(std::string_view file) {
+  if (file.empty() || file.back() == ' ' || file.back() == '\t') return false;
+  for (std::size_t i = 0; i < file.size();) {
+    const auto c = static_cast<unsigned char>(file[i]);
+    if (c < 0x20 || c == 0x7f) return false;
+    if (c < 0x80) { ++i; continue; }
+    std::size_t n = 0;
+    if (c >= 0xc2 && c <= 0xdf) n = 1;
+    else if (c >= 0xe0 && c <= 0xef) n = 2;
+    else if (c >= 0xf0 && c <= 0xf4) n = 3;
+    else return false;
+    if (i + n >= file.size()) return false;
+    for (std::size_t k = 1; k <= n; ++k)
+      if ((static_cast<unsigned char>(file[i + k]) & 0xc0) != 0x80) return false;
+    i += n + 1;
+  }
+  return true;
 }
 
 /// True for paths that hold tests by the usual conventions of the six languages.
@@ -353,9 +438,11 @@ inline void scan_file(std::string_view text, const std::string& file, const std:
 [[nodiscard]] inline symbol_index scan_symbols(const std::filesystem::path& root, const std::vector<std::string>& files) {
   symbol_index idx;
   idx.source = "fallback";
+  const repository_files repo(root);
   for (const auto& f : files) {
     const std::string lang = language_of(f);
     if (lang.empty()) continue;
+    if (const auto why = repo.refusal(f); !why.empty()) { idx.warnings.push_back(f + ": " + why + ", not read"); continue; }
     std::ifstream in(root / f, std::ios::binary);
     if (!in) { idx.warnings.push_back(f + ": cannot read"); continue; }
     std::stringstream ss;
@@ -385,18 +472,39 @@ inline bool callable_kind(std::string_view k) {
 /// Malformed output lines are counted in `warnings` with their line number and skipped.
 [[nodiscard]] inline result<symbol_index> run_ctags(const std::filesystem::path& root, const std::vector<std::string>& files,
                                                     const ctags_options& opts = {}) {
-  std::string list;
-  for (const auto& f : files)
-    if (!language_of(f).empty()) { list += f; list += '\n'; }
+  // Every entry of the `-L` list starts with "./", so no file name can be read as an option
+  // (ctags takes `-L` lines verbatim, options included); `--options=NONE` first, so ctags reads
+  // no option files (not the repository's `.ctags.d/`, not the user's). Names ctags cannot take
+  // or give back verbatim, and files refused by `repository_files`, never reach it.
   symbol_index idx;
   idx.source = "ctags";
+  const repository_files repo(root);
+  std::string list;
+  std::unordered_set<std::string> given;
+  std::vector<std::string> unnameable;
+  for (const auto& f : files) {
+    if (language_of(f).empty()) continue;
+    if (const auto why = repo.refusal(f); !why.empty()) { idx.warnings.push_back(f + ": " + why + ", not read"); continue; }
+    if (!ctags_can_name(f)) { unnameable.push_back(f); continue; }
+    list += "./";
+    list += f;
+    list += '\n';
+    given.insert(f);
+  }
+  if (!unnameable.empty()) {
+    symbol_index scanned = scan_symbols(root, unnameable);
+    idx.symbols = std::move(scanned.symbols);
+    idx.warnings.push_back(std::to_string(unnameable.size()) +
+                           " file name(s) ctags cannot take verbatim (control bytes, invalid UTF-8, trailing blank): "
+                           "indexed by the built-in scanner");
+  }
   if (list.empty()) return idx;
   process_options po;
   po.cwd = root;
   po.timeout = opts.timeout;
   po.stdin_data = std::move(list);
-  const std::vector<std::string> argv{opts.program, "--output-format=json", "--fields=+ne", "--sort=no",
-                                      "-L", "-", "-f", "-"};
+  const std::vector<std::string> argv{opts.program, "--options=NONE", "--output-format=json", "--fields=+ne",
+                                      "--sort=no", "-L", "-", "-f", "-"};
   auto out = run_checked(argv, po);
   if (!out) return tl::unexpected(out.error());
 
@@ -427,6 +535,10 @@ inline bool callable_kind(std::string_view k) {
     s.name = std::string(name);
     s.file = std::string(path);
     if (s.file.starts_with("./")) s.file.erase(0, 2);
+    if (!given.contains(s.file)) {
+      if (++bad <= 5) idx.warnings.push_back("ctags output line " + std::to_string(i + 1) + ": names a file it was not given");
+      continue;
+    }
     s.kind = std::string(kind);
     s.scope = std::string(scope);
     s.language = language_of(s.file);
