@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -207,9 +209,15 @@ inline std::string strip_hash_comment(std::string_view s) {
 // Configuration files
 // ---------------------------------------------------------------------------------------------
 
-/// Config format by extension: "yaml", "toml", "ini", "json" or "".
+/// Config format by extension: "yaml", "toml", "ini", "json", "env" (dotenv: `.env`, `.env.prod`,
+/// `x.env`) or "".
 [[nodiscard]] inline std::string config_format(std::string_view path) {
   const std::string p = detail::lower(path);
+  {
+    const auto slash = p.rfind('/');
+    const std::string base = slash == std::string::npos ? p : p.substr(slash + 1);
+    if (base == ".env" || base.starts_with(".env.") || (base.size() > 4 && base.ends_with(".env"))) return "env";
+  }
   if (p.ends_with(".yaml") || p.ends_with(".yml")) return "yaml";
   if (p.ends_with(".toml")) return "toml";
   if (p.ends_with(".ini") || p.ends_with(".cfg") || p.ends_with(".conf") || p.ends_with(".properties")) return "ini";
@@ -244,6 +252,17 @@ inline std::string strip_hash_comment(std::string_view s) {
       path += key;
       if (value.empty()) stack.emplace_back(ind, key);
       else out.push_back({f, path, value, static_cast<std::uint32_t>(i + 1)});
+    }
+  } else if (format == "env") {
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      std::string l = detail::trim(lines[i]);
+      if (l.empty() || l[0] == '#') continue;
+      if (l.starts_with("export ")) l = detail::trim(l.substr(7));
+      const auto eq = l.find('=');
+      if (eq == std::string::npos || eq == 0) { warn(i, "expected 'KEY=value'"); continue; }
+      std::string value = detail::trim(l.substr(eq + 1));
+      if (!value.empty() && value[0] != '"' && value[0] != '\'') value = detail::trim(detail::strip_hash_comment(value));
+      out.push_back({f, detail::trim(l.substr(0, eq)), detail::unquote(value), static_cast<std::uint32_t>(i + 1)});
     }
   } else if (format == "toml" || format == "ini") {
     std::string section;
@@ -314,6 +333,157 @@ inline std::string strip_hash_comment(std::string_view s) {
     out.insert(out.end(), std::make_move_iterator(entries.begin()), std::make_move_iterator(entries.end()));
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration values changed by commits, and where the code names them
+// ---------------------------------------------------------------------------------------------
+
+namespace detail {
+
+using tree_entry_ptr = git_ptr<git_tree_entry, git_tree_entry_free>;
+using blob_ptr = git_ptr<git_blob, git_blob_free>;
+
+/// The text of `path` in `tree`; nullopt when absent, not a blob, larger than 4 MiB or missing
+/// from the object database (a blob-less clone).
+inline std::optional<std::string> blob_text(git_repository* repo, git_tree* tree, const std::string& path) {
+  if (!tree) return std::nullopt;
+  tree_entry_ptr entry;
+  if (git_tree_entry_bypath(entry.out(), tree, path.c_str()) != 0) { git_error_clear(); return std::nullopt; }
+  if (git_tree_entry_type(entry.get()) != GIT_OBJECT_BLOB) return std::nullopt;
+  blob_ptr blob;
+  if (git_blob_lookup(blob.out(), repo, git_tree_entry_id(entry.get())) != 0) { git_error_clear(); return std::nullopt; }
+  const auto size = static_cast<std::size_t>(git_blob_rawsize(blob.get()));
+  if (size > (std::size_t{4} << 20)) return std::nullopt;
+  return std::string(static_cast<const char*>(git_blob_rawcontent(blob.get())), size);
+}
+
+inline bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$'; }
+
+/// `token` occurs in `line` as a whole word (no identifier character on either side).
+inline bool has_word(std::string_view line, std::string_view token, bool call = false) {
+  for (std::size_t p = line.find(token); p != std::string_view::npos; p = line.find(token, p + 1)) {
+    const bool left = p == 0 || !ident_char(line[p - 1]);
+    std::size_t end = p + token.size();
+    const bool right = end >= line.size() || !ident_char(line[end]);
+    if (!left || !right) continue;
+    if (!call) return true;
+    while (end < line.size() && (line[end] == ' ' || line[end] == '\t')) ++end;
+    if (end < line.size() && line[end] == '(') return true;
+  }
+  return false;
+}
+
+}  // namespace detail
+
+/// For the newest `max_commits` commits that modified configuration files (not test files, not
+/// sequence definitions): which flattened keys changed value, read from the two blobs through
+/// libgit2 and parsed like the files at HEAD. Files whose blobs are missing are skipped (counted
+/// in one warning). Fills `commit_info::config_changes`.
+inline void add_config_changes(const std::filesystem::path& root, history& h, const std::vector<sequence_file>& sequences,
+                               std::vector<std::string>& warnings, std::size_t max_commits = 200) {
+  auto wanted = [&](const file_change& f) {
+    return f.status != 'A' && f.status != 'D' && !config_format(f.path).empty() && !is_test_path(f.path) &&
+           std::none_of(sequences.begin(), sequences.end(), [&](const sequence_file& s) { return s.file == f.path; });
+  };
+  detail::git_library lib;
+  detail::repo_ptr repo;
+  if (auto r = detail::open_repository(repo, root); !r) { warnings.push_back(r.error().detail); return; }
+  std::size_t examined = 0, missing = 0;
+  for (auto& c : h.commits) {
+    if (c.shallow_boundary || c.parents.empty()) continue;
+    if (std::none_of(c.files.begin(), c.files.end(), wanted)) continue;
+    if (++examined > max_commits) break;
+    git_oid oid;
+    if (git_oid_fromstr(&oid, c.id.c_str()) != 0) continue;
+    detail::commit_ptr commit, parent;
+    detail::tree_ptr tree, parent_tree;
+    if (git_commit_lookup(commit.out(), repo.get(), &oid) != 0 || git_commit_tree(tree.out(), commit.get()) != 0 ||
+        git_commit_parent(parent.out(), commit.get(), 0) != 0 || git_commit_tree(parent_tree.out(), parent.get()) != 0) {
+      git_error_clear();
+      ++missing;
+      continue;
+    }
+    c.config_changes.clear();
+    for (const auto& f : c.files) {
+      if (!wanted(f)) continue;
+      const auto before = detail::blob_text(repo.get(), parent_tree.get(), f.old_path.empty() ? f.path : f.old_path);
+      const auto after = detail::blob_text(repo.get(), tree.get(), f.path);
+      if (!before || !after) { ++missing; continue; }
+      const std::string fmt = config_format(f.path);
+      std::vector<std::string> ignored;
+      std::map<std::string, std::string> old_values, new_values;
+      for (auto& e : parse_config(f.path, *before, fmt, ignored)) old_values.insert_or_assign(std::move(e.key), std::move(e.value));
+      for (auto& e : parse_config(f.path, *after, fmt, ignored)) new_values.insert_or_assign(std::move(e.key), std::move(e.value));
+      for (const auto& [k, v] : new_values) {
+        const auto o = old_values.find(k);
+        if (o == old_values.end()) c.config_changes.push_back({f.path, k, {}, v, true, false});
+        else if (o->second != v) c.config_changes.push_back({f.path, k, o->second, v, false, false});
+      }
+      for (const auto& [k, v] : old_values)
+        if (!new_values.contains(k)) c.config_changes.push_back({f.path, k, v, {}, false, true});
+    }
+  }
+  if (missing)
+    warnings.push_back(std::to_string(missing) + " configuration file version(s) could not be read from git (missing objects): "
+                       "their value changes are unknown");
+}
+
+/// Where the source files name the keys in `keys` (the dotted key, or its last segment of 3+
+/// characters, as a whole word: `config.cache.ttl_ms`, `cfg["ttl_ms"]`, `process.env.CACHE_TTL_MS`),
+/// each with its enclosing callable, and where that callable is called (`name(`). Test files are
+/// not searched. Reads each source file at most twice; nothing when `keys` is empty.
+[[nodiscard]] inline std::vector<config_use> find_config_uses(const std::filesystem::path& root,
+                                                              const std::vector<std::string>& files,
+                                                              const symbol_index& symbols,
+                                                              const std::vector<std::string>& keys) {
+  std::vector<config_use> uses;
+  if (keys.empty()) return uses;
+  std::vector<std::pair<std::string, std::string>> needles;  // (key, token)
+  for (const auto& k : keys) {
+    needles.emplace_back(k, k);
+    const auto dot = k.rfind('.');
+    if (dot != std::string::npos && k.size() - dot - 1 >= 3) needles.emplace_back(k, k.substr(dot + 1));
+  }
+  std::vector<std::string> sources;
+  for (const auto& f : files)
+    if (!language_of(f).empty() && !is_test_path(f)) sources.push_back(f);
+  struct callee { std::string name; std::string file; std::uint32_t line; };
+  std::vector<callee> callees;  // per use, the bare name of its enclosing callable and where it is defined
+  for (const auto& f : sources) {
+    std::string text;
+    if (!detail::read_text(root / f, text)) continue;
+    const auto lines = detail::split_lines(text);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      std::string last_key;
+      for (const auto& [key, token] : needles) {
+        if (key == last_key || !detail::has_word(lines[i], token)) continue;
+        last_key = key;
+        const auto ln = static_cast<std::uint32_t>(i + 1);
+        const symbol* s = enclosing_symbol(symbols, f, ln);
+        uses.push_back({key, f, ln, s ? s->qualified() : std::string{}, {}});
+        callees.push_back({s ? s->name : std::string{}, f, s ? s->line : 0});
+      }
+    }
+  }
+  std::set<std::string> names;
+  for (const auto& c : callees)
+    if (c.name.size() >= 3) names.insert(c.name);
+  if (names.empty()) return uses;
+  for (const auto& f : sources) {
+    std::string text;
+    if (!detail::read_text(root / f, text)) continue;
+    const auto lines = detail::split_lines(text);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      const auto ln = static_cast<std::uint32_t>(i + 1);
+      for (const auto& n : names) {
+        if (!detail::has_word(lines[i], n, true)) continue;
+        for (std::size_t u = 0; u < uses.size(); ++u)
+          if (callees[u].name == n && !(callees[u].file == f && callees[u].line == ln)) uses[u].called_at.emplace_back(f, ln);
+      }
+    }
+  }
+  return uses;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -564,6 +734,12 @@ struct codebase_options {
   if (!h) return tl::unexpected(h.error());
   cb.git = std::move(*h);
   cb.warnings.insert(cb.warnings.end(), cb.git.warnings.begin(), cb.git.warnings.end());
+  add_config_changes(root, cb.git, cb.sequences, cb.warnings);
+  std::set<std::string> changed_keys;
+  for (const auto& c : cb.git.commits)
+    for (const auto& ch : c.config_changes)
+      if (changed_keys.size() < 500) changed_keys.insert(ch.key);
+  cb.config_uses = find_config_uses(root, present, cb.symbols, std::vector<std::string>(changed_keys.begin(), changed_keys.end()));
   return cb;
 }
 

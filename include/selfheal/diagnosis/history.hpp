@@ -233,7 +233,8 @@ inline result<commit_info> read_commit(git_repository* repo, const git_oid* id,
 /// size and mtime of each file indexed by ctags; `diagnosis_symbols`: its symbols; see codebase.hpp),
 /// 4 = `diagnosis_git_commits.state` (0 complete, 1 a shallow boundary, 2 objects missing: such
 /// commits are read again from git on every run, so an unshallow or a fetch of blobs is seen).
-inline constexpr std::array<std::string_view, 4> diagnosis_migrations = {
+/// 5 = `diagnosis_recommendations.old_value`/`new_value` (a config_change restoring a value).
+inline constexpr std::array<std::string_view, 5> diagnosis_migrations = {
     R"sql(
     CREATE TABLE diagnosis_git_repos(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
     CREATE TABLE diagnosis_git_commits(
@@ -273,6 +274,10 @@ inline constexpr std::array<std::string_view, 4> diagnosis_migrations = {
     )sql",
     R"sql(
     ALTER TABLE diagnosis_git_commits ADD COLUMN state INTEGER NOT NULL DEFAULT 0;
+    )sql",
+    R"sql(
+    ALTER TABLE diagnosis_recommendations ADD COLUMN old_value TEXT;
+    ALTER TABLE diagnosis_recommendations ADD COLUMN new_value TEXT;
     )sql",
 };
 

@@ -76,6 +76,28 @@ struct config_entry {
   std::uint32_t line = 0;
 };
 
+/// A configuration value one commit changed (the flattened key, as in `config_entry`). An added
+/// key has an empty `old_value` and `added`; a removed one an empty `new_value` and `removed`.
+struct config_value_change {
+  std::string file;
+  std::string key;
+  std::string old_value;
+  std::string new_value;
+  bool added = false;
+  bool removed = false;
+};
+
+/// Where the code names a configuration key that some commit changed: the key (dotted, or its last
+/// segment as a whole word) at `file:line`, inside the callable `function` (empty at top level),
+/// which is itself called at `called_at` (file, line).
+struct config_use {
+  std::string key;
+  std::string file;
+  std::uint32_t line = 0;
+  std::string function;
+  std::vector<std::pair<std::string, std::uint32_t>> called_at;
+};
+
 /// A hunk of a diff against the first parent, zero context lines (git's @@ -a,b +c,d @@).
 struct hunk {
   std::uint32_t old_start = 0;
@@ -106,6 +128,7 @@ struct commit_info {
   std::vector<file_change> files;     ///< against the first parent (the empty tree for a root)
   bool shallow_boundary = false;      ///< a shallow clone's boundary: its parent is absent, `files` is empty
   bool incomplete = false;            ///< some of its objects are missing: files without hunks
+  std::vector<config_value_change> config_changes;  ///< values of configuration files it changed (load_codebase)
 };
 
 struct tag_info {
@@ -131,6 +154,7 @@ struct codebase {
   std::vector<test_file> tests;
   std::vector<sequence_file> sequences;
   std::vector<config_entry> configs;
+  std::vector<config_use> config_uses;  ///< where the code names keys that commits changed
   history git;
   std::vector<std::string> warnings;
 };
@@ -211,6 +235,7 @@ struct suspect_commit {
   std::uint32_t lines_changed = 0;    ///< all lines the commit changed (additions + deletions)
   std::string file;                   ///< the target file as of that commit
   std::vector<hunk> target_hunks;     ///< its hunks that fall in the target (the commit's own line numbers)
+  std::vector<config_value_change> config_changes;  ///< values it changed that the code in question reads
   std::vector<std::string> reasons;
 };
 
@@ -230,6 +255,8 @@ struct recommendation {
   std::string commit;    ///< for revert / partial_revert
   std::string file;      ///< target file (config key file, test file, ...)
   std::string key;       ///< config key for config_change
+  std::string old_value; ///< config_change restoring a suspect's change: the value to restore
+  std::string new_value; ///< config_change restoring a suspect's change: the value it set (now in the file)
   std::vector<hunk> hunks;  ///< hunks inside the handler for partial_revert (new-side lines)
 };
 
