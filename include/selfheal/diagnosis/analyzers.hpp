@@ -26,6 +26,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <system_error>
 #include <cstdint>
 #include <optional>
 #include <regex>
@@ -38,6 +40,7 @@
 #include "selfheal/diagnosis/history.hpp"
 #include "selfheal/diagnosis/model.hpp"
 #include "selfheal/diagnosis/symbols.hpp"
+#include "selfheal/source/paths.hpp"
 
 namespace selfheal::diagnosis {
 
@@ -585,39 +588,17 @@ inline void nearby_tests(const codebase& cb, const symbol* s, std::string_view h
 
 namespace detail {
 
-/// The repository file a path from a log or report names (absolute, relative, or `./x`), matched by
-/// the longest path suffix; "" when none or when two files match equally (named in `note`).
+/// The repository file a path from a log or report names: `source::resolve_path`, the resolver
+/// the coverage index uses too, with the one-file-of-that-name rule for stack frames. "" when none
+/// or when several files fit (named in `note`).
 inline std::string resolve_repo_path(const codebase& cb, std::string_view raw, std::string* note = nullptr) {
-  std::string p(raw);
-  if (p.starts_with("file://")) p.erase(0, 7);
-  for (auto& c : p) if (c == '\\') c = '/';
-  while (p.starts_with("./")) p.erase(0, 2);
-  std::string best;
-  std::size_t best_len = 0;
-  bool tie = false;
-  for (const auto& f : cb.files) {
-    if (p == f || (p.size() > f.size() && p.ends_with(f) && p[p.size() - f.size() - 1] == '/')) {
-      if (f.size() > best_len) { best = f; best_len = f.size(); tie = false; }
-      else if (f.size() == best_len) tie = true;
-    }
-  }
-  if (best.empty()) {
-    // Only the basename may be given: accept when exactly one tracked file has it.
-    const auto slash = p.rfind('/');
-    const std::string base = slash == std::string::npos ? p : p.substr(slash + 1);
-    std::string only;
-    int n = 0;
-    for (const auto& f : cb.files)
-      if (f == base || (f.size() > base.size() && f.ends_with(base) && f[f.size() - base.size() - 1] == '/')) { only = f; ++n; }
-    if (n == 1) return only;
-    if (n > 1 && note) *note = "'" + std::string(raw) + "' matches " + std::to_string(n) + " files";
-    return {};
-  }
-  if (tie) {
-    if (note) *note = "'" + std::string(raw) + "' matches several files equally";
-    return {};
-  }
-  return best;
+  std::error_code ec;
+  auto root = std::filesystem::canonical(cb.root, ec);
+  if (ec) root = cb.root;
+  const auto r = source::resolve_path(root, raw, cb.files, true);
+  if (r.match == source::source_match::direct || r.match == source::source_match::by_suffix) return r.path;
+  if (r.ambiguous > 1 && note) *note = "'" + std::string(raw) + "' matches " + std::to_string(r.ambiguous) + " files";
+  return {};
 }
 
 }  // namespace detail

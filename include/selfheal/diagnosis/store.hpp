@@ -66,8 +66,20 @@ inline std::string encode_hunks(const std::vector<hunk>& hs) {
 inline std::vector<hunk> decode_hunks(const std::string& s) {
   std::vector<hunk> out;
   if (s.empty()) return out;
-  auto files = decode_changes("M\tx\tx\t0\t0\t" + s + "\n");
-  if (!files.empty()) out = files.front().hunks;
+  // "os,ol,ns,nl;os,ol,ns,nl…", read directly.
+  std::size_t p = 0;
+  while (p < s.size()) {
+    auto semi = s.find(';', p);
+    if (semi == std::string::npos) semi = s.size();
+    std::uint32_t v[4] = {0, 0, 0, 0};
+    std::size_t k = 0;
+    for (std::size_t i = p; i < semi && k < 4; ++i) {
+      if (s[i] == ',') ++k;
+      else if (s[i] >= '0' && s[i] <= '9') v[k] = v[k] * 10 + static_cast<std::uint32_t>(s[i] - '0');
+    }
+    out.push_back(hunk{v[0], v[1], v[2], v[3]});
+    p = semi + 1;
+  }
   return out;
 }
 
