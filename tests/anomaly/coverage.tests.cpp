@@ -266,14 +266,14 @@ TEST_CASE("with a repository, handlers map to symbol ranges, tracefiles without 
 
   SECTION("the cold handler's own range is measured right when asked for") {
     const auto add = an::coverage_by_symbol(*idx, "Cart.addItem");
-    CHECK(add.match.status == selfheal::diagnosis::match_status::unique);
+    CHECK(add.match.status == selfheal::source::match_status::unique);
     CHECK(add.coverage.first_line == 24);
     CHECK(add.coverage.last_line == 27);
     CHECK(add.coverage.lines == 4);
     CHECK(add.coverage.covered == 0);
   }
   SECTION("without ctags the built-in scanner gives the same ranges, and the warning says so") {
-    selfheal::diagnosis::ctags_options no_ctags;
+    selfheal::source::ctags_options no_ctags;
     no_ctags.program = (repo.path() / "no-such-ctags").string();
     const auto fallback = an::index_coverage(rep, repo.path(), no_ctags);
     REQUIRE(fallback);
@@ -438,7 +438,7 @@ TEST_CASE("a handler name with several definitions is not guessed", "[anomaly][d
     const auto rep = an::parse_lcov(py + "SF:web/orders.js\n" + js_da + "end_of_record\n");
     const auto idx = an::index_coverage(rep, repo.path());
     REQUIRE(idx);
-    CHECK(an::coverage_by_symbol(*idx, "processOrder").match.status == selfheal::diagnosis::match_status::ambiguous);
+    CHECK(an::coverage_by_symbol(*idx, "processOrder").match.status == selfheal::source::match_status::ambiguous);
     const auto gaps = an::find_coverage_gaps(cur, rep, *idx);
     CHECK(gaps.anomalies.empty());
     CHECK(gaps.ambiguous_skipped == 1);

@@ -29,7 +29,7 @@ struct fixture {
   }
 };
 
-dx::analysis prepared(const selfheal::test::scenario& sc, selfheal::context& ctx) {
+dx::codebase_loaded prepared(const selfheal::test::scenario& sc, selfheal::context& ctx) {
   dx::analyze_request req;
   req.repo = sc.repo.root();
   req.anomalies = {sc.anomaly};
@@ -134,14 +134,11 @@ TEST_CASE("the analyze beats each handle their own anomaly type", "[diagnosis][a
   selfheal::test::scenario_options o;
   o.seed = 5;
   auto sc = selfheal::test::make_scenario(o);
-  auto a = prepared(sc, f.ctx);
-  a = dx::analyze_performance_issues{}(std::move(a));
-  REQUIRE(a.diagnoses.size() == 1);
-  CHECK(a.diagnoses[0].suspects.at(0).commit == sc.guilty_commit);
-  a = dx::analyze_behavioral_issues{}(std::move(a));
-  a = dx::analyze_coverage_issues{}(std::move(a));
-  a = dx::analyze_error_issues{}(std::move(a));
-  CHECK(a.diagnoses.size() == 1);  // nothing else is of their types
+  auto p = dx::analyze_performance_issues{}(prepared(sc, f.ctx));
+  REQUIRE(p.diagnoses.size() == 1);
+  CHECK(p.diagnoses[0].suspects.at(0).commit == sc.guilty_commit);
+  const auto e = dx::analyze_error_issues{}(dx::analyze_coverage_issues{}(dx::analyze_behavioral_issues{}(std::move(p))));
+  CHECK(e.diagnoses.size() == 1);  // nothing else is of their types
 }
 
 TEST_CASE("analyzeBehavioralIssues blames the change to the sequence definition", "[diagnosis][analyzeBehavioralIssues]") {
@@ -169,7 +166,7 @@ TEST_CASE("analyzeBehavioralIssues blames the change to the sequence definition"
   req.anomalies = {in};
   auto a = dx::load_codebase_info{}(*dx::load_anomalies{}(*dx::analyze_requested{}(req), f.ctx), f.ctx);
   REQUIRE(a);
-  auto r = dx::analyze_behavioral_issues{}(std::move(*a));
+  auto r = dx::analyze_behavioral_issues{}(dx::advance_to<dx::performance_analyzed>(std::move(*a)));
   REQUIRE(r.diagnoses.size() == 1);
   const auto& d = r.diagnoses[0];
   REQUIRE_FALSE(d.suspects.empty());
@@ -198,9 +195,9 @@ TEST_CASE("analyzeCoverageIssues lists uncovered lines and nearby tests", "[diag
   for (std::uint32_t l = s->line; l <= s->end_line; ++l) fc.lines.push_back({l, l == s->line + 1 ? 0u : 4u});
   in.coverage = {fc};
   a.anomalies = {in};
-  a = dx::analyze_coverage_issues{}(std::move(a));
-  REQUIRE(a.diagnoses.size() == 1);
-  const auto& d = a.diagnoses[0];
+  const auto c = dx::analyze_coverage_issues{}(dx::advance_to<dx::behavior_analyzed>(std::move(a)));
+  REQUIRE(c.diagnoses.size() == 1);
+  const auto& d = c.diagnoses[0];
   CHECK(d.uncovered_lines == std::vector<std::uint32_t>{s->line + 1});
   REQUIRE_FALSE(d.nearby_tests.empty());
   CHECK(d.nearby_tests[0].find("tests/cart.test.js") == 0);
@@ -211,14 +208,13 @@ TEST_CASE("assessImpact and recommendFixes fill every diagnosis", "[diagnosis][a
   selfheal::test::scenario_options o;
   o.seed = 6;
   auto sc = selfheal::test::make_scenario(o);
-  auto a = dx::analyze_performance_issues{}(prepared(sc, f.ctx));
-  a = dx::assess_impact{}(std::move(a));
+  auto a = dx::assess_impact{}(dx::advance_to<dx::errors_analyzed>(dx::analyze_performance_issues{}(prepared(sc, f.ctx))));
   REQUIRE(a.diagnoses.size() == 1);
   CHECK_FALSE(a.diagnoses[0].effect.severity.empty());
   CHECK(a.diagnoses[0].effect.traffic_share > 0);
   CHECK(a.diagnoses[0].effect.sequences.at(0) == "checkout-symphony");
-  a = dx::recommend_fixes{}(std::move(a));
-  const auto& recs = a.diagnoses[0].recommendations;
+  const auto fixed = dx::recommend_fixes{}(std::move(a));
+  const auto& recs = fixed.diagnoses[0].recommendations;
   REQUIRE_FALSE(recs.empty());
   CHECK(recs[0].strategy == "revert");
   CHECK(recs[0].commit == sc.guilty_commit);
@@ -304,7 +300,7 @@ TEST_CASE("an lcov tracefile given to loadAnomalies reaches the coverage analyze
   req.coverage_report = path;
   auto a = dx::load_codebase_info{}(*dx::load_anomalies{}(*dx::analyze_requested{}(req), f.ctx), f.ctx);
   REQUIRE(a);
-  auto r = dx::analyze_coverage_issues{}(std::move(*a));
+  auto r = dx::analyze_coverage_issues{}(dx::advance_to<dx::behavior_analyzed>(std::move(*a)));
   REQUIRE(r.diagnoses.size() == 1);
   CHECK(r.diagnoses[0].uncovered_lines == std::vector<std::uint32_t>{s->end_line - 1, s->end_line});
   SECTION("a missing tracefile is an error naming it") {

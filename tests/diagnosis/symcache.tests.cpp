@@ -124,8 +124,8 @@ TEST_CASE("the symbol cache indexes only files that changed and gives the uncach
   CHECK(find(s1, "gamma")->end_line == 2);
   CHECK(find(s1, "delta")->end_line == 3);
   CHECK(find(s1, "delta")->language == "JavaScript");
-  CHECK(count_rows(*db, "SELECT COUNT(*) FROM diagnosis_symbol_files") == 3);
-  CHECK(count_rows(*db, "SELECT COUNT(*) FROM diagnosis_symbols") == 4);
+  CHECK(count_rows(*db, "SELECT COUNT(*) FROM source_symbol_files") == 3);
+  CHECK(count_rows(*db, "SELECT COUNT(*) FROM source_symbols") == 4);
 
   SECTION("a run without a cache gives the same symbols and indexes every file") {
     auto plain = dx::load_codebase(repo.root());
@@ -157,7 +157,7 @@ TEST_CASE("the symbol cache indexes only files that changed and gives the uncach
     auto plain = dx::load_codebase(repo.root());
     REQUIRE(plain);
     require_same(third->symbols, plain->symbols);
-    CHECK(count_rows(*db, "SELECT COUNT(*) FROM diagnosis_symbols WHERE path = 'src/a.c'") == 3);
+    CHECK(count_rows(*db, "SELECT COUNT(*) FROM source_symbols WHERE path = 'src/a.c'") == 3);
 
     auto fourth = dx::load_codebase(repo.root(), &*db);
     REQUIRE(fourth);
@@ -172,9 +172,9 @@ TEST_CASE("the symbol cache indexes only files that changed and gives the uncach
     CHECK(after->symbols.indexed_files == 0);
     CHECK(after->symbols.cached_files == 2);
     CHECK(names(after->symbols) == std::vector<std::string>{"src/a.c:1:alpha", "src/a.c:5:beta", "src/b.py:1:gamma"});
-    CHECK(count_rows(*db, "SELECT COUNT(*) FROM diagnosis_symbol_files WHERE path = 'web/d.js'") == 0);
-    CHECK(count_rows(*db, "SELECT COUNT(*) FROM diagnosis_symbols WHERE path = 'web/d.js'") == 0);
-    CHECK(count_rows(*db, "SELECT COUNT(*) FROM diagnosis_symbol_files") == 2);
+    CHECK(count_rows(*db, "SELECT COUNT(*) FROM source_symbol_files WHERE path = 'web/d.js'") == 0);
+    CHECK(count_rows(*db, "SELECT COUNT(*) FROM source_symbols WHERE path = 'web/d.js'") == 0);
+    CHECK(count_rows(*db, "SELECT COUNT(*) FROM source_symbol_files") == 2);
   }
 
   SECTION("a changed size alone, with the same mtime, re-indexes the file") {
@@ -208,8 +208,8 @@ TEST_CASE("the symbol cache keeps only ctags results, never the fallback scanner
   REQUIRE(find(fallback->symbols, "alpha"));
   REQUIRE(!fallback->symbols.warnings.empty());
   CHECK(fallback->symbols.warnings.front().find("ctags unavailable") != std::string::npos);
-  CHECK(count_rows(*db, "SELECT COUNT(*) FROM diagnosis_symbol_files") == 0);
-  CHECK(count_rows(*db, "SELECT COUNT(*) FROM diagnosis_symbols") == 0);
+  CHECK(count_rows(*db, "SELECT COUNT(*) FROM source_symbol_files") == 0);
+  CHECK(count_rows(*db, "SELECT COUNT(*) FROM source_symbols") == 0);
   // The same as the scanner without a cache.
   auto plain = dx::load_codebase(repo.root(), nullptr, broken);
   REQUIRE(plain);
@@ -257,6 +257,6 @@ TEST_CASE("the symbol cache does not keep files modified in the last two seconds
     CHECK(cb->symbols.cached_files == (run == 0 ? 0 : 2));
     CHECK(names(cb->symbols) == std::vector<std::string>{"src/a.c:1:alpha", "src/a.c:5:beta", "src/b.py:1:gamma",
                                                          "src/b.py:3:zeta", "web/d.js:1:delta"});
-    CHECK(count_rows(*db, "SELECT COUNT(*) FROM diagnosis_symbol_files WHERE path = 'src/b.py'") == 0);
+    CHECK(count_rows(*db, "SELECT COUNT(*) FROM source_symbol_files WHERE path = 'src/b.py'") == 0);
   }
 }

@@ -14,7 +14,7 @@
 ///   inside the repository are ever opened (so a symlink pointing out is skipped too); an `SF` path
 ///   outside it is never read.
 /// - `index_coverage(report, repo)`: resolves every `SF`, merges `DA` hits per repository file and
-///   runs `diagnosis::index_symbols` (Universal Ctags, or the built-in scanner) on those files.
+///   runs `source::index_symbols` (Universal Ctags, or the built-in scanner) on those files.
 /// - `find_coverage_gaps(current, report, index)`: a handler's line coverage is the share of `DA`
 ///   lines hit among the `DA` lines inside its symbol's `[line, end]` range. A handler found by the
 ///   index and by the tracefile's `FN` records uses the index (it has real end lines); the evidence
@@ -39,123 +39,35 @@
 #include "selfheal/anomaly/coverage.hpp"
 #include "selfheal/anomaly/model.hpp"
 #include "selfheal/core/result.hpp"
-#include "selfheal/diagnosis/model.hpp"
-#include "selfheal/diagnosis/symbols.hpp"
+#include "selfheal/source/model.hpp"
+#include "selfheal/source/paths.hpp"
+#include "selfheal/source/symbols.hpp"
 
 namespace selfheal::anomaly {
 
-/// How an `SF` path was found in the repository.
-enum class source_match : std::uint8_t {
-  direct,        ///< relative to the root, or absolute inside the repository
-  by_suffix,     ///< the longest path suffix naming a file inside the repository
-  outside_repo,  ///< outside the repository and no suffix inside it: skipped, never read
-  not_found,     ///< inside the repository but no such file: skipped
-};
-
-struct resolved_source {
-  source_match match = source_match::not_found;
-  std::string path;  ///< repository-relative, `/`-separated; empty unless direct or by_suffix
-};
+// `SF` paths are resolved by the source layer's one resolver (source/paths.hpp).
+using source::resolved_source;
+using source::source_match;
 
 namespace detail {
-
-/// `p` when it is an existing regular file whose canonical path lies inside `root` (canonical).
-[[nodiscard]] inline bool file_inside(const std::filesystem::path& root, const std::filesystem::path& p) {
-  std::error_code ec;
-  const auto c = std::filesystem::canonical(p, ec);
-  if (ec || !std::filesystem::is_regular_file(c, ec) || ec) return false;
-  const auto rel = c.lexically_relative(root);
-  return !rel.empty() && *rel.begin() != "..";
-}
-
-/// `p` (lexically normal) relative to `root` when it lies lexically under it.
-[[nodiscard]] inline std::optional<std::filesystem::path> under(const std::filesystem::path& root,
-                                                                const std::filesystem::path& p) {
-  const auto rel = p.lexically_relative(root);
-  if (rel.empty() || *rel.begin() == ".." || rel == ".") return std::nullopt;
-  return rel;
-}
-
-}  // namespace detail
-
-namespace detail {
-/// The regular files of the repository (relative, `/`-separated, sorted), `.git` and symlinks
-/// left out; at most `limit` of them.
+/// The regular files of the repository (relative, `/`-separated, sorted), `.git` and symlinks left
+/// out; at most `limit` of them: `source::walk_repository_files`.
 [[nodiscard]] inline std::vector<std::string> repository_files(const std::filesystem::path& root, std::size_t limit = 1'000'000) {
-  namespace fs = std::filesystem;
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
-       !ec && it != fs::recursive_directory_iterator() && out.size() < limit; it.increment(ec)) {
-    if (it->path().filename() == ".git") {
-      it.disable_recursion_pending();
-      continue;
-    }
-    if (it->is_symlink(ec) || !it->is_regular_file(ec)) continue;
-    out.push_back(it->path().lexically_relative(root).generic_string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
+  return source::walk_repository_files(root, limit);
 }
 }  // namespace detail
 
-/// Finds tracefile path `sf` in the repository whose canonical root is `root` (see the file comment).
-/// With `repo_files` (`detail::repository_files`), a relative path found neither from the root nor
-/// by a suffix is looked for deeper: the one repository file whose path ends with all of it
-/// (`app/x.py` → `backend/app/x.py`, coverage run from a subfolder); two such files are not guessed.
+/// Finds tracefile path `sf` in the repository whose canonical root is `root`: `source::resolve_path`.
 [[nodiscard]] inline resolved_source resolve_source_file(const std::filesystem::path& root, std::string_view sf,
                                                          std::span<const std::string> repo_files = {}) {
-  namespace fs = std::filesystem;
-  std::string text(sf);
-  for (auto& c : text)
-    if (c == '\\') c = '/';  // Windows tracefiles
-  if (text.size() >= 2 && text[1] == ':' && std::isalpha(static_cast<unsigned char>(text[0]))) text.erase(0, 2);
-  resolved_source out;
-  if (text.empty()) return out;
-  const fs::path p = fs::path(text).lexically_normal();
-  bool escapes = false;
-  if (p.is_relative()) {
-    if (auto rel = detail::under(root, (root / p).lexically_normal())) {
-      if (detail::file_inside(root, root / *rel)) return {source_match::direct, rel->generic_string()};
-    } else {
-      escapes = true;
-    }
-  } else if (auto rel = detail::under(root, p)) {
-    // an absolute path inside the repository names one file: no suffix of it stands in for it
-    if (detail::file_inside(root, root / *rel)) return {source_match::direct, rel->generic_string()};
-    return out;
-  } else {
-    escapes = true;
-  }
-  // The longest suffix that names a file inside the repository; `..` and the root never take part.
-  std::vector<fs::path> parts;
-  for (const auto& part : p.relative_path())
-    if (part != ".." && part != "." && !part.empty()) parts.push_back(part);
-  for (std::size_t k = p.is_relative() && !escapes ? 1 : 0; k < parts.size(); ++k) {
-    fs::path suffix;
-    for (std::size_t m = k; m < parts.size(); ++m) suffix /= parts[m];
-    if (detail::file_inside(root, root / suffix)) return {source_match::by_suffix, suffix.generic_string()};
-  }
-  if (p.is_relative() && !escapes && !repo_files.empty()) {
-    const std::string tail = "/" + p.generic_string();
-    const std::string* found = nullptr;
-    std::size_t n = 0;
-    for (const auto& f : repo_files)
-      if (f.size() > tail.size() && f.compare(f.size() - tail.size(), tail.size(), tail) == 0) {
-        found = &f;
-        ++n;
-      }
-    if (n == 1 && detail::file_inside(root, root / *found)) return {source_match::by_suffix, *found};
-  }
-  out.match = escapes ? source_match::outside_repo : source_match::not_found;
-  return out;
+  return source::resolve_path(root, sf, repo_files);
 }
 
 /// The tracefile's line hits per repository file and the symbols of those files.
 struct coverage_index {
   std::filesystem::path repo;  ///< canonical root
   std::map<std::string, std::map<std::uint64_t, std::uint64_t>> lines;  ///< repository file → DA line → hits
-  diagnosis::symbol_index symbols;
+  source::symbol_index symbols;
   std::uint64_t direct = 0, by_suffix = 0, outside_repo = 0, not_found = 0;  ///< SF records by `source_match`
   std::vector<std::string> warnings;  ///< skipped SF paths (counted, first named), the symbol index's own
 };
@@ -163,7 +75,7 @@ struct coverage_index {
 /// Resolves the `SF` paths of `rep` in `repo` and indexes the symbols of the files found.
 /// Errors: `errc::not_found` when `repo` is not a directory.
 [[nodiscard]] inline result<coverage_index> index_coverage(const lcov_report& rep, const std::filesystem::path& repo,
-                                                           const diagnosis::ctags_options& ctags = {}) {
+                                                           const source::ctags_options& ctags = {}) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::is_directory(repo, ec))
@@ -176,7 +88,7 @@ struct coverage_index {
   for (const auto& f : rep.files) {
     auto r = resolve_source_file(idx.repo, f.path);
     if (r.match == source_match::not_found && std::filesystem::path(f.path).is_relative()) {
-      if (!repo_files) repo_files = detail::repository_files(idx.repo);
+      if (!repo_files) repo_files = source::walk_repository_files(idx.repo);
       r = resolve_source_file(idx.repo, f.path, *repo_files);
     }
     switch (r.match) {
@@ -201,25 +113,26 @@ struct coverage_index {
   std::vector<std::string> files;
   files.reserve(idx.lines.size());
   for (const auto& kv : idx.lines) files.push_back(kv.first);
-  idx.symbols = diagnosis::index_symbols(idx.repo, files, ctags);
+  idx.symbols = source::index_symbols(idx.repo, files, ctags);
+  source::index_names(idx.symbols);
   for (const auto& w : idx.symbols.warnings) idx.warnings.push_back("coverage: symbol index: " + w);
   return idx;
 }
 
 /// A handler looked up in a `coverage_index`.
 struct symbol_coverage {
-  diagnosis::match_result match;  ///< unique, ambiguous or not_found, with its note
+  source::match_result match;  ///< unique, ambiguous or not_found, with its note
   handler_coverage coverage;      ///< set when `match` is unique; `lines` = DA lines in the symbol's range
 };
 
 namespace detail {
 
 /// `handler` looked up in `symbols` (all of `idx.symbols` or a subset of it).
-[[nodiscard]] inline symbol_coverage coverage_in(const coverage_index& idx, const diagnosis::symbol_index& symbols,
+[[nodiscard]] inline symbol_coverage coverage_in(const coverage_index& idx, const source::symbol_index& symbols,
                                                  std::string_view handler) {
   symbol_coverage out;
-  out.match = diagnosis::match_handler(symbols, handler);
-  const diagnosis::symbol* s = out.match.chosen(symbols);
+  out.match = source::match_handler(symbols, handler);
+  const source::symbol* s = out.match.chosen(symbols);
   if (s == nullptr) return out;
   auto& c = out.coverage;
   c.file = s->file;
@@ -234,36 +147,6 @@ namespace detail {
   }
   return out;
 }
-
-/// The index's symbols grouped by `normalized_name`, so that a lookup only sees the symbols that
-/// could match it (a superset of what `match_handler` can return), not the whole index.
-class symbols_by_name {
- public:
-  explicit symbols_by_name(const diagnosis::symbol_index& symbols) : symbols_(&symbols) {
-    for (std::size_t i = 0; i < symbols.symbols.size(); ++i)
-      groups_[diagnosis::normalized_name(symbols.symbols[i].name)].push_back(i);
-  }
-  /// The symbols named like `handler` in any style, as a small index of its own.
-  [[nodiscard]] diagnosis::symbol_index candidates(std::string_view handler) const {
-    std::vector<std::string> keys{diagnosis::normalized_name(handler)};
-    for (std::string_view sep : {"::", ".", "#", "/"})
-      if (const auto p = handler.rfind(sep); p != std::string_view::npos)
-        keys.push_back(diagnosis::normalized_name(handler.substr(p + sep.size())));
-    std::vector<std::size_t> found;
-    for (const auto& k : keys)
-      if (const auto it = groups_.find(k); it != groups_.end()) found.insert(found.end(), it->second.begin(), it->second.end());
-    std::sort(found.begin(), found.end());
-    found.erase(std::unique(found.begin(), found.end()), found.end());
-    diagnosis::symbol_index out;
-    out.source = symbols_->source;
-    for (const auto i : found) out.symbols.push_back(symbols_->symbols[i]);
-    return out;
-  }
-
- private:
-  const diagnosis::symbol_index* symbols_;
-  std::unordered_map<std::string, std::vector<std::size_t>> groups_;
-};
 
 }  // namespace detail
 
@@ -286,19 +169,18 @@ struct coverage_gaps {
                                                       const coverage_index& idx, const coverage_options& o = {}) {
   coverage_gaps out;
   const auto shares = detail::traffic_shares(cur);
-  const detail::symbols_by_name by_name(idx.symbols);
   std::vector<std::string> notes;
   for (std::size_t i = 0; i < cur.handlers.size(); ++i) {
     const auto& s = cur.handlers[i];
     if (shares[i] <= 0 || shares[i] < o.min_traffic_share) continue;
-    const auto by_symbol = detail::coverage_in(idx, by_name.candidates(s.handler), s.handler);
+    const auto by_symbol = detail::coverage_in(idx, idx.symbols, s.handler);
     std::optional<anomaly> a;
     if (by_symbol.coverage.lines > 0) {
       ++out.by_symbols;
       a = detail::coverage_gap(s, shares[i], by_symbol.coverage, "symbols", o);
     } else {
       const auto by_fn = detail::lcov_function_coverage(rep, s.handler);
-      const bool ambiguous = by_symbol.match.status == diagnosis::match_status::ambiguous;
+      const bool ambiguous = by_symbol.match.status == source::match_status::ambiguous;
       if (by_fn.lines > 0) {
         ++out.by_lcov_functions;
         if (ambiguous) ++out.ambiguous_fallback;

@@ -13,13 +13,21 @@
 ///     file_only    0.15  when it touched the file but not the range (instead of overlap)
 ///     proximity    0.25 × exp(−Δt / 48 h), Δt = onset − commit time
 ///     size         0.05 × min(1, lines changed inside the range / 20)
+///     config_read  0.90 when it changed a configuration value the code in question reads (its key
+///                  appears in the function's body or in a function it calls; see `config_reads_of`),
+///                  instead of the overlap/file terms when higher: a config-only commit outranks
+///                  code commits nearby
+///     release      1.00 when it is in the release deployed at the onset (see below)
 /// - commits after the onset are not suspects;
 /// - with deploy markers, commits between the release before the onset and the release after it
-///   (`git before..after`, releases resolved by tag name, `v`-prefix or commit-id prefix) rank
-///   first; the rest follow by score.
+///   (`git before..after`, releases resolved by tag name, `v`-prefix or commit-id prefix) get the
+///   release bonus, which puts them first;
+/// - suspects are listed by score, highest first (ties: newer first), so the order is the score's.
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <system_error>
 #include <cstdint>
 #include <optional>
 #include <regex>
@@ -32,6 +40,7 @@
 #include "selfheal/diagnosis/history.hpp"
 #include "selfheal/diagnosis/model.hpp"
 #include "selfheal/diagnosis/symbols.hpp"
+#include "selfheal/source/paths.hpp"
 
 namespace selfheal::diagnosis {
 
@@ -44,7 +53,17 @@ struct ranking_weights {
   double proximity_tau_hours = 48.0;
   double size = 0.05;
   double size_lines = 20.0;
+  double config_read = 0.90;
+  double release = 1.00;
   std::size_t max_suspects = 5;
+};
+
+/// A configuration key the code in question reads: `where` is `file:line` of the read, `via` the
+/// called function holding it (empty when the read is in the code itself).
+struct config_read {
+  std::string key;
+  std::string where;
+  std::string via;
 };
 
 /// What to blame commits for: lines [line, end_line] of `file` at HEAD, or the whole file (line 0).
@@ -152,10 +171,29 @@ inline std::int64_t map_to_parent(const std::vector<hunk>& hunks, std::int64_t x
   return w;
 }
 
-/// Rank the commits that changed `targets` before the onset; see the file comment for the score.
+/// The configuration keys `s` reads, in its body or in a function it calls (one call level), from
+/// `codebase::config_uses`.
+[[nodiscard]] inline std::vector<config_read> config_reads_of(const codebase& cb, const symbol& s) {
+  std::vector<config_read> out;
+  auto inside = [&](const std::string& file, std::uint32_t line) { return file == s.file && line >= s.line && line <= s.end_line; };
+  for (const auto& u : cb.config_uses) {
+    const std::string where = u.file + ":" + std::to_string(u.line);
+    if (inside(u.file, u.line)) {
+      out.push_back({u.key, where, {}});
+      continue;
+    }
+    if (std::any_of(u.called_at.begin(), u.called_at.end(), [&](const auto& c) { return inside(c.first, c.second); }))
+      out.push_back({u.key, where, u.function});
+  }
+  return out;
+}
+
+/// Rank the commits that changed `targets` (or a configuration value in `reads`) before the onset;
+/// see the file comment for the score.
 [[nodiscard]] inline std::vector<suspect_commit> rank_suspects(const history& h, const std::vector<code_target>& targets,
                                                                const blame_window& window,
-                                                               const ranking_weights& wts = {}) {
+                                                               const ranking_weights& wts = {},
+                                                               const std::vector<config_read>& reads = {}) {
   struct acc {
     suspect_commit s;
     double overlap_score = 0;
@@ -177,7 +215,9 @@ inline std::int64_t map_to_parent(const std::vector<hunk>& hunks, std::int64_t x
       if (!fc) continue;
       std::uint32_t inside = 0;
       std::vector<hunk> in_hunks;
-      if (!whole && alive) {
+      if (!fc->hunks_known) {
+        // Its blobs are missing (blob-less clone): it touched the file, where is unknown.
+      } else if (!whole && alive) {
         for (const auto& hk : fc->hunks) {
           std::int64_t changed = 0;
           if (hk.new_lines > 0) {
@@ -220,6 +260,10 @@ inline std::int64_t map_to_parent(const std::vector<hunk>& hunks, std::int64_t x
           e.s.reasons.push_back(whole ? "changed " + target.label + " (" + path + ", " + std::to_string(inside) + " lines)"
                                       : "changed " + std::to_string(inside) + " line(s) inside " + target.label + " (" +
                                             path + ":" + std::to_string(lo) + "-" + std::to_string(hi) + " at that commit)");
+        } else if (!fc->hunks_known) {
+          sc = wts.file_only;
+          if (e.s.file.empty()) e.s.file = path;
+          e.s.reasons.push_back("touched " + path + " (where is unknown: its objects are missing from the clone)");
         } else {
           sc = wts.file_only;
           if (e.s.file.empty()) e.s.file = path;
@@ -229,7 +273,7 @@ inline std::int64_t map_to_parent(const std::vector<hunk>& hunks, std::int64_t x
       }
       // Carry the range back to the parent's version of the file.
       if (fc->status == 'A') { file_alive = false; continue; }
-      if (!whole && alive) {
+      if (!whole && alive && fc->hunks_known) {
         const auto nlo = detail::map_to_parent(fc->hunks, lo, false);
         const auto nhi = detail::map_to_parent(fc->hunks, hi, true);
         if (nhi < nlo) alive = false;  // the whole range was added by this commit
@@ -237,6 +281,37 @@ inline std::int64_t map_to_parent(const std::vector<hunk>& hunks, std::int64_t x
         hi = nhi;
       }
       if (fc->status == 'R' && !fc->old_path.empty()) path = fc->old_path;
+    }
+  }
+  // Commits that changed a configuration value the code reads.
+  if (!reads.empty()) {
+    for (const auto& c : h.commits) {
+      if (window.onset != 0 && c.commit_time > window.onset) continue;
+      std::vector<config_value_change> hit;
+      std::vector<std::string> why;
+      for (const auto& ch : c.config_changes)
+        for (const auto& r : reads)
+          if (ch.key == r.key) {
+            hit.push_back(ch);
+            why.push_back("changed " + ch.key + " in " + ch.file + " from " + (ch.added ? "(unset)" : ch.old_value) + " to " +
+                          (ch.removed ? "(unset)" : ch.new_value) + ", read at " + r.where +
+                          (r.via.empty() ? std::string{} : " in " + r.via + ", which it calls"));
+            break;
+          }
+      if (hit.empty()) continue;
+      auto& e = by_commit[c.id];
+      if (!e.touched) {
+        e.touched = true;
+        e.s.commit = c.id;
+        e.s.summary = c.summary;
+        e.s.author = c.author;
+        e.s.time = c.time;
+        for (const auto& f : c.files) e.s.lines_changed += f.additions + f.deletions;
+      }
+      if (e.s.file.empty() || !e.s.overlaps) e.s.file = hit.front().file;
+      e.s.config_changes = std::move(hit);
+      e.s.reasons.insert(e.s.reasons.begin(), why.begin(), why.end());
+      e.overlap_score = std::max(e.overlap_score, wts.config_read);
     }
   }
   // In-release commits that did not touch the targets still belong to the suspect release.
@@ -266,18 +341,17 @@ inline std::int64_t map_to_parent(const std::vector<hunk>& hunks, std::int64_t x
       prox = std::exp(-static_cast<double>(std::max<std::int64_t>(dt, 0)) / (wts.proximity_tau_hours * 3600.0));
       s.reasons.push_back("committed " + detail::human_duration(dt) + " before the onset");
     }
-    s.score = e.overlap_score + wts.proximity * prox;
+    s.score = e.overlap_score + wts.proximity * prox + (s.in_release_range ? wts.release : 0.0);
     if (s.in_release_range) s.reasons.push_back("in the release deployed at the onset");
+    s.score = std::round(s.score * 1000.0) / 1000.0;
     out.push_back(std::move(s));
   }
   std::sort(out.begin(), out.end(), [](const suspect_commit& a, const suspect_commit& b) {
-    if (a.in_release_range != b.in_release_range) return a.in_release_range;
     if (a.score != b.score) return a.score > b.score;
     if (a.time != b.time) return a.time > b.time;
     return a.commit < b.commit;
   });
   if (out.size() > wts.max_suspects) out.resize(wts.max_suspects);
-  for (auto& s : out) s.score = std::round(s.score * 1000.0) / 1000.0;
   return out;
 }
 
@@ -412,7 +486,8 @@ inline void nearby_tests(const codebase& cb, const symbol* s, std::string_view h
   // Without a location, the suspect release's commits (if deploy markers gave one) are still listed.
   std::vector<code_target> targets;
   if (s) targets.push_back(code_target{s->file, s->line, s->end_line, s->qualified()});
-  d.suspects = rank_suspects(cb.git, targets, w, wts);
+  const auto reads = s ? config_reads_of(cb, *s) : std::vector<config_read>{};
+  d.suspects = rank_suspects(cb.git, targets, w, wts, reads);
   d.related_config = detail::related_config(cb, a, d.shape, s);
   detail::nearby_tests(cb, s, a.handler, d);
   d.confidence = suspect_confidence(d.suspects);
@@ -421,6 +496,13 @@ inline void nearby_tests(const codebase& cb, const symbol* s, std::string_view h
                                        : "median latency p50 ×" + detail::fixed(r50);
   if (!s) {
     d.root_cause = subject(d) + " got slower (" + what + ") but its code was not located: " + d.evidence.back();
+  } else if (!d.suspects.empty() && !d.suspects[0].config_changes.empty()) {
+    const auto& top = d.suspects[0];
+    const auto& ch = top.config_changes.front();
+    d.root_cause = a.handler + " (" + s->file + ":" + std::to_string(s->line) + "-" + std::to_string(s->end_line) +
+                   ") got slower (" + what + ") after commit " + detail::short_id(top.commit) + " \"" + top.summary +
+                   "\" by " + top.author + " changed the configuration value " + ch.key + " in " + ch.file + " from " +
+                   (ch.added ? "(unset)" : ch.old_value) + " to " + (ch.removed ? "(unset)" : ch.new_value) + ", which it reads";
   } else if (d.suspects.empty() || !d.suspects[0].overlaps) {
     d.root_cause = a.handler + " (" + s->file + ":" + std::to_string(s->line) + ") got slower (" + what +
                    "); no commit before the onset changed its code" +
@@ -506,39 +588,17 @@ inline void nearby_tests(const codebase& cb, const symbol* s, std::string_view h
 
 namespace detail {
 
-/// The repository file a path from a log or report names (absolute, relative, or `./x`), matched by
-/// the longest path suffix; "" when none or when two files match equally (named in `note`).
+/// The repository file a path from a log or report names: `source::resolve_path`, the resolver
+/// the coverage index uses too, with the one-file-of-that-name rule for stack frames. "" when none
+/// or when several files fit (named in `note`).
 inline std::string resolve_repo_path(const codebase& cb, std::string_view raw, std::string* note = nullptr) {
-  std::string p(raw);
-  if (p.starts_with("file://")) p.erase(0, 7);
-  for (auto& c : p) if (c == '\\') c = '/';
-  while (p.starts_with("./")) p.erase(0, 2);
-  std::string best;
-  std::size_t best_len = 0;
-  bool tie = false;
-  for (const auto& f : cb.files) {
-    if (p == f || (p.size() > f.size() && p.ends_with(f) && p[p.size() - f.size() - 1] == '/')) {
-      if (f.size() > best_len) { best = f; best_len = f.size(); tie = false; }
-      else if (f.size() == best_len) tie = true;
-    }
-  }
-  if (best.empty()) {
-    // Only the basename may be given: accept when exactly one tracked file has it.
-    const auto slash = p.rfind('/');
-    const std::string base = slash == std::string::npos ? p : p.substr(slash + 1);
-    std::string only;
-    int n = 0;
-    for (const auto& f : cb.files)
-      if (f == base || (f.size() > base.size() && f.ends_with(base) && f[f.size() - base.size() - 1] == '/')) { only = f; ++n; }
-    if (n == 1) return only;
-    if (n > 1 && note) *note = "'" + std::string(raw) + "' matches " + std::to_string(n) + " files";
-    return {};
-  }
-  if (tie) {
-    if (note) *note = "'" + std::string(raw) + "' matches several files equally";
-    return {};
-  }
-  return best;
+  std::error_code ec;
+  auto root = std::filesystem::canonical(cb.root, ec);
+  if (ec) root = cb.root;
+  const auto r = source::resolve_path(root, raw, cb.files, true);
+  if (r.match == source::source_match::direct || r.match == source::source_match::by_suffix) return r.path;
+  if (r.ambiguous > 1 && note) *note = "'" + std::string(raw) + "' matches " + std::to_string(r.ambiguous) + " files";
+  return {};
 }
 
 }  // namespace detail

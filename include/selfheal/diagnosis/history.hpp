@@ -1,213 +1,35 @@
 #pragma once
 /// \file
-/// Git history of the monitored repository through libgit2: commits (full id, author, time,
-/// message), the files and line hunks each touched (against its first parent, zero context lines),
-/// and tags. Incremental: commits are cached in the store by commit id, with the tips already walked,
-/// so a second run walks only commits that are new since (`history::read_from_git`). A shallow
-/// clone is read down to its boundary (the boundary commit is diffed as if it were a root).
-///
-/// ```cpp
-/// auto db = selfheal::store::database::open("selfheal.db");
-/// auto h = selfheal::diagnosis::read_history("/path/to/repo", &*db);  // result<history>
-/// for (const auto& c : h->commits) ...                                 // newest first
-/// ```
-/// libgit2's errors become `errc::git_error` with its message; the store's stay `errc::store_error`.
+/// The git history of the monitored repository is the source layer's (source/history.hpp: commits,
+/// structured hunks, shallow and blob-less clones, the history cache); diagnosis names it here, and
+/// keeps its own store component "diagnosis" (the results tables, see store.hpp).
 
-#include <algorithm>
 #include <array>
-#include <cstdint>
-#include <filesystem>
-#include <memory>
 #include <span>
-#include <string>
 #include <string_view>
-#include <queue>
-#include <unordered_map>
-#include <unordered_set>
-#include <utility>
-#include <vector>
-
-#include <git2.h>
 
 #include "selfheal/core/result.hpp"
 #include "selfheal/diagnosis/model.hpp"
-#include "selfheal/source/git.hpp"
+#include "selfheal/source/history.hpp"
 #include "selfheal/store/database.hpp"
 
 namespace selfheal::diagnosis {
 
-namespace detail {
+using source::commits_between;
+using source::history_options;
+using source::read_history;
+using source::tracked_files;
 
-// The libgit2 handles live in the source layer; history reads through them.
-using source::git_library;
-using source::git_ptr;
-using source::repo_ptr;
-using source::commit_ptr;
-using source::tree_ptr;
-using source::diff_ptr;
-using source::walk_ptr;
-using source::object_ptr;
-using source::reference_ptr;
-using source::index_ptr;
-using source::git_fail;
-using source::oid_hex;
-using source::open_repository;
-
-// Changes are cached as compact text, one line per file:
-//   status \t path \t old_path \t additions \t deletions \t os,ol,ns,nl;os,ol,ns,nl...
-inline std::string encode_changes(const std::vector<file_change>& files) {
-  std::string s;
-  for (const auto& f : files) {
-    s += f.status;
-    s += '\t'; s += f.path;
-    s += '\t'; s += f.old_path;
-    s += '\t'; s += std::to_string(f.additions);
-    s += '\t'; s += std::to_string(f.deletions);
-    s += '\t';
-    for (std::size_t i = 0; i < f.hunks.size(); ++i) {
-      const auto& h = f.hunks[i];
-      if (i) s += ';';
-      s += std::to_string(h.old_start) + ',' + std::to_string(h.old_lines) + ',' + std::to_string(h.new_start) + ',' +
-           std::to_string(h.new_lines);
-    }
-    s += '\n';
-  }
-  return s;
-}
-
-inline std::uint32_t parse_u32(std::string_view s) {
-  std::uint32_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') break;
-    v = v * 10 + static_cast<std::uint32_t>(c - '0');
-  }
-  return v;
-}
-
-inline std::vector<file_change> decode_changes(std::string_view s) {
-  std::vector<file_change> files;
-  std::size_t pos = 0;
-  while (pos < s.size()) {
-    auto nl = s.find('\n', pos);
-    if (nl == std::string_view::npos) nl = s.size();
-    const std::string_view line = s.substr(pos, nl - pos);
-    pos = nl + 1;
-    std::string_view parts[6];
-    std::size_t n = 0, start = 0;
-    while (n < 6) {
-      auto tab = line.find('\t', start);
-      if (tab == std::string_view::npos || n == 5) { parts[n++] = line.substr(start); break; }
-      parts[n++] = line.substr(start, tab - start);
-      start = tab + 1;
-    }
-    if (n < 5 || parts[0].empty()) continue;
-    file_change f;
-    f.status = parts[0][0];
-    f.path = std::string(parts[1]);
-    f.old_path = std::string(parts[2]);
-    f.additions = parse_u32(parts[3]);
-    f.deletions = parse_u32(parts[4]);
-    std::string_view hs = n > 5 ? parts[5] : std::string_view{};
-    std::size_t hp = 0;
-    while (hp < hs.size()) {
-      auto semi = hs.find(';', hp);
-      if (semi == std::string_view::npos) semi = hs.size();
-      std::string_view one = hs.substr(hp, semi - hp);
-      hp = semi + 1;
-      std::uint32_t v[4] = {0, 0, 0, 0};
-      std::size_t k = 0, q = 0;
-      while (k < 4 && q <= one.size()) {
-        auto comma = one.find(',', q);
-        if (comma == std::string_view::npos) comma = one.size();
-        v[k++] = parse_u32(one.substr(q, comma - q));
-        q = comma + 1;
-      }
-      f.hunks.push_back(hunk{v[0], v[1], v[2], v[3]});
-    }
-    files.push_back(std::move(f));
-  }
-  return files;
-}
-
-struct diff_collector {
-  std::vector<file_change>* files;
-};
-
-inline int on_file(const git_diff_delta* delta, float, void* payload) {
-  auto* c = static_cast<diff_collector*>(payload);
-  file_change f;
-  f.path = delta->new_file.path ? delta->new_file.path : "";
-  f.old_path = delta->old_file.path ? delta->old_file.path : "";
-  switch (delta->status) {
-    case GIT_DELTA_ADDED: f.status = 'A'; break;
-    case GIT_DELTA_DELETED: f.status = 'D'; f.path = f.old_path; break;
-    case GIT_DELTA_RENAMED: f.status = 'R'; break;
-    default: f.status = 'M'; break;
-  }
-  c->files->push_back(std::move(f));
-  return 0;
-}
-
-inline int on_hunk(const git_diff_delta*, const git_diff_hunk* h, void* payload) {
-  auto* c = static_cast<diff_collector*>(payload);
-  if (c->files->empty()) return 0;
-  auto& f = c->files->back();
-  f.hunks.push_back(hunk{static_cast<std::uint32_t>(std::max(h->old_start, 0)), static_cast<std::uint32_t>(std::max(h->old_lines, 0)),
-                         static_cast<std::uint32_t>(std::max(h->new_start, 0)), static_cast<std::uint32_t>(std::max(h->new_lines, 0))});
-  f.additions += static_cast<std::uint32_t>(std::max(h->new_lines, 0));
-  f.deletions += static_cast<std::uint32_t>(std::max(h->old_lines, 0));
-  return 0;
-}
-
-inline result<commit_info> read_commit(git_repository* repo, const git_oid* id) {
-  commit_ptr c;
-  if (git_commit_lookup(c.out(), repo, id) != 0) return git_fail("commit lookup " + oid_hex(id));
-  commit_info info;
-  info.id = oid_hex(id);
-  const git_signature* a = git_commit_author(c.get());
-  if (a) {
-    info.author = a->name ? a->name : "";
-    info.email = a->email ? a->email : "";
-    info.time = static_cast<std::int64_t>(a->when.time);
-  }
-  info.commit_time = static_cast<std::int64_t>(git_commit_time(c.get()));
-  const char* msg = git_commit_message(c.get());
-  info.message = msg ? msg : "";
-  const char* sum = git_commit_summary(c.get());
-  info.summary = sum ? sum : "";
-  const unsigned np = git_commit_parentcount(c.get());
-  for (unsigned i = 0; i < np; ++i) info.parents.push_back(oid_hex(git_commit_parent_id(c.get(), i)));
-
-  tree_ptr tree, parent_tree;
-  if (git_commit_tree(tree.out(), c.get()) != 0) return git_fail("tree of " + info.id);
-  if (np > 0) {
-    commit_ptr parent;
-    // A shallow clone's boundary commit names parents that are not there: diff it like a root.
-    if (git_commit_parent(parent.out(), c.get(), 0) == 0) {
-      if (git_commit_tree(parent_tree.out(), parent.get()) != 0) return git_fail("tree of parent of " + info.id);
-    } else {
-      git_error_clear();
-    }
-  }
-  git_diff_options opts;
-  git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
-  opts.context_lines = 0;
-  opts.interhunk_lines = 0;
-  diff_ptr diff;
-  if (git_diff_tree_to_tree(diff.out(), repo, parent_tree.get(), tree.get(), &opts) != 0)
-    return git_fail("diff of " + info.id);
-  diff_collector col{&info.files};
-  if (git_diff_foreach(diff.get(), on_file, nullptr, on_hunk, nullptr, &col) != 0) return git_fail("hunks of " + info.id);
-  return info;
-}
-
-}  // namespace detail
-
-/// The migrations of component "diagnosis", in order (append, never edit): 1 = the git history
+/// The migrations of component "diagnosis", in order (append, never edit). The caches of 1, 3 and
+/// 4 moved to the source layer (component "source", source/history.hpp); their tables stay in old
+/// stores and are created, unused, in new ones (a migration is never edited). 1 = the git history
 /// cache (`diagnosis_git_repos`, `diagnosis_git_commits`, `diagnosis_git_tips`), 2 = the diagnosis
 /// results (tables documented in store.hpp), 3 = the symbol cache (`diagnosis_symbol_files`: the
-/// size and mtime of each file indexed by ctags; `diagnosis_symbols`: its symbols; see codebase.hpp).
-inline constexpr std::array<std::string_view, 3> diagnosis_migrations = {
+/// size and mtime of each file indexed by ctags; `diagnosis_symbols`: its symbols; see codebase.hpp),
+/// 4 = `diagnosis_git_commits.state` (0 complete, 1 a shallow boundary, 2 objects missing: such
+/// commits are read again from git on every run, so an unshallow or a fetch of blobs is seen).
+/// 5 = `diagnosis_recommendations.old_value`/`new_value` (a config_change restoring a value).
+inline constexpr std::array<std::string_view, 5> diagnosis_migrations = {
     R"sql(
     CREATE TABLE diagnosis_git_repos(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
     CREATE TABLE diagnosis_git_commits(
@@ -245,236 +67,18 @@ inline constexpr std::array<std::string_view, 3> diagnosis_migrations = {
       end_line INTEGER NOT NULL, end_scanned INTEGER NOT NULL);
     CREATE INDEX diagnosis_symbols_by_file ON diagnosis_symbols(repo, path);
     )sql",
+    R"sql(
+    ALTER TABLE diagnosis_git_commits ADD COLUMN state INTEGER NOT NULL DEFAULT 0;
+    )sql",
+    R"sql(
+    ALTER TABLE diagnosis_recommendations ADD COLUMN old_value TEXT;
+    ALTER TABLE diagnosis_recommendations ADD COLUMN new_value TEXT;
+    )sql",
 };
 
 /// Creates or upgrades the diagnosis tables (history cache and results; idempotent).
 [[nodiscard]] inline result<void> migrate_diagnosis(store::database& db) {
   return store::migrate(db, "diagnosis", std::span<const std::string_view>(diagnosis_migrations));
-}
-
-struct history_options {
-  std::size_t max_new_commits = 0;  ///< stop walking after this many new commits (0 = no limit)
-};
-
-/// The files tracked in the repository's index, relative with '/', sorted.
-[[nodiscard]] inline result<std::vector<std::string>> tracked_files(const std::filesystem::path& root) {
-  detail::git_library lib;
-  detail::repo_ptr repo;
-  if (auto r = detail::open_repository(repo, root); !r) return tl::unexpected(r.error());
-  detail::index_ptr index;
-  if (git_repository_index(index.out(), repo.get()) != 0) return detail::git_fail("index of " + root.string());
-  std::vector<std::string> files;
-  const std::size_t n = git_index_entrycount(index.get());
-  files.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const git_index_entry* e = git_index_get_byindex(index.get(), i);
-    if (e && e->path) files.emplace_back(e->path);
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
-/// Reads the history reachable from HEAD, newest first. With `cache`, commits already stored are
-/// read back from it and only new ones are read through libgit2; the new ones are stored in one
-/// transaction. An empty repository (no HEAD) gives an empty history.
-[[nodiscard]] inline result<history> read_history(const std::filesystem::path& root, store::database* cache = nullptr,
-                                                  const history_options& opts = {}) {
-  detail::git_library lib;
-  detail::repo_ptr repo;
-  if (auto r = detail::open_repository(repo, root); !r) return tl::unexpected(r.error());
-  history h;
-
-  // Tags (peeled to commits).
-  git_strarray names{nullptr, 0};
-  if (git_tag_list(&names, repo.get()) == 0) {
-    for (std::size_t i = 0; i < names.count; ++i) {
-      const std::string ref = std::string("refs/tags/") + names.strings[i];
-      detail::object_ptr obj, peeled;
-      if (git_revparse_single(obj.out(), repo.get(), ref.c_str()) != 0) continue;
-      if (git_object_peel(peeled.out(), obj.get(), GIT_OBJECT_COMMIT) != 0) continue;
-      h.tags.push_back(tag_info{names.strings[i], detail::oid_hex(git_object_id(peeled.get()))});
-    }
-    git_strarray_dispose(&names);
-  }
-
-  git_oid head_oid;
-  if (git_reference_name_to_id(&head_oid, repo.get(), "HEAD") != 0) return h;  // unborn: no commits
-  h.head = detail::oid_hex(&head_oid);
-
-  std::int64_t repo_id = 0;
-  std::unordered_map<std::string, commit_info> by_id;
-  std::vector<std::string> old_tips;
-  std::string canonical;
-  {
-    std::error_code ec;
-    canonical = std::filesystem::weakly_canonical(root, ec).string();
-    if (ec) canonical = root.string();
-  }
-  if (cache) {
-    if (auto r = migrate_diagnosis(*cache); !r) return tl::unexpected(r.error());
-    auto ins = cache->prepare("INSERT OR IGNORE INTO diagnosis_git_repos(path) VALUES (?1)");
-    if (!ins) return tl::unexpected(ins.error());
-    ins->bind(1, canonical);
-    if (auto r = ins->exec(); !r) return tl::unexpected(r.error());
-    auto sel = cache->prepare("SELECT id FROM diagnosis_git_repos WHERE path = ?1");
-    if (!sel) return tl::unexpected(sel.error());
-    sel->bind(1, canonical);
-    auto row = sel->step();
-    if (!row) return tl::unexpected(row.error());
-    repo_id = sel->column_int(0);
-    auto tips = cache->prepare("SELECT sha FROM diagnosis_git_tips WHERE repo = ?1");
-    if (!tips) return tl::unexpected(tips.error());
-    tips->bind(1, repo_id);
-    for (auto s = tips->step(); ; s = tips->step()) {
-      if (!s) return tl::unexpected(s.error());
-      if (!*s) break;
-      old_tips.push_back(tips->column_text(0));
-    }
-  }
-
-  if (cache) {
-    // Read back the cached commits.
-    auto sel = cache->prepare(
-        "SELECT sha, author, email, time, commit_time, summary, message, parents, changes "
-        "FROM diagnosis_git_commits WHERE repo = ?1");
-    if (!sel) return tl::unexpected(sel.error());
-    sel->bind(1, repo_id);
-    for (auto s = sel->step(); ; s = sel->step()) {
-      if (!s) return tl::unexpected(s.error());
-      if (!*s) break;
-      commit_info c;
-      c.id = sel->column_text(0);
-      c.author = sel->column_text(1);
-      c.email = sel->column_text(2);
-      c.time = sel->column_int(3);
-      c.commit_time = sel->column_int(4);
-      c.summary = sel->column_text(5);
-      c.message = sel->column_text(6);
-      const std::string parents = sel->column_text(7);
-      for (std::size_t p = 0; p + 40 <= parents.size(); p += 41) c.parents.push_back(parents.substr(p, 40));
-      c.files = detail::decode_changes(sel->column_text(8));
-      std::string key = c.id;
-      by_id.emplace(std::move(key), std::move(c));
-    }
-    h.read_from_cache = by_id.size();
-  }
-
-  // Walk the new commits newest first (by committer time) from HEAD, stopping at commits already
-  // cached (their ancestry is cached too) and at parents that are not in the object database (the
-  // boundary of a shallow clone).
-  std::vector<commit_info> fresh;
-  {
-    struct queued {
-      std::int64_t time;
-      git_oid id;
-      bool operator<(const queued& o) const { return time < o.time; }
-    };
-    std::priority_queue<queued> todo;
-    std::unordered_set<std::string> queued_ids;
-    auto enqueue = [&](const git_oid& oid) {
-      std::string hex = detail::oid_hex(&oid);
-      if (by_id.count(hex) || !queued_ids.insert(hex).second) return;
-      detail::commit_ptr c;
-      if (git_commit_lookup(c.out(), repo.get(), &oid) != 0) { git_error_clear(); return; }
-      todo.push(queued{static_cast<std::int64_t>(git_commit_time(c.get())), oid});
-    };
-    enqueue(head_oid);
-    bool limited = false;
-    while (!todo.empty()) {
-      const git_oid oid = todo.top().id;
-      todo.pop();
-      auto c = detail::read_commit(repo.get(), &oid);
-      if (!c) return tl::unexpected(c.error());
-      for (const auto& p : c->parents) {
-        git_oid pid;
-        if (git_oid_fromstr(&pid, p.c_str()) == 0) enqueue(pid);
-      }
-      fresh.push_back(std::move(*c));
-      if (opts.max_new_commits && fresh.size() >= opts.max_new_commits) { limited = true; break; }
-    }
-    // A limited walk leaves gaps in the ancestry: it is not cached (the cache must stay closed
-    // under "parent of").
-    if (limited) cache = nullptr;
-  }
-  h.read_from_git = fresh.size();
-
-  if (cache) {
-    // Store the new ones and the new tip set in one transaction.
-    if (!fresh.empty() || std::find(old_tips.begin(), old_tips.end(), h.head) == old_tips.end()) {
-      store::transaction tx(*cache);
-      auto put = cache->prepare(
-          "INSERT OR REPLACE INTO diagnosis_git_commits(repo, sha, author, email, time, commit_time, summary, "
-          "message, parents, changes) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
-      if (!put) return tl::unexpected(put.error());
-      for (const auto& c : fresh) {
-        std::string parents;
-        for (const auto& p : c.parents) { if (!parents.empty()) parents += ' '; parents += p; }
-        put->bind(1, repo_id).bind(2, c.id).bind(3, c.author).bind(4, c.email).bind(5, c.time)
-            .bind(6, c.commit_time).bind(7, c.summary).bind(8, c.message).bind(9, parents)
-            .bind(10, detail::encode_changes(c.files));
-        if (auto r = put->exec(); !r) return tl::unexpected(r.error());
-      }
-      if (!opts.max_new_commits || fresh.size() < opts.max_new_commits) {
-        auto tip = cache->prepare("INSERT OR IGNORE INTO diagnosis_git_tips(repo, sha) VALUES (?1, ?2)");
-        if (!tip) return tl::unexpected(tip.error());
-        tip->bind(1, repo_id).bind(2, h.head);
-        if (auto r = tip->exec(); !r) return tl::unexpected(r.error());
-      }
-      if (auto r = tx.commit(); !r) return tl::unexpected(r.error());
-    }
-  }
-
-  if (by_id.empty()) {
-    h.commits = std::move(fresh);
-    return h;
-  }
-  for (auto& c : fresh) {
-    std::string key = c.id;
-    by_id.insert_or_assign(std::move(key), std::move(c));
-  }
-  // Keep only what HEAD reaches (the cache may hold other branches), newest first.
-  std::unordered_set<std::string> seen;
-  std::vector<std::string> stack{h.head};
-  while (!stack.empty()) {
-    std::string cur = std::move(stack.back());
-    stack.pop_back();
-    auto it = by_id.find(cur);
-    if (it == by_id.end() || !seen.insert(cur).second) continue;
-    for (const auto& p : it->second.parents) stack.push_back(p);
-  }
-  h.commits.reserve(seen.size());
-  for (auto& [k, c] : by_id)
-    if (seen.count(k)) h.commits.push_back(std::move(c));
-  std::sort(h.commits.begin(), h.commits.end(), [](const commit_info& a, const commit_info& b) {
-    if (a.commit_time != b.commit_time) return a.commit_time > b.commit_time;
-    if (a.time != b.time) return a.time > b.time;
-    return a.id < b.id;
-  });
-  return h;
-}
-
-/// The commits reachable from `to` but not from `from` (git's `from..to`), by id. Both are
-/// commit ids present in `h`; an unknown `from` means "everything reachable from `to`".
-[[nodiscard]] inline std::unordered_set<std::string> commits_between(const history& h, std::string_view from,
-                                                                     std::string_view to) {
-  std::unordered_map<std::string_view, const commit_info*> by_id;
-  for (const auto& c : h.commits) by_id.emplace(c.id, &c);
-  auto reach = [&](std::string_view start) {
-    std::unordered_set<std::string> out;
-    std::vector<std::string_view> stack{start};
-    while (!stack.empty()) {
-      auto cur = stack.back();
-      stack.pop_back();
-      auto it = by_id.find(cur);
-      if (it == by_id.end() || !out.insert(std::string(cur)).second) continue;
-      for (const auto& p : it->second->parents) stack.push_back(p);
-    }
-    return out;
-  };
-  auto result_set = reach(to);
-  if (!from.empty())
-    for (const auto& id : reach(from)) result_set.erase(id);
-  return result_set;
 }
 
 }  // namespace selfheal::diagnosis

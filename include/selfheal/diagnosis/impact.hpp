@@ -3,23 +3,34 @@
 /// `assessImpact`: how much an anomaly matters — the handler's share of traffic, the sequences it
 /// belongs to, the SLO error-budget burn when an objective is given, and a severity with reasons.
 ///
-/// Severity rules (first that holds):
-///   critical: budget burn ≥ 14.4 (the 1-hour fast-burn page of the SRE workbook), or a ×3 latency
-///             ratio / error rate ≥ 10 % on ≥ 10 % of traffic;
-///   high:     burn ≥ 6, or ratio ≥ 2, or error rate ≥ 5 %;
-///   medium:   burn ≥ 1, or ratio ≥ 1.5, or error rate ≥ 1 %, or a behavioral anomaly;
-///   low:      otherwise (coverage gaps start here and rise with traffic share ≥ 20 % to medium).
+/// Severity: one scale with anomaly.detect (`anomaly::severity`). The level detect gave the anomaly
+/// is the level reported (`anomaly_input::severity`). An anomaly given without one (a host's own
+/// input) is rated by the detectors' own rules, the highest that applies:
+///   latency ratio (max of p50, p95): `anomaly::severity_from_ratio` (≥ 3 critical, ≥ 2 high, ≥ 1.5 medium);
+///   error rate:  ≥ 25 % critical, ≥ 10 % high, ≥ 3 % medium (the error-rate detector's);
+///   SLO burn:    ≥ 14.4 critical, ≥ 6 high, ≥ 3 medium (slo.hpp's multiwindow table);
+///   behavioral:  medium; coverage: low, medium on ≥ 20 % of traffic.
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "selfheal/anomaly/model.hpp"
 #include "selfheal/diagnosis/model.hpp"
 #include "selfheal/diagnosis/symbols.hpp"
 
 namespace selfheal::diagnosis {
+
+/// The `anomaly::severity` named `s` ("low", "medium", "high", "critical"), if it is one.
+[[nodiscard]] inline std::optional<anomaly::severity> parse_severity(std::string_view s) {
+  for (const auto v : {anomaly::severity::low, anomaly::severity::medium, anomaly::severity::high, anomaly::severity::critical})
+    if (anomaly::to_string(v) == s) return v;
+  return std::nullopt;
+}
 
 [[nodiscard]] inline impact estimate_impact(const anomaly_input& a, const diagnosis_item& d, const codebase& cb) {
   impact im;
@@ -52,11 +63,20 @@ namespace selfheal::diagnosis {
   if (err_rate > 0) im.reasons.push_back("error rate " + pct(err_rate));
   if (im.slo_budget_burn > 0) im.reasons.push_back("error budget burning " + x(im.slo_budget_burn) + " the sustainable rate");
   const double burn = im.slo_budget_burn;
-  const bool broad = im.traffic_share >= 0.10;
-  if (burn >= 14.4 || (broad && (ratio >= 3.0 || err_rate >= 0.10))) im.severity = "critical";
-  else if (burn >= 6 || ratio >= 2.0 || err_rate >= 0.05) im.severity = "high";
-  else if (burn >= 1 || ratio >= 1.5 || err_rate >= 0.01 || d.type == "behavioral") im.severity = "medium";
-  else im.severity = (d.type == "coverage" && im.traffic_share >= 0.20) ? "medium" : "low";
+  if (const auto detected = parse_severity(a.severity)) {
+    im.severity = std::string(anomaly::to_string(*detected));
+    im.reasons.push_back("severity " + im.severity + " as anomaly.detect rated it");
+    return im;
+  }
+  using anomaly::severity;
+  auto level = anomaly::severity_from_ratio(ratio);
+  const auto by_errors = err_rate >= 0.25 ? severity::critical : err_rate >= 0.10 ? severity::high
+                         : err_rate >= 0.03 ? severity::medium : severity::low;
+  const auto by_burn = burn >= 14.4 ? severity::critical : burn >= 6 ? severity::high : burn >= 3 ? severity::medium : severity::low;
+  level = std::max({level, by_errors, by_burn});
+  if (d.type == "behavioral") level = std::max(level, severity::medium);
+  if (d.type == "coverage" && im.traffic_share >= 0.20) level = std::max(level, severity::medium);
+  im.severity = std::string(anomaly::to_string(level));
   return im;
 }
 

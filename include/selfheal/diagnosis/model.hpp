@@ -1,8 +1,8 @@
 #pragma once
 /// \file
-/// Plain data of diagnosis.analyze: the codebase index (symbols, tests, sequence files, config keys,
-/// git history), the anomaly as the analyzers see it, and the diagnosis they produce.
-/// No I/O, no third-party headers.
+/// Plain data of diagnosis.analyze: the anomaly as the analyzers see it and the diagnosis they
+/// produce; the codebase index (symbols, tests, sequence files, config keys, git history) is the
+/// source layer's (source/model.hpp). No I/O, no third-party headers.
 
 #include <cstddef>
 #include <cstdint>
@@ -11,125 +11,29 @@
 #include <string>
 #include <vector>
 
+#include "selfheal/source/model.hpp"
+
 namespace selfheal::diagnosis {
 
 // ---------------------------------------------------------------------------------------------
-// Codebase index
+// Codebase index: the source layer's data (source/model.hpp), named here as diagnosis reads it
 // ---------------------------------------------------------------------------------------------
 
-/// One definition in the monitored repository. `file` is relative to the repository root, with '/'.
-struct symbol {
-  std::string name;        ///< `applyDiscount`
-  std::string scope;       ///< `Cart` or `shop::Cart` (empty at top level)
-  std::string kind;        ///< ctags kind: function, method, member, class, constant, ...
-  std::string language;    ///< C, C++, JavaScript, TypeScript, Python, Go, Java
-  std::string file;        ///< `src/cart.js`
-  std::uint32_t line = 0;      ///< first line, 1-based
-  std::uint32_t end_line = 0;  ///< last line, 1-based (>= line)
-  bool end_scanned = false;    ///< end line computed by the brace/indent scanner, not by ctags
-
-  /// `Cart::applyDiscount` or `applyDiscount`.
-  [[nodiscard]] std::string qualified() const { return scope.empty() ? name : scope + "::" + name; }
-};
-
-/// Where the symbols came from and what went wrong on the way.
-struct symbol_index {
-  std::vector<symbol> symbols;
-  std::string source;                 ///< "ctags" or "fallback"
-  std::vector<std::string> warnings;  ///< "ctags: ...", "src/x.js:12: ..."
-  std::size_t cached_files = 0;   ///< source files whose symbols came from the symbol cache (load_codebase)
-  std::size_t indexed_files = 0;  ///< source files run through ctags or the scanner this time
-};
-
-struct test_case_info {
-  std::string name;        ///< "applies a 10% discount"
-  std::uint32_t line = 0;
-};
-
-/// A test file, its test cases and the identifiers it mentions (for "tests near the handler").
-struct test_file {
-  std::string file;
-  std::string language;
-  std::vector<test_case_info> tests;
-  std::vector<std::string> identifiers;  ///< sorted, unique identifiers appearing in the file
-};
-
-struct beat_definition {
-  std::uint32_t number = 0;  ///< 1-based position in the sequence
-  std::string event;
-  std::string handler;
-};
-
-/// A sequence definition file (`sequences/*.json`: sequence → movements → beats).
-struct sequence_file {
-  std::string file;
-  std::string id;
-  std::string name;
-  std::vector<beat_definition> beats;
-};
-
-/// One key of a configuration file, flattened: `database.pool.size`.
-struct config_entry {
-  std::string file;
-  std::string key;
-  std::string value;
-  std::uint32_t line = 0;
-};
-
-/// A hunk of a diff against the first parent, zero context lines (git's @@ -a,b +c,d @@).
-struct hunk {
-  std::uint32_t old_start = 0;
-  std::uint32_t old_lines = 0;
-  std::uint32_t new_start = 0;
-  std::uint32_t new_lines = 0;
-};
-
-struct file_change {
-  std::string path;      ///< path after the commit
-  std::string old_path;  ///< path before (differs on renames)
-  char status = 'M';     ///< A, D, M, R
-  std::uint32_t additions = 0;
-  std::uint32_t deletions = 0;
-  std::vector<hunk> hunks;
-};
-
-struct commit_info {
-  std::string id;                     ///< full 40-hex sha
-  std::string author;
-  std::string email;
-  std::int64_t time = 0;              ///< author time, seconds since the epoch (UTC)
-  std::int64_t commit_time = 0;       ///< committer time, seconds since the epoch (UTC)
-  std::string summary;                ///< first line of the message
-  std::string message;
-  std::vector<std::string> parents;
-  std::vector<file_change> files;     ///< against the first parent (the empty tree for a root)
-};
-
-struct tag_info {
-  std::string name;    ///< `v1.2.0`
-  std::string target;  ///< the commit it points to (peeled)
-};
-
-/// Commits newest first (topological + time order from HEAD).
-struct history {
-  std::string head;
-  std::vector<commit_info> commits;
-  std::vector<tag_info> tags;
-  std::size_t read_from_git = 0;    ///< commits read through libgit2 in this run
-  std::size_t read_from_cache = 0;  ///< commits read back from the store
-};
-
-/// Everything `loadCodebaseInfo` learns about the monitored repository.
-struct codebase {
-  std::filesystem::path root;
-  std::vector<std::string> files;  ///< tracked files, relative, sorted
-  symbol_index symbols;
-  std::vector<test_file> tests;
-  std::vector<sequence_file> sequences;
-  std::vector<config_entry> configs;
-  history git;
-  std::vector<std::string> warnings;
-};
+using source::beat_definition;
+using source::codebase;
+using source::commit_info;
+using source::config_entry;
+using source::config_use;
+using source::config_value_change;
+using source::file_change;
+using source::history;
+using source::hunk;
+using source::sequence_file;
+using source::symbol;
+using source::symbol_index;
+using source::tag_info;
+using source::test_case_info;
+using source::test_file;
 
 // ---------------------------------------------------------------------------------------------
 // Input: the anomaly as the analyzers see it
@@ -207,6 +111,7 @@ struct suspect_commit {
   std::uint32_t lines_changed = 0;    ///< all lines the commit changed (additions + deletions)
   std::string file;                   ///< the target file as of that commit
   std::vector<hunk> target_hunks;     ///< its hunks that fall in the target (the commit's own line numbers)
+  std::vector<config_value_change> config_changes;  ///< values it changed that the code in question reads
   std::vector<std::string> reasons;
 };
 
@@ -226,6 +131,8 @@ struct recommendation {
   std::string commit;    ///< for revert / partial_revert
   std::string file;      ///< target file (config key file, test file, ...)
   std::string key;       ///< config key for config_change
+  std::string old_value; ///< config_change restoring a suspect's change: the value to restore
+  std::string new_value; ///< config_change restoring a suspect's change: the value it set (now in the file)
   std::vector<hunk> hunks;  ///< hunks inside the handler for partial_revert (new-side lines)
 };
 

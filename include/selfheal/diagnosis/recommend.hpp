@@ -177,10 +177,28 @@ struct partial_revert_strategy {
   }
 };
 
-/// Tune a configuration key whose name matches the symptom (timeout, retries, pool, cache, batch).
+/// Restore a configuration value the top suspect changed and the code reads (`old_value`,
+/// `new_value`, `commit` set: fix.generate writes `old_value` back); otherwise tune a key whose name
+/// matches the symptom (timeout, retries, pool, cache, batch).
 struct config_change_strategy {
   static constexpr std::string_view name = "config_change";
   [[nodiscard]] std::optional<recommendation> propose(const diagnosis_item& d, const codebase&) const {
+    if (!d.suspects.empty() && !d.suspects[0].config_changes.empty()) {
+      const auto& s = d.suspects[0];
+      const auto& c = s.config_changes.front();
+      recommendation r;
+      r.strategy = std::string(name);
+      r.commit = s.commit;
+      r.file = c.file;
+      r.key = c.key;
+      r.old_value = c.old_value;
+      r.new_value = c.new_value;
+      r.expected_benefit = std::min(1.0, s.score);
+      r.rationale = "restore " + c.key + " in " + c.file + " to " + (c.added ? std::string("(unset)") : c.old_value) +
+                    ": commit " + s.commit.substr(0, 7) + " \"" + s.summary + "\" set it to " +
+                    (c.removed ? std::string("(unset)") : c.new_value) + " and " + subject(d) + " reads it";
+      return r;
+    }
     if (d.related_config.empty()) return std::nullopt;
     const auto& c = d.related_config.front();
     recommendation r;
@@ -259,7 +277,10 @@ template <fix_strategy... Strategies>
     auto r = s.propose(d, cb);
     if (!r) return;
     r->strategy = std::string(S::name);
-    const double prior = priors.rate(d.type, S::name);
+    // Restoring a value a suspect commit changed is that commit's revert: it is weighed with the
+    // revert prior (the config_change prior is for tuning a key no commit is blamed for).
+    const bool restores = S::name == std::string_view("config_change") && !r->commit.empty();
+    const double prior = priors.rate(d.type, restores ? std::string_view("revert") : S::name);
     r->expected_benefit = std::round(std::clamp(r->expected_benefit, 0.0, 1.0) * prior * 1000.0) / 1000.0;
     out.push_back(std::move(*r));
   };

@@ -52,10 +52,18 @@ inline void write_json(json_writer& w, const diagnosis_item& d) {
   w.key("suspect_commits").begin_array();
   for (const auto& s : d.suspects) {
     w.begin_object().member("commit", s.commit).member("summary", s.summary).member("author", s.author);
-    w.member("time", iso8601_utc(s.time)).member("score", s.score);
+    w.member("time", iso8601_utc(s.time)).member("score", s.score).member("in_release", s.in_release_range);
     w.key("reasons").begin_array();
     for (const auto& r : s.reasons) w.value(r);
-    w.end_array().end_object();
+    w.end_array();
+    if (!s.config_changes.empty()) {
+      w.key("config_changes").begin_array();
+      for (const auto& c : s.config_changes)
+        w.begin_object().member("file", c.file).member("key", c.key).member("old_value", c.old_value)
+            .member("new_value", c.new_value).end_object();
+      w.end_array();
+    }
+    w.end_object();
   }
   w.end_array();
   w.key("impact").begin_object().member("severity", d.effect.severity).member("traffic_share", d.effect.traffic_share);
@@ -63,13 +71,18 @@ inline void write_json(json_writer& w, const diagnosis_item& d) {
   for (const auto& s : d.effect.sequences) w.value(s);
   w.end_array().member("slo_budget_burn", d.effect.slo_budget_burn).end_object();
   w.key("recommendations").begin_array();
-  for (const auto& r : d.recommendations)
+  for (const auto& r : d.recommendations) {
     w.begin_object()
         .member("strategy", r.strategy)
         .member("priority", static_cast<std::int64_t>(r.priority))
         .member("expected_benefit", r.expected_benefit)
-        .member("rationale", r.rationale)
-        .end_object();
+        .member("rationale", r.rationale);
+    if (!r.commit.empty()) w.member("commit", r.commit);
+    if (!r.file.empty()) w.member("file", r.file);
+    if (!r.key.empty()) w.member("key", r.key);
+    if (r.strategy == "config_change" && !r.commit.empty()) w.member("old_value", r.old_value).member("new_value", r.new_value);
+    w.end_object();
+  }
   w.end_array();
   w.end_object();
 }

@@ -11,10 +11,19 @@
 /// auto mine = dx::analyze_diagnosis.replace<"recommendFixes">(dx::basic_recommend_fixes<my_strategy>{});
 /// ```
 ///
-/// Data flow: `analyze_request` → beat 1 → `analysis` → … → beat 11 → `analysis_summary`.
+/// Data flow, one type per beat that says what the beat added, so that a reordered sequence does
+/// not compile (pinned in tests/compile_fail/reordered_diagnosis.cpp):
+/// `analyze_request` → 1 → `validated_request` → 2 → `anomalies_loaded` → 3 → `codebase_loaded`
+/// → 4 → `performance_analyzed` → 5 → `behavior_analyzed` → 6 → `coverage_analyzed` → 7 →
+/// `errors_analyzed` → 8 → `impact_assessed` → 9 → `fixes_recommended` → 10 → `diagnosis_stored`
+/// → 11 → `analysis_summary`. Each type extends the one before it (public base), so a host reads
+/// any field it has; `advance_to<T>(x)` moves a state on to a later type explicitly (tests that run
+/// one beat alone use it).
 
 #include <algorithm>
 #include <chrono>
+#include <concepts>
+#include <type_traits>
 #include <cstdint>
 #include <filesystem>
 #include <initializer_list>
@@ -56,16 +65,48 @@ struct analyze_request {
   bool store_result = true;                   ///< false: beat 10 writes nothing (record id stays empty)
 };
 
-/// The state the beats hand on.
-struct analysis {
+/// Beat 1's output: a request that passed validation, and the anomaly record asked for.
+struct validated_request {
   analyze_request request;
   std::string anomaly_record;
+};
+/// Beat 2's: the anomalies to explain, with what telemetry and coverage add to them.
+struct anomalies_loaded : validated_request {
   std::vector<anomaly_input> anomalies;
+};
+/// Beat 3's: the repository's index and the strategy priors.
+struct codebase_loaded : anomalies_loaded {
   codebase code;
   strategy_priors priors = strategy_priors::defaults();
+};
+/// Beat 4's: the diagnoses, performance and SLO ones so far.
+struct performance_analyzed : codebase_loaded {
   std::vector<diagnosis_item> diagnoses;
+};
+/// Beat 5's: behavioral diagnoses added.
+struct behavior_analyzed : performance_analyzed {};
+/// Beat 6's: coverage diagnoses added.
+struct coverage_analyzed : behavior_analyzed {};
+/// Beat 7's: error diagnoses added: every anomaly has its diagnosis.
+struct errors_analyzed : coverage_analyzed {};
+/// Beat 8's: each diagnosis has its impact; most severe first.
+struct impact_assessed : errors_analyzed {};
+/// Beat 9's: each diagnosis has its ranked recommendations.
+struct fixes_recommended : impact_assessed {};
+/// Beat 10's: the record id (empty when `store_result` is false).
+struct diagnosis_stored : fixes_recommended {
   std::string record_id;
 };
+
+/// `from` moved on to the later state `To` (its added fields default): for hosts and tests that
+/// run a beat alone. `To` must extend `From`.
+template <class To, class From>
+  requires std::derived_from<To, std::remove_cvref_t<From>>
+[[nodiscard]] To advance_to(From&& from) {
+  To to;
+  static_cast<std::remove_cvref_t<From>&>(to) = std::forward<From>(from);
+  return to;
+}
 
 /// What the caller gets back.
 struct analysis_summary {
@@ -94,14 +135,14 @@ inline bool valid_record_id(std::string_view id) {
 
 /// Beat 1: Validate; anomaly record (default latest); repository path.
 struct analyze_requested {
-  result<analysis> operator()(analyze_request req) const {
+  result<validated_request> operator()(analyze_request req) const {
     if (req.repo.empty()) return fail(errc::invalid_request, "no repository given (--repo DIR)");
     if (!req.anomaly_record.empty() && !detail::valid_record_id(req.anomaly_record))
       return fail(errc::invalid_request, "anomaly record id '" + req.anomaly_record + "' is malformed (expected e.g. anomaly-3)");
     if (!req.telemetry_record.empty() && !detail::valid_record_id(req.telemetry_record))
       return fail(errc::invalid_request, "telemetry record id '" + req.telemetry_record + "' is malformed");
     if (req.weights.max_suspects == 0) return fail(errc::invalid_request, "max_suspects must be at least 1");
-    analysis a;
+    validated_request a;
     a.anomaly_record = req.anomaly_record;
     a.request = std::move(req);
     return a;
@@ -110,7 +151,8 @@ struct analyze_requested {
 
 /// Beat 2: Load the anomalies and the telemetry they came from.
 struct load_anomalies {
-  result<analysis> operator()(analysis a, context& ctx) const {
+  result<anomalies_loaded> operator()(validated_request v, context& ctx) const {
+    auto a = advance_to<anomalies_loaded>(std::move(v));
     auto& req = a.request;
     a.anomalies = req.anomalies;
     for (const auto& d : req.detected) a.anomalies.push_back(to_input(d));
@@ -145,7 +187,8 @@ struct load_anomalies {
 
 /// Beat 3: Index the monitored repository (symbols, tests, sequence files, config files, history).
 struct load_codebase_info {
-  result<analysis> operator()(analysis a, context& ctx) const {
+  result<codebase_loaded> operator()(anomalies_loaded in, context& ctx) const {
+    auto a = advance_to<codebase_loaded>(std::move(in));
     std::error_code ec;
     if (!std::filesystem::is_directory(a.request.repo, ec))
       return fail(errc::not_found, "repository '" + a.request.repo.string() + "' is not a directory");
@@ -165,7 +208,7 @@ namespace detail {
 /// Runs `f` on every anomaly of the given types, appending its diagnosis (in place: `f` may hold
 /// references into `a.code`).
 template <class F>
-void analyze_type(analysis& a, std::initializer_list<std::string_view> types, F&& f) {
+void analyze_type(performance_analyzed& a, std::initializer_list<std::string_view> types, F&& f) {
   for (const auto& in : a.anomalies)
     if (std::find(types.begin(), types.end(), in.type) != types.end()) a.diagnoses.push_back(f(in));
 }
@@ -173,7 +216,8 @@ void analyze_type(analysis& a, std::initializer_list<std::string_view> types, F&
 
 /// Beat 4: Locate the handler's code; shift vs tail; suspect commits before the onset, ranked.
 struct analyze_performance_issues {
-  analysis operator()(analysis a) const {
+  performance_analyzed operator()(codebase_loaded in) const {
+    auto a = advance_to<performance_analyzed>(std::move(in));
     detail::analyze_type(a, {"performance", "slo"},
                          [&](const anomaly_input& in) { return analyze_performance(in, a.code, a.request.weights); });
     return a;
@@ -182,7 +226,8 @@ struct analyze_performance_issues {
 
 /// Beat 5: Which definition or code change explains missing/out-of-order/new beats.
 struct analyze_behavioral_issues {
-  analysis operator()(analysis a) const {
+  behavior_analyzed operator()(performance_analyzed in) const {
+    auto a = advance_to<behavior_analyzed>(std::move(in));
     detail::analyze_type(a, {"behavioral"},
                          [&](const anomaly_input& in) { return analyze_behavioral(in, a.code, a.request.weights); });
     return a;
@@ -191,7 +236,8 @@ struct analyze_behavioral_issues {
 
 /// Beat 6: Uncovered lines and branches of the hot handler; which tests exist near it.
 struct analyze_coverage_issues {
-  analysis operator()(analysis a) const {
+  coverage_analyzed operator()(behavior_analyzed in) const {
+    auto a = advance_to<coverage_analyzed>(std::move(in));
     detail::analyze_type(a, {"coverage"}, [&](const anomaly_input& in) { return analyze_coverage(in, a.code); });
     return a;
   }
@@ -199,7 +245,8 @@ struct analyze_coverage_issues {
 
 /// Beat 7: Stack frames / messages → source location; first-seen time vs commits.
 struct analyze_error_issues {
-  analysis operator()(analysis a) const {
+  errors_analyzed operator()(coverage_analyzed in) const {
+    auto a = advance_to<errors_analyzed>(std::move(in));
     detail::analyze_type(a, {"error"}, [&](const anomaly_input& in) { return analyze_errors(in, a.code, a.request.weights); });
     return a;
   }
@@ -207,12 +254,13 @@ struct analyze_error_issues {
 
 /// Beat 8: Traffic share, affected sequences, SLO error-budget burn, severity.
 struct assess_impact {
-  analysis operator()(analysis a) const {
+  impact_assessed operator()(errors_analyzed in) const {
+    auto a = advance_to<impact_assessed>(std::move(in));
     for (auto& d : a.diagnoses)
       for (const auto& in : a.anomalies)
         if (in.id == d.anomaly_id) { d.effect = estimate_impact(in, d, a.code); break; }
     // Most severe first, then most confident.
-    auto rank = [](const std::string& s) { return s == "critical" ? 4 : s == "high" ? 3 : s == "medium" ? 2 : 1; };
+    auto rank = [](const std::string& s) { return static_cast<int>(parse_severity(s).value_or(anomaly::severity::low)); };
     std::stable_sort(a.diagnoses.begin(), a.diagnoses.end(), [&](const diagnosis_item& x, const diagnosis_item& y) {
       if (rank(x.effect.severity) != rank(y.effect.severity)) return rank(x.effect.severity) > rank(y.effect.severity);
       return x.confidence > y.confidence;
@@ -225,7 +273,8 @@ struct assess_impact {
 /// user strategies (models of `fix_strategy`) ranked with the six built-in ones.
 template <fix_strategy... Extra>
 struct basic_recommend_fixes {
-  analysis operator()(analysis a) const {
+  fixes_recommended operator()(impact_assessed in) const {
+    auto a = advance_to<fixes_recommended>(std::move(in));
     for (auto& d : a.diagnoses) d.recommendations = rank_fixes_with_defaults<Extra...>(d, a.code, a.priors);
     return a;
   }
@@ -234,7 +283,8 @@ struct recommend_fixes : basic_recommend_fixes<> {};
 
 /// Beat 10: One transaction; record id.
 struct store_diagnosis {
-  result<analysis> operator()(analysis a, context& ctx) const {
+  result<diagnosis_stored> operator()(fixes_recommended in, context& ctx) const {
+    auto a = advance_to<diagnosis_stored>(std::move(in));
     if (!a.request.store_result) return a;
     if (!ctx.store) return fail(errc::invalid_request, "no store to write the diagnosis to");
     run_info info;
@@ -254,7 +304,7 @@ struct store_diagnosis {
 
 /// Beat 11: Summary.
 struct analyze_completed {
-  analysis_summary operator()(analysis a) const {
+  analysis_summary operator()(diagnosis_stored a) const {
     analysis_summary s;
     s.record_id = std::move(a.record_id);
     s.anomaly_record = std::move(a.anomaly_record);

@@ -66,8 +66,20 @@ inline std::string encode_hunks(const std::vector<hunk>& hs) {
 inline std::vector<hunk> decode_hunks(const std::string& s) {
   std::vector<hunk> out;
   if (s.empty()) return out;
-  auto files = decode_changes("M\tx\tx\t0\t0\t" + s + "\n");
-  if (!files.empty()) out = files.front().hunks;
+  // "os,ol,ns,nl;os,ol,ns,nl…", read directly.
+  std::size_t p = 0;
+  while (p < s.size()) {
+    auto semi = s.find(';', p);
+    if (semi == std::string::npos) semi = s.size();
+    std::uint32_t v[4] = {0, 0, 0, 0};
+    std::size_t k = 0;
+    for (std::size_t i = p; i < semi && k < 4; ++i) {
+      if (s[i] == ',') ++k;
+      else if (s[i] >= '0' && s[i] <= '9') v[k] = v[k] * 10 + static_cast<std::uint32_t>(s[i] - '0');
+    }
+    out.push_back(hunk{v[0], v[1], v[2], v[3]});
+    p = semi + 1;
+  }
   return out;
 }
 
@@ -121,7 +133,7 @@ struct run_info {
       "overlaps, file, hunks, reasons) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)");
   auto re = db.prepare(
       "INSERT INTO diagnosis_recommendations(record_id, item_idx, priority, strategy, expected_benefit, rationale, "
-      "commit_id, file, config_key, hunks) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
+      "commit_id, file, config_key, hunks, old_value, new_value) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
   if (!it) return tl::unexpected(it.error());
   if (!su) return tl::unexpected(su.error());
   if (!re) return tl::unexpected(re.error());
@@ -153,7 +165,7 @@ struct run_info {
     for (const auto& rc : d.recommendations) {
       re->bind(1, *id).bind(2, idx).bind(3, static_cast<std::int64_t>(rc.priority)).bind(4, rc.strategy)
           .bind(5, rc.expected_benefit).bind(6, rc.rationale).bind(7, rc.commit).bind(8, rc.file).bind(9, rc.key)
-          .bind(10, detail::encode_hunks(rc.hunks));
+          .bind(10, detail::encode_hunks(rc.hunks)).bind(11, rc.old_value).bind(12, rc.new_value);
       if (auto r = re->exec(); !r) return tl::unexpected(r.error());
     }
   }
@@ -222,7 +234,7 @@ struct run_info {
     items[idx].suspects.push_back(std::move(s));
   }
   auto re = db.prepare(
-      "SELECT item_idx, priority, strategy, expected_benefit, rationale, commit_id, file, config_key, hunks "
+      "SELECT item_idx, priority, strategy, expected_benefit, rationale, commit_id, file, config_key, hunks, old_value, new_value "
       "FROM diagnosis_recommendations WHERE record_id = ?1 ORDER BY item_idx, priority");
   if (!re) return tl::unexpected(re.error());
   re->bind(1, record_id);
@@ -240,6 +252,8 @@ struct run_info {
     r.file = re->column_text(6);
     r.key = re->column_text(7);
     r.hunks = detail::decode_hunks(re->column_text(8));
+    r.old_value = re->column_text(9);
+    r.new_value = re->column_text(10);
     items[idx].recommendations.push_back(std::move(r));
   }
   return items;
