@@ -119,6 +119,8 @@ namespace {
 // RFC 4180: quoted fields with commas and doubled quotes (the `Content` column has both).
 std::vector<std::vector<std::string>> read_csv_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
+  INFO(path);
+  REQUIRE(in.good());
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string text = ss.str();
@@ -141,7 +143,7 @@ std::vector<std::vector<std::string>> read_csv_file(const std::string& path) {
 }
 
 double loghub_accuracy(const std::string& name) {
-  const auto rows = read_csv_file(std::string(SELFHEAL_SHARED_DIR) + "/data/loghub-2k/" + name + "_2k.log_structured.csv");
+  const auto rows = read_csv_file(std::string(SELFHEAL_SOURCE_DIR) + "/tests/data/loghub-2k/" + name + "_2k.csv");
   REQUIRE(rows.size() == 2001);
   const auto& h = rows.front();
   const auto content = static_cast<std::size_t>(std::find(h.begin(), h.end(), "Content") - h.begin());

@@ -25,7 +25,7 @@ const tel::named_metric* find(const std::vector<tel::named_metric>& v, std::stri
 TEST_CASE("the real Conductor sample gives two sequence executions and six beat timings",
           "[telemetry][parseTelemetryCompleted][conductor]") {
   fixture f;
-  auto s = f.parse({std::string(SELFHEAL_SHARED_DIR) + "/data/conductor-drop-sample.log"});
+  auto s = f.parse({std::string(SELFHEAL_SOURCE_DIR) + "/examples/data/conductor-drop-sample.log"});
   REQUIRE(s);
   const auto& a = s->aggregate;
   REQUIRE(a.sources.size() == 1);
