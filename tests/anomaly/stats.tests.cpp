@@ -3,7 +3,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <span>
 #include <vector>
 
 namespace st = selfheal::anomaly::stats;
@@ -129,4 +132,81 @@ TEST_CASE("EWMA and nearest-rank quantile", "[anomaly][stats]") {
   CHECK(st::quantile(v, 0.95) == 19.0);
   CHECK(st::quantile(v, 0.5) == 10.0);
   CHECK(st::quantile(v, 0.0) == 1.0);
+}
+
+TEST_CASE("Mann-Whitney U on grouped samples is the plain test on the expanded samples", "[anomaly][stats]") {
+  SECTION("the hand-computed tie case, as bins") {
+    // the ties section above, written as (value, count): x = {2,3,4}, y = {1, 2×2} → U_x = 8, z = 1.391217
+    const std::vector<st::weighted_value> x{{4, 1}, {2, 1}, {3, 1}}, y{{2, 2}, {1, 1}};
+    const auto r = st::mann_whitney_u(std::span<const st::weighted_value>(x), std::span<const st::weighted_value>(y));
+    CHECK(r.u_x == 8.0);
+    CHECK(r.u_y == 1.0);
+    CHECK(r.z == Approx(1.391217).epsilon(1e-6));
+    CHECK(r.p_greater == Approx(0.0820799).epsilon(1e-5));
+  }
+  SECTION("large counts: 1,000 values at 1 against 500 at 2") {
+    // x = 500 samples at 2, y = 1,000 at 1: complete separation, U_x = 500·1000 = 500,000, μ = 250,000.
+    // Two tie groups: Σ(t³−t) = (1000³−1000) + (500³−500) = 1,124,998,500; n(n−1) = 1500·1499 = 2,248,500
+    // σ² = 500·1000/12 · (1501 − 500.33289) = 41,694,463.0; σ = 6457.125; z = (250,000 − 0.5)/σ = 38.71684
+    const std::vector<st::weighted_value> x{{2, 500}}, y{{1, 1000}};
+    const auto r = st::mann_whitney_u(std::span<const st::weighted_value>(x), std::span<const st::weighted_value>(y));
+    CHECK(r.u_x == 500'000.0);
+    CHECK(r.z == Approx(38.71684).epsilon(1e-6));
+    CHECK(r.p_greater < 1e-300);
+    CHECK(r.p_two_sided < 1e-300);
+  }
+  SECTION("seeded random samples with many ties agree with the plain test") {
+    std::uint64_t state = 12345;
+    const auto next = [&] { state = state * 6364136223846793005ULL + 1442695040888963407ULL; return (state >> 33) % 20; };
+    std::vector<double> x, y;
+    std::vector<st::weighted_value> gx, gy;
+    for (int i = 0; i < 300; ++i) { x.push_back(static_cast<double>(next())); gx.push_back({x.back(), 1}); }
+    for (int i = 0; i < 200; ++i) { y.push_back(static_cast<double>(next() + 2)); gy.push_back({y.back(), 1}); }
+    const auto plain = st::mann_whitney_u(x, y);
+    const auto grouped = st::mann_whitney_u(std::span<const st::weighted_value>(gx), std::span<const st::weighted_value>(gy));
+    CHECK(grouped.u_x == Approx(plain.u_x));
+    CHECK(grouped.z == Approx(plain.z));
+    CHECK(grouped.p_less == Approx(plain.p_less));
+    CHECK(grouped.p_two_sided == Approx(plain.p_two_sided));
+    CHECK(plain.p_less < 0.05);  // y was shifted up by 2
+  }
+}
+
+TEST_CASE("Hodges-Lehmann shift: the median of pairwise differences", "[anomaly][stats]") {
+  SECTION("odd number of pairs") {
+    // x = {1,2,3}, y = {0}: differences 1, 2, 3 → 2
+    const std::vector<double> x{3, 1, 2}, y{0};
+    CHECK(st::hodges_lehmann(x, y) == 2.0);
+  }
+  SECTION("even number of pairs: mean of the middle two") {
+    // x = {1,2}, y = {0, 0.5}: differences 1, 0.5, 2, 1.5 → sorted 0.5 1 1.5 2 → (1 + 1.5)/2 = 1.25
+    const std::vector<double> x{1, 2}, y{0, 0.5};
+    CHECK(st::hodges_lehmann(x, y) == 1.25);
+  }
+  SECTION("negative shifts and values of very different sizes") {
+    // x = {−1e300}, y = {1e300, 0}: differences −2e300 and −1e300 → mean −1.5e300 (keys far apart)
+    const std::vector<double> x{-1e300}, y{1e300, 0};
+    CHECK(st::hodges_lehmann(x, y) == Approx(-1.5e300));
+    const std::vector<double> a{0.002, 0.002, 0.003}, b{3.5};
+    CHECK(st::hodges_lehmann(a, b) == 0.002 - 3.5);  // differences −3.498, −3.498, −3.497
+  }
+  SECTION("grouped counts equal the expanded samples; a brute force agrees on seeded data") {
+    const std::vector<st::weighted_value> gx{{1, 2}, {5, 1}}, gy{{0, 3}};
+    // x = {1,1,5}, y = {0,0,0}: nine differences 1×6, 5×3 → median 1
+    CHECK(st::hodges_lehmann(std::span<const st::weighted_value>(gx), std::span<const st::weighted_value>(gy)) == 1.0);
+    std::uint64_t state = 99;
+    const auto next = [&] { state = state * 6364136223846793005ULL + 1442695040888963407ULL; return static_cast<double>((state >> 33) % 1000) / 7.0; };
+    std::vector<double> x, y, diffs;
+    for (int i = 0; i < 41; ++i) x.push_back(next() + 10);
+    for (int i = 0; i < 30; ++i) y.push_back(next());
+    for (double a : x)
+      for (double b : y) diffs.push_back(a - b);
+    std::sort(diffs.begin(), diffs.end());
+    const double brute = (diffs[diffs.size() / 2 - 1] + diffs[diffs.size() / 2]) / 2.0;  // 1230 pairs: even
+    CHECK(st::hodges_lehmann(x, y) == brute);
+  }
+  SECTION("an empty side gives NaN") {
+    const std::vector<double> x{1}, y{};
+    CHECK(std::isnan(st::hodges_lehmann(x, y)));
+  }
 }
