@@ -5,6 +5,9 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdint>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "fixture.hpp"
@@ -112,4 +115,107 @@ TEST_CASE("iso8601 formats UTC nanoseconds", "[anomaly][model]") {
   CHECK(an::iso8601(1'767'225'600'123'000'000) == "2026-01-01T00:00:00.123Z");
   CHECK(an::iso8601(951'782'400'000'000'000) == "2000-02-29T00:00:00.000Z");
   CHECK(an::iso8601(an::no_time_ns).empty());
+}
+
+namespace {
+// One window holding `n` calls of `center_ms` ± 25 % (11 evenly spaced values), sketch and all.
+an::handler_series dense_period(std::int64_t start_ns, int n, double center_ms) {
+  an::handler_series s;
+  s.handler = "batch";
+  selfheal::telemetry::metric_stats st;
+  for (int i = 0; i < n; ++i) {
+    const double ms = center_ms * (0.75 + 0.05 * (i % 11));
+    st.add(false, static_cast<std::int64_t>(std::llround(ms * 1e6)));
+  }
+  s.windows.push_back({start_ns, st.count, 0, st.quantile_ms(0.5), st.quantile_ms(0.95), st.quantile_ms(0.99)});
+  s.latency = st.sketch;
+  return s;
+}
+}  // namespace
+
+TEST_CASE("a short dense period: 1,000 calls in one minute against 500 at 1,750x is a shift found in the samples",
+          "[anomaly][detectPerformanceAnomalies][samples]") {
+  // baseline: 1,000 calls in one window, p50 0.002 ms; current: 500 calls in one window, p50 3.5 ms
+  const auto base_series = dense_period(0, 1000, 0.002);
+  const auto cur = dense_period(1000 * W, 500, 3.5);
+  const auto b = an::baseline_of(base_series, an::grid_of(std::span<const an::handler_series>(&base_series, 1), W));
+  // one window: the window factor alone (1 − e^(−1/10) = 0.095) would make it low confidence; the kept
+  // samples credit it 0.6 → c = (1 − e^(−1000/200)) · 0.6 = 0.99326 · 0.6 = 0.59596
+  CHECK(b.windows == 1);
+  CHECK(b.confidence == Approx(0.59596).epsilon(1e-4));
+  CHECK_FALSE(b.low_confidence);
+  const auto a = an::detect_latency(cur, b);
+  REQUIRE(a.has_value());
+  CHECK(a->kind == an::anomaly_kind::latency_shift);
+  CHECK(a->level == an::severity::critical);
+  CHECK(a->find("compared")->text == "samples");
+  // p50s from the sketches (1 % accurate): 3.5 / 0.002 = 1,750
+  CHECK(a->find("p50_ratio")->number == Approx(1750).epsilon(0.03));
+  CHECK(a->find("baseline_p50_ms")->number == Approx(0.002).epsilon(0.02));
+  // complete separation: U = 500 · 1,000 = μ + 250,000; eleven tie groups per side → z ≈ 31.7, p ≈ 3e-220
+  CHECK(a->find("mann_whitney_u")->number == 500'000.0);
+  CHECK(a->find("p_value")->number < 1e-100);
+  // every current call exceeds every baseline call by 3.5·(0.75 … 1.25) − 0.002·(…): the median shift ≈ 3.5 ms
+  CHECK(a->find("hodges_lehmann_ms")->number == Approx(3.5).epsilon(0.02));
+  CHECK(a->find("samples")->number == 500.0);
+  CHECK(a->find("baseline_samples")->number == 1000.0);
+  CHECK(a->onset_ns == 1000 * W);
+  INFO(a->description);
+  CHECK(a->description.find("latency shift: p50 17") == 0);  // "1736x", not "1.74e+03x"
+  CHECK(a->description.find("x baseline (3.49 ms vs 0.00201 ms)") != std::string::npos);
+  CHECK(a->description.find("500 calls compared with the baseline's 1000 (too few windows to compare windows): "
+                            "Mann-Whitney p=") != std::string::npos);
+  CHECK(a->confidence == Approx(std::sqrt(b.confidence)).epsilon(1e-6));
+}
+
+TEST_CASE("a short dense period that did not change gives nothing, nor do too few samples",
+          "[anomaly][detectPerformanceAnomalies][samples]") {
+  const auto base_series = dense_period(0, 1000, 0.002);
+  const auto b = an::baseline_of(base_series, an::grid_of(std::span<const an::handler_series>(&base_series, 1), W));
+  CHECK_FALSE(an::detect_latency(dense_period(1000 * W, 500, 0.002), b).has_value());
+  CHECK_FALSE(an::detect_latency(dense_period(1000 * W, 49, 3.5), b).has_value());  // below min_samples (50)
+  // a baseline of 40 calls: too few samples to be confident, however many windows
+  const auto thin = dense_period(0, 40, 0.002);
+  const auto tb = an::baseline_of(thin, an::grid_of(std::span<const an::handler_series>(&thin, 1), W));
+  CHECK(tb.low_confidence);
+  CHECK_FALSE(an::detect_latency(dense_period(1000 * W, 500, 3.5), tb).has_value());
+}
+
+TEST_CASE("a short dense period whose tail alone moved is a latency tail from the share above the baseline p95",
+          "[anomaly][detectPerformanceAnomalies][samples]") {
+  const auto base_series = dense_period(0, 1000, 2.0);
+  const auto b = an::baseline_of(base_series, an::grid_of(std::span<const an::handler_series>(&base_series, 1), W));
+  // current: the same 1,000 calls, except every 5th is 10 ms (20 % of calls far above the baseline's p95 2.5 ms)
+  an::handler_series cur;
+  cur.handler = "batch";
+  selfheal::telemetry::metric_stats st;
+  for (int i = 0; i < 1000; ++i)
+    st.add(false, static_cast<std::int64_t>(std::llround((i % 5 == 0 ? 10.0 : 2.0 * (0.75 + 0.05 * (i % 11))) * 1e6)));
+  cur.windows.push_back({1000 * W, st.count, 0, st.quantile_ms(0.5), st.quantile_ms(0.95), st.quantile_ms(0.99)});
+  cur.latency = st.sketch;
+  const auto a = an::detect_latency(cur, b);
+  REQUIRE(a.has_value());
+  CHECK(a->kind == an::anomaly_kind::latency_tail);
+  CHECK(a->find("compared")->text == "samples");
+  CHECK(a->find("p95_ratio")->number == Approx(10.0 / 2.5).epsilon(0.03));
+  // baseline: 1,000 calls of 1.5 … 2.5 ms, none above its own p95 (2.5, the max) → share 0; now ≈ 0.2
+  CHECK(a->find("baseline_share_above_p95")->number == 0.0);
+  CHECK(a->find("share_above_baseline_p95")->number == Approx(0.2).epsilon(0.01));
+}
+
+TEST_CASE("sketch bins are the sketch's samples, grouped", "[anomaly][samples]") {
+  selfheal::telemetry::quantile_sketch s;
+  s.add(0.0, 3);     // zero bucket
+  s.add(10.0, 2);
+  s.add(10.05, 1);   // same 1 % bucket as 10.0
+  s.add(100.0, 4);
+  const auto bins = an::sketch_bins(s);
+  REQUIRE(bins.size() == 3);
+  CHECK(bins[0].value == 0.0);
+  CHECK(bins[0].count == 3);
+  CHECK(bins[1].value == Approx(10.0).epsilon(0.01));
+  CHECK(bins[1].count == 3);
+  CHECK(bins[2].value == 100.0);  // clamped to the exact max
+  CHECK(bins[2].count == 4);
+  CHECK(an::sketch_bins(selfheal::telemetry::quantile_sketch{}).empty());
 }

@@ -27,11 +27,6 @@
 
 namespace selfheal::anomaly {
 
-struct anomaly_counts {
-  std::map<std::string, std::uint64_t> by_type;
-  std::map<std::string, std::uint64_t> by_severity;
-  std::map<std::string, std::uint64_t> by_kind;
-};
 
 namespace detail {
 inline std::string evidence_text(const anomaly& a, std::string_view key) {

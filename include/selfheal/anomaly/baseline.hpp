@@ -6,9 +6,14 @@
 /// series carries them, else the median of per-window quantiles); the dispersion across windows
 /// (median and MAD of per-window p50, p95, error rate and call rate — a window in which other
 /// handlers ran but this one did not counts as 0 calls; windows in which nothing ran, such as the
-/// gap between two records, are not part of the period); the per-window values themselves (for rank tests later); a confidence
-/// c = (1 − e^(−n/200)) · (1 − e^(−w/10)) that grows with samples n and windows w; and a
-/// low-confidence flag when n or w is below the detectors' gates or c < 0.5.
+/// gap between two records, are not part of the period); the per-window values themselves (for rank tests later); the
+/// period's merged latency sketch (for comparing samples when windows are few); a confidence
+/// c = (1 − e^(−n/200)) · max(1 − e^(−w/10), s) that grows with samples n and windows w, where
+/// s = `sample_credit` (0.6) when the sketch kept at least `min_samples` durations (the samples
+/// themselves can be compared), else 0; and a low-confidence flag when n is below the gates, w is
+/// below them without such a sketch, or c < 0.5. So 1,000 calls in one minute make a confident
+/// baseline (c = 0.6: nothing is known of how the handler varies between windows), 10 calls in
+/// one minute do not.
 
 #include <algorithm>
 #include <cmath>
@@ -23,12 +28,6 @@
 
 namespace selfheal::anomaly {
 
-struct baseline_options {
-  sample_gates gates{};
-  double confidence_samples = 200;  ///< n at which the sample factor reaches 1 − 1/e
-  double confidence_windows = 10;   ///< w at which the window factor reaches 1 − 1/e
-  double low_confidence_below = 0.5;
-};
 
 /// The windows of a period. Contiguous (`starts` empty: `size` windows from `first_ns`), or only
 /// the active windows (`starts`: every window in which some series had calls), so that the gap
@@ -99,12 +98,25 @@ struct window_grid {
   return out;
 }
 
-/// Confidence from sample size and window count (see the file comment).
-[[nodiscard]] inline double baseline_confidence(std::uint64_t samples, std::size_t windows,
+/// Confidence from sample size and window count, with the sample credit when `samples_kept`
+/// (see the file comment).
+[[nodiscard]] inline double baseline_confidence(std::uint64_t samples, std::size_t windows, bool samples_kept,
                                                 const baseline_options& o = {}) {
   const double a = 1.0 - std::exp(-static_cast<double>(samples) / o.confidence_samples);
   const double b = 1.0 - std::exp(-static_cast<double>(windows) / o.confidence_windows);
-  return a * b;
+  return a * std::max(b, samples_kept ? o.sample_credit : 0.0);
+}
+[[nodiscard]] inline double baseline_confidence(std::uint64_t samples, std::size_t windows,
+                                                const baseline_options& o = {}) {
+  return baseline_confidence(samples, windows, false, o);
+}
+
+/// Sets a baseline's `confidence` and `low_confidence` from its samples, windows and sketch.
+inline void assess_confidence(handler_baseline& b, const baseline_options& o = {}) {
+  const bool kept = b.latency.count() >= o.gates.min_samples;
+  b.confidence = baseline_confidence(b.samples, b.windows, kept, o);
+  b.low_confidence = b.samples < o.gates.min_samples || (b.window_p50.size() < o.gates.min_windows && !kept) ||
+                     b.confidence < o.low_confidence_below;
 }
 
 /// One handler's baseline on a grid.
@@ -140,9 +152,8 @@ struct window_grid {
     if (!b.window_p50.empty()) b.p50_ms = b.p50_windows.median;
     if (!b.window_p95.empty()) { b.p95_ms = b.p95_windows.median; b.p99_ms = stats::median(p99s); }
   }
-  b.confidence = baseline_confidence(b.samples, b.windows, o);
-  b.low_confidence = b.samples < o.gates.min_samples || b.window_p50.size() < o.gates.min_windows ||
-                     b.confidence < o.low_confidence_below;
+  b.latency = s.latency;
+  assess_confidence(b, o);
   return b;
 }
 
@@ -155,6 +166,7 @@ struct window_grid {
       auto& dst = by_name[s.handler];
       if (dst.handler.empty()) { dst.handler = s.handler; dst.sequence = s.sequence; dst.overall = s.overall; }
       else dst.overall.reset();  // overall quantiles of one part do not describe the union
+      dst.latency.merge(s.latency);  // sketches merge exactly
       dst.windows.insert(dst.windows.end(), s.windows.begin(), s.windows.end());
     }
   std::vector<handler_series> out;

@@ -26,10 +26,6 @@ struct detect_inputs {
   const lcov_report* coverage = nullptr;
 };
 
-struct all_options {
-  detect_options detect{};
-  slo_options slo{};
-};
 
 /// Findings of each beat, kept apart (the sequence passes them along beat by beat).
 struct findings {

@@ -1,7 +1,8 @@
 #pragma once
 /// \file
 /// Plain data of baseline.establish and anomaly.detect: window series (what the detectors read),
-/// baselines, anomalies with their evidence, and the options of every detector. No I/O here.
+/// baselines, anomalies with their evidence, the options of every detector, and the requests and
+/// summaries of both sequences (report printers include this, not the sequences). No I/O here.
 ///
 /// Times are UTC nanoseconds since the epoch (`std::int64_t`), like telemetry's; durations in ms.
 
@@ -10,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -90,6 +92,9 @@ struct handler_series {
   std::string sequence;                   ///< empty when the handler is seen outside sequences
   std::vector<window_point> windows;
   std::optional<overall_quantiles> overall;  ///< from merged sketches, when the store has them
+  /// Every duration of the period in one mergeable sketch (empty when unknown): what the sample
+  /// comparison reads when the period has too few windows for a comparison of windows.
+  telemetry::quantile_sketch latency;
 
   [[nodiscard]] std::uint64_t total_count() const noexcept {
     std::uint64_t n = 0;
@@ -158,6 +163,7 @@ struct handler_baseline {
   std::vector<double> window_p50;             ///< the per-window values themselves, for rank tests
   std::vector<double> window_p95;
   std::vector<double> window_counts;
+  telemetry::quantile_sketch latency;         ///< every duration of the period (empty when unknown)
   double confidence = 0;                      ///< grows with samples and windows, in [0, 1)
   bool low_confidence = true;
 
@@ -355,7 +361,7 @@ struct sample_gates {
 
 struct performance_options {
   double ratio = 1.3;         ///< p50 or p95 ratio vs baseline that counts as large
-  double alpha = 1e-3;        ///< one-sided Mann-Whitney significance
+  double alpha = 1e-3;        ///< one-sided Mann-Whitney significance (windows or samples)
   double cusum_k = 0.5, cusum_h = 5.0;
   double min_relative_sigma = 0.02;  ///< floor of the baseline's robust sigma, relative to its median
   sample_gates gates{};
@@ -405,5 +411,74 @@ struct detect_options {
   if (r >= 1.5) return severity::medium;
   return severity::low;
 }
+
+struct slo_options {
+  double alpha = 1e-3;
+  std::uint64_t min_requests = 50;
+};
+
+/// Every detector's options and the SLO check's.
+struct all_options {
+  detect_options detect{};
+  slo_options slo{};
+};
+
+struct baseline_options {
+  sample_gates gates{};
+  double confidence_samples = 200;  ///< n at which the sample factor reaches 1 − 1/e
+  double confidence_windows = 10;   ///< w at which the window factor reaches 1 − 1/e
+  double low_confidence_below = 0.5;
+  double sample_credit = 0.6;  ///< the window factor's floor when the samples themselves are kept
+};
+
+// ---- requests and summaries of the two sequences (what the CLI and report printers read) ------
+
+/// Anomalies counted by type, severity and kind.
+struct anomaly_counts {
+  std::map<std::string, std::uint64_t> by_type;
+  std::map<std::string, std::uint64_t> by_severity;
+  std::map<std::string, std::uint64_t> by_kind;
+};
+
+/// What `selfheal detect` asks for. Empty ids mean "the latest".
+struct detect_request {
+  std::string record_id;       ///< telemetry record (default: latest)
+  std::string baseline_id;     ///< baseline (default: latest established)
+  std::string slo_path;        ///< SLO objectives JSON, optional
+  std::string sequences_dir;   ///< the monitored app's sequence definitions, optional
+  std::string coverage_path;   ///< lcov tracefile, optional
+  std::string repo_path;       ///< the monitored app's source tree: maps the tracefile through a symbol index, optional
+  all_options options{};
+};
+
+/// anomaly.detect's result: what the CLI prints.
+struct detect_summary {
+  std::string record_id;
+  std::string telemetry_record;
+  std::string baseline_id;
+  std::vector<anomaly> anomalies;
+  anomaly_counts counts;
+  std::vector<std::string> warnings;
+};
+
+/// What `selfheal baseline` asks for: records, or a period over every record, or (neither) the latest.
+struct baseline_request {
+  std::vector<std::string> records;  ///< telemetry record ids
+  std::int64_t since_ns = no_time_ns;
+  std::int64_t until_ns = no_time_ns;
+  baseline_options options{};
+};
+
+/// baseline.establish's result.
+struct baseline_summary {
+  std::string id;
+  std::vector<std::string> records;
+  std::int64_t from_ns = no_time_ns, until_ns = no_time_ns, window_ns = 0;
+  std::size_t windows = 0;
+  std::uint64_t samples = 0;
+  std::vector<handler_baseline> handlers;          ///< sorted by name
+  std::vector<handler_baseline> sequences;         ///< whole-sequence baselines, sorted by name
+  std::vector<std::string> low_confidence;         ///< handler names
+};
 
 }  // namespace selfheal::anomaly

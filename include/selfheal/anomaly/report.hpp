@@ -15,7 +15,7 @@
 
 #include <string>
 
-#include "selfheal/anomaly/sequence.hpp"
+#include "selfheal/anomaly/model.hpp"
 #include "selfheal/anomaly/store.hpp"
 #include "selfheal/core/json_writer.hpp"
 

@@ -3,9 +3,10 @@
 /// The anomaly sequences, declared beat by beat so that they read like their JSON files:
 /// `detect_anomalies` (anomaly.detect, 9 beats) and `establish_baseline` (baseline.establish, 6).
 ///
-/// anomaly.detect carries one `detect_state` from beat 2 to beat 8; each detector beat adds its
-/// findings to it. baseline.establish hands a `baseline` along. Stage-crew beats read and write the
-/// store through `ctx.store`; every other beat is pure.
+/// Every beat hands on a type of its own (what it added), so a reordered sequence does not compile.
+/// Stage-crew beats read and write the store through `ctx.store` and read the clock; pure beats do
+/// not take the context at all (the beat gate rejects a pure beat whose handler takes one).
+/// `async` in a beat is the catalogue's label (as in the JSON files): `run` calls beats in order.
 ///
 /// \code
 /// sh::context ctx; ctx.store = &db;
@@ -42,22 +43,20 @@ namespace selfheal::anomaly {
 namespace sh = ::selfheal;
 
 // ---- anomaly.detect: data handed from beat to beat ---------------------------------------------
+//
+// Each beat hands on a type that says what it added, so that a sequence with two beats swapped
+// does not compile (tests/compile_fail/swapped_detect_beats.cpp): a validated request, the loaded
+// inputs, then the findings after each detector stage, the ranked list, the stored record.
 
-/// What `selfheal detect` asks for. Empty ids mean "the latest".
-struct detect_request {
-  std::string record_id;       ///< telemetry record (default: latest)
-  std::string baseline_id;     ///< baseline (default: latest established)
-  std::string slo_path;        ///< SLO objectives JSON, optional
-  std::string sequences_dir;   ///< the monitored app's sequence definitions, optional
-  std::string coverage_path;   ///< lcov tracefile, optional
-  std::string repo_path;       ///< the monitored app's source tree: maps the tracefile through a symbol index, optional
-  all_options options{};
+/// Beat 1's output: a request that passed validation.
+struct detect_plan {
+  detect_request request;
 };
 
-/// The run's working state, filled beat by beat.
-struct detect_state {
+/// Beat 2's output: everything detection reads, loaded from the store and files.
+struct detect_loaded {
   detect_request request;
-  time_point started_at{};
+  time_point started_at{};  ///< read by beat 2 (a stage-crew beat): the record's creation time
   telemetry_data current;
   baseline base;
   std::optional<slo_config> slo;
@@ -65,45 +64,60 @@ struct detect_state {
   std::optional<lcov_report> coverage;
   std::optional<coverage_index> coverage_symbols;  ///< with `repo_path`: the tracefile's files and their symbols
   std::vector<std::string> warnings;  ///< bad definition files, skipped lcov lines: reported, not fatal
-  findings found;
-  std::vector<anomaly> ranked;
-  std::string record_id;              ///< set by beat 8
 };
 
-/// Beat 9's output: what the CLI prints.
-struct detect_summary {
+/// The detector stages, in sequence order; `detect_findings<S>` holds the findings up to stage S.
+enum class detect_stage : unsigned char { performance, behavior, coverage, errors };
+
+/// Beats 3–6's outputs: the loaded inputs and the findings so far. One type per stage, with no
+/// conversion between them, so each detector beat takes only the previous stage's output.
+template <detect_stage Done>
+struct detect_findings {
+  detect_loaded in;
+  findings found;
+};
+using performance_checked = detect_findings<detect_stage::performance>;
+using behavior_checked = detect_findings<detect_stage::behavior>;
+using coverage_checked = detect_findings<detect_stage::coverage>;
+using errors_checked = detect_findings<detect_stage::errors>;
+
+/// Beat 7's output: one anomaly per root symptom, ranked.
+struct ranked_anomalies {
+  detect_loaded in;
+  std::vector<anomaly> ranked;
+};
+
+/// Beat 8's output: the ranked anomalies with their stored record id.
+struct stored_anomalies {
+  detect_loaded in;
+  std::vector<anomaly> ranked;
   std::string record_id;
-  std::string telemetry_record;
-  std::string baseline_id;
-  std::vector<anomaly> anomalies;
-  anomaly_counts counts;
-  std::vector<std::string> warnings;
 };
 
 // ---- anomaly.detect: the nine beats --------------------------------------------------------------
 
 /// Beat 1: Validate; choose the telemetry record (default: latest) and the baseline (default: latest established).
 struct detect_anomalies_requested {
-  result<detect_state> operator()(detect_request req, sh::context& ctx) const {
+  result<detect_plan> operator()(detect_request req) const {
     const auto& p = req.options.detect.performance;
     if (!(p.ratio > 1.0)) return fail(errc::invalid_request, "the latency ratio threshold must be above 1");
     if (!(p.alpha > 0 && p.alpha < 1)) return fail(errc::invalid_request, "alpha must be in (0, 1)");
     const auto& c = req.options.detect.coverage;
     if (!(c.min_line_coverage > 0 && c.min_line_coverage <= 1))
       return fail(errc::invalid_request, "the coverage threshold must be in (0, 1]");
-    detect_state s;
-    s.request = std::move(req);
-    s.started_at = ctx.now();
-    return s;
+    return detect_plan{std::move(req)};
   }
 };
 
 /// Beat 2: Load current windowed metrics, the baseline, SLO objectives, the monitored app's sequence definitions and a coverage report when given.
 /// With `repo_path` too, the tracefile's source files are resolved in the repository and indexed (Universal Ctags).
 struct load_telemetry_data {
-  result<detect_state> operator()(detect_state s, sh::context& ctx) const {
+  result<detect_loaded> operator()(detect_plan plan, sh::context& ctx) const {
     if (ctx.store == nullptr) return fail(errc::invalid_request, "no store: anomaly.detect needs a database in the context");
     auto& db = *ctx.store;
+    detect_loaded s;
+    s.request = std::move(plan.request);
+    s.started_at = ctx.now();
     auto base_id = s.request.baseline_id.empty() ? latest_baseline(db) : result<std::string>(s.request.baseline_id);
     if (!base_id) return tl::unexpected(base_id.error());
     auto base = load_baseline(db, *base_id);
@@ -152,7 +166,7 @@ struct load_telemetry_data {
 };
 
 namespace detail {
-inline detect_inputs inputs_of(const detect_state& s) {
+inline detect_inputs inputs_of(const detect_loaded& s) {
   detect_inputs in;
   in.slo = s.slo ? &*s.slo : nullptr;
   in.definitions = s.definitions;
@@ -163,74 +177,78 @@ inline detect_inputs inputs_of(const detect_state& s) {
 
 /// Beat 3: Latency regressions that are both large (ratio of p50/p95 vs baseline) and statistically real (robust test, not one slow call), with onset time; SLO burn-rate breaches (multi-window).
 struct detect_performance_anomalies {
-  detect_state operator()(detect_state s) const {
-    s.found.performance = detect_performance_and_slo(s.current, s.base, detail::inputs_of(s), s.request.options);
-    return s;
+  performance_checked operator()(detect_loaded s) const {
+    performance_checked out{std::move(s), {}};
+    out.found.performance = detect_performance_and_slo(out.in.current, out.in.base, detail::inputs_of(out.in), out.in.request.options);
+    return out;
   }
 };
 
 /// Beat 4: Per execution (correlation id) compare observed beats with the sequence definition: missing, out-of-order, unexpected beats; new handlers; traffic surges and drops.
 struct detect_behavioral_anomalies {
-  detect_state operator()(detect_state s) const {
-    s.found.behavioral = detect_behavior(s.current, s.base, detail::inputs_of(s), s.request.options);
-    return s;
+  behavior_checked operator()(performance_checked s) const {
+    behavior_checked out{std::move(s.in), std::move(s.found)};
+    out.found.behavioral = detect_behavior(out.in.current, out.in.base, detail::inputs_of(out.in), out.in.request.options);
+    return out;
   }
 };
 
 /// Beat 5: Handlers hot in production whose source lines are poorly covered by tests (lcov report mapped to handler source ranges).
 /// With `repo_path` the ranges come from the symbol index built in beat 2, else from the tracefile's function records.
 struct detect_coverage_gaps {
-  detect_state operator()(detect_state s) const {
-    if (s.coverage && s.coverage_symbols) {
-      auto gaps = find_coverage_gaps(s.current, *s.coverage, *s.coverage_symbols, s.request.options.detect.coverage);
-      s.found.coverage = std::move(gaps.anomalies);
-      for (auto& w : gaps.warnings) s.warnings.push_back(std::move(w));
-    } else if (s.coverage) {
-      s.found.coverage = find_coverage_gaps(s.current, *s.coverage, s.request.options.detect.coverage);
+  coverage_checked operator()(behavior_checked s) const {
+    coverage_checked out{std::move(s.in), std::move(s.found)};
+    auto& in = out.in;
+    if (in.coverage && in.coverage_symbols) {
+      auto gaps = find_coverage_gaps(in.current, *in.coverage, *in.coverage_symbols, in.request.options.detect.coverage);
+      out.found.coverage = std::move(gaps.anomalies);
+      for (auto& w : gaps.warnings) in.warnings.push_back(std::move(w));
+    } else if (in.coverage) {
+      out.found.coverage = find_coverage_gaps(in.current, *in.coverage, in.request.options.detect.coverage);
     }
-    return s;
+    return out;
   }
 };
 
 /// Beat 6: Mine error messages into templates; new templates, template spikes, error-rate rises that are significant.
 struct detect_error_patterns {
-  detect_state operator()(detect_state s) const {
-    s.found.errors = detect_errors(s.current, s.base, s.request.options.detect.errors);
-    return s;
+  errors_checked operator()(coverage_checked s) const {
+    errors_checked out{std::move(s.in), std::move(s.found)};
+    out.found.errors = detect_errors(out.in.current, out.in.base, out.in.request.options.detect.errors);
+    return out;
   }
 };
 
 /// Beat 7: Merge duplicates (one root symptom, one anomaly), score and rank by severity × confidence.
 struct aggregate_anomaly_results {
-  detect_state operator()(detect_state s) const {
-    s.ranked = aggregate_anomalies(s.found.all());
-    return s;
+  ranked_anomalies operator()(errors_checked s) const {
+    auto ranked = aggregate_anomalies(s.found.all());
+    return ranked_anomalies{std::move(s.in), std::move(ranked)};
   }
 };
 
 /// Beat 8: One transaction; record id.
 struct store_anomaly_results {
-  result<detect_state> operator()(detect_state s, sh::context& ctx) const {
+  result<stored_anomalies> operator()(ranked_anomalies s, sh::context& ctx) const {
     if (ctx.store == nullptr) return fail(errc::invalid_request, "no store: anomaly.detect needs a database in the context");
     std::string notes;
-    for (const auto& w : s.warnings) notes += (notes.empty() ? "" : "\n") + w;
-    auto id = store_anomaly_run(*ctx.store, s.ranked, s.current.record_id, s.base.id, notes, s.started_at);
+    for (const auto& w : s.in.warnings) notes += (notes.empty() ? "" : "\n") + w;
+    auto id = store_anomaly_run(*ctx.store, s.ranked, s.in.current.record_id, s.in.base.id, notes, s.in.started_at);
     if (!id) return tl::unexpected(id.error());
-    s.record_id = std::move(*id);
-    return s;
+    return stored_anomalies{std::move(s.in), std::move(s.ranked), std::move(*id)};
   }
 };
 
 /// Beat 9: Counts by type and severity.
 struct detect_anomalies_completed {
-  detect_summary operator()(detect_state s) const {
+  detect_summary operator()(stored_anomalies s) const {
     detect_summary out;
     out.record_id = std::move(s.record_id);
-    out.telemetry_record = std::move(s.current.record_id);
-    out.baseline_id = std::move(s.base.id);
+    out.telemetry_record = std::move(s.in.current.record_id);
+    out.baseline_id = std::move(s.in.base.id);
     out.counts = count_anomalies(s.ranked);
     out.anomalies = std::move(s.ranked);
-    out.warnings = std::move(s.warnings);
+    out.warnings = std::move(s.in.warnings);
     return out;
   }
 };
@@ -252,54 +270,41 @@ inline constexpr auto detect_anomalies = sh::sequence<"self-healing-anomaly-dete
 
 // ---- baseline.establish --------------------------------------------------------------------------
 
-/// What `selfheal baseline` asks for: records, or a period over every record, or (neither) the latest.
-struct baseline_request {
-  std::vector<std::string> records;  ///< telemetry record ids
-  std::int64_t since_ns = no_time_ns;
-  std::int64_t until_ns = no_time_ns;
-  baseline_options options{};
+/// Beat 1's output: a request that passed validation.
+struct baseline_plan {
+  baseline_request request;
 };
 
+/// The request and the run's start time (read by beat 2, a stage-crew beat).
 struct baseline_run {
   baseline_request request;
   time_point started_at{};
 };
 
+/// Beat 2's output.
 struct baseline_inputs {
   baseline_run run;
   telemetry_data data;
   std::vector<std::string> records;
 };
 
-struct computed_baseline {
+/// Beats 3–5's outputs, one type per step: statistics computed, confidence assessed, stored.
+enum class baseline_stage : unsigned char { computed, assessed, stored };
+template <baseline_stage Done>
+struct baseline_progress {
   baseline_run run;
   baseline value;
 };
-
-/// Beat 6's output.
-struct baseline_summary {
-  std::string id;
-  std::vector<std::string> records;
-  std::int64_t from_ns = no_time_ns, until_ns = no_time_ns, window_ns = 0;
-  std::size_t windows = 0;
-  std::uint64_t samples = 0;
-  std::vector<handler_baseline> handlers;          ///< sorted by name
-  std::vector<handler_baseline> sequences;         ///< whole-sequence baselines, sorted by name
-  std::vector<std::string> low_confidence;         ///< handler names
-};
+using computed_baseline = baseline_progress<baseline_stage::computed>;
+using assessed_baseline = baseline_progress<baseline_stage::assessed>;
+using stored_baseline = baseline_progress<baseline_stage::stored>;
 
 /// Marks low-confidence handlers (below the gates or the confidence floor); returns their names.
 inline std::vector<std::string> assess_confidence(baseline& b, const baseline_options& o = {}) {
   std::vector<std::string> low;
-  for (auto& h : b.sequences) {
-    h.confidence = baseline_confidence(h.samples, h.windows, o);
-    h.low_confidence = h.samples < o.gates.min_samples || h.window_p50.size() < o.gates.min_windows ||
-                       h.confidence < o.low_confidence_below;
-  }
+  for (auto& h : b.sequences) assess_confidence(h, o);
   for (auto& h : b.handlers) {
-    h.confidence = baseline_confidence(h.samples, h.windows, o);
-    h.low_confidence = h.samples < o.gates.min_samples || h.window_p50.size() < o.gates.min_windows ||
-                       h.confidence < o.low_confidence_below;
+    assess_confidence(h, o);
     if (h.low_confidence) low.push_back(h.handler);
   }
   return low;
@@ -307,21 +312,22 @@ inline std::vector<std::string> assess_confidence(baseline& b, const baseline_op
 
 /// Beat 1: Validate the request: records or a time period; new baseline id.
 struct establish_baseline_requested {
-  result<baseline_run> operator()(baseline_request req, sh::context& ctx) const {
+  result<baseline_plan> operator()(baseline_request req) const {
     for (const auto& r : req.records)
       if (r.empty()) return fail(errc::invalid_request, "an empty --record id");
     if (!req.records.empty() && (req.since_ns != no_time_ns || req.until_ns != no_time_ns))
       return fail(errc::invalid_request, "give either --record or --since/--until, not both");
     if (req.since_ns != no_time_ns && req.until_ns != no_time_ns && req.since_ns >= req.until_ns)
       return fail(errc::invalid_request, "--since must be before --until");
-    return baseline_run{std::move(req), ctx.now()};
+    return baseline_plan{std::move(req)};
   }
 };
 
 /// Beat 2: Collect the stored windowed metrics (sketches, counts, errors) of the chosen records or period.
 struct load_baseline_metrics {
-  result<baseline_inputs> operator()(baseline_run run, sh::context& ctx) const {
+  result<baseline_inputs> operator()(baseline_plan plan, sh::context& ctx) const {
     if (ctx.store == nullptr) return fail(errc::invalid_request, "no store: baseline.establish needs a database in the context");
+    baseline_run run{std::move(plan.request), ctx.now()};
     telemetry_selection sel{run.request.records, run.request.since_ns, run.request.until_ns};
     auto records = resolve_records(*ctx.store, sel);
     if (!records) return tl::unexpected(records.error());
@@ -350,26 +356,26 @@ struct compute_baseline_statistics {
 
 /// Beat 4: A confidence that grows with samples and windows; list low-confidence handlers.
 struct assess_baseline_confidence {
-  computed_baseline operator()(computed_baseline in) const {
+  assessed_baseline operator()(computed_baseline in) const {
     (void)assess_confidence(in.value, in.run.request.options);
-    return in;
+    return assessed_baseline{std::move(in.run), std::move(in.value)};
   }
 };
 
 /// Beat 5: One transaction into the store; returns the baseline id.
 struct store_baseline {
-  result<computed_baseline> operator()(computed_baseline in, sh::context& ctx) const {
+  result<stored_baseline> operator()(assessed_baseline in, sh::context& ctx) const {
     if (ctx.store == nullptr) return fail(errc::invalid_request, "no store: baseline.establish needs a database in the context");
     auto id = store_baseline_record(*ctx.store, in.value, in.run.started_at);
     if (!id) return tl::unexpected(id.error());
     in.value.id = std::move(*id);
-    return in;
+    return stored_baseline{std::move(in.run), std::move(in.value)};
   }
 };
 
 /// Beat 6: Summary: handlers, windows, low-confidence handlers.
 struct establish_baseline_completed {
-  baseline_summary operator()(computed_baseline in) const {
+  baseline_summary operator()(stored_baseline in) const {
     baseline_summary s;
     s.id = in.value.id;
     s.records = in.value.records;

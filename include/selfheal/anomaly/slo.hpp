@@ -56,10 +56,6 @@ struct slo_config {
   std::vector<slo_objective> objectives;
 };
 
-struct slo_options {
-  double alpha = 1e-3;
-  std::uint64_t min_requests = 50;
-};
 
 /// One burn-rate rule (windows in hours).
 struct burn_rule {

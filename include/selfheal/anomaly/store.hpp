@@ -7,7 +7,7 @@
 /// | table | one row per | columns |
 /// |---|---|---|
 /// | `anomaly_baselines` | baseline (= record) | `record_id`, `created_at_ns`, `from_ns`, `until_ns`, `window_ns`, `period_windows`, `source_records` (space-separated telemetry ids), `handlers`, `low_confidence`, `total_samples` |
-/// | `anomaly_baseline_handlers` | (baseline, scope, name) | `scope` ('handler' or 'sequence': whole-sequence executions), counts, overall p50/p95/p99, median+MAD of per-window p50, p95, error rate, calls; `confidence`, `low_confidence`; the per-window values (`window_p50`, `window_p95`, `window_counts`: space-separated numbers) |
+/// | `anomaly_baseline_handlers` | (baseline, scope, name) | `scope` ('handler' or 'sequence': whole-sequence executions), counts, overall p50/p95/p99, median+MAD of per-window p50, p95, error rate, calls; `confidence`, `low_confidence`; the per-window values (`window_p50`, `window_p95`, `window_counts`: space-separated numbers); `latency_sketch` (BLOB, `quantile_sketch::serialize` of every duration of the period; NULL before migration 2) |
 /// | `anomaly_baseline_errors` | (baseline, handler, message) | the period's error messages and counts (re-mined at detection) |
 /// | `anomaly_runs` | detection (= record) | `record_id`, `created_at_ns`, `telemetry_record`, `baseline_record`, `anomalies`, `notes` (warnings: bad definition files, lcov lines skipped) |
 /// | `anomaly_results` | anomaly | `record_id`, `rank`, `anomaly_id`, `type`, `kind`, `kinds`, `handler`, `sequence`, `severity`, `confidence`, `score`, `onset_ns`, `description`, `evidence` (JSON) |
@@ -41,7 +41,7 @@ inline constexpr std::string_view baseline_record_kind = "baseline";
 inline constexpr std::string_view anomaly_record_kind = "anomaly";
 
 /// The anomaly migrations, in order. Append, never edit.
-inline constexpr std::array<std::string_view, 1> anomaly_migrations = {R"sql(
+inline constexpr std::array<std::string_view, 2> anomaly_migrations = {R"sql(
 CREATE TABLE anomaly_baselines(
   record_id TEXT PRIMARY KEY REFERENCES records(id),
   created_at_ns INTEGER NOT NULL, from_ns INTEGER, until_ns INTEGER,
@@ -77,6 +77,9 @@ CREATE TABLE anomaly_results(
   confidence REAL NOT NULL, score REAL NOT NULL, onset_ns INTEGER, description TEXT NOT NULL,
   evidence TEXT NOT NULL,
   PRIMARY KEY(record_id, rank));
+)sql",
+                                                                        R"sql(
+ALTER TABLE anomaly_baseline_handlers ADD COLUMN latency_sketch BLOB;
 )sql"};
 
 [[nodiscard]] inline result<void> migrate_anomaly(store::database& db) {
@@ -262,6 +265,7 @@ struct telemetry_selection {
       s.windows.push_back(w);
     }
     if (all.timed) s.overall = overall_quantiles{all.quantile_ms(0.5), all.quantile_ms(0.95), all.quantile_ms(0.99)};
+    s.latency = std::move(all.sketch);
     return s;
   };
   for (auto& [name, windows] : by_handler) out.handlers.push_back(to_series(name, windows));
@@ -317,11 +321,16 @@ struct telemetry_selection {
   auto hs = db.prepare(
       "INSERT INTO anomaly_baseline_handlers(record_id, handler, sequence, samples, errors, windows, p50_ms, p95_ms, "
       "p99_ms, p50_median, p50_mad, p50_n, p95_median, p95_mad, p95_n, error_rate_median, error_rate_mad, rate_median, "
-      "rate_mad, confidence, low_confidence, window_p50, window_p95, window_counts, scope) "
-      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25)");
+      "rate_mad, confidence, low_confidence, window_p50, window_p95, window_counts, scope, latency_sketch) "
+      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26)");
   if (!hs) return detail::pass(hs);
   const auto write_row = [&](const handler_baseline& h, std::string_view scope) -> result<void> {
     hs->bind(25, scope);
+    if (h.latency.empty()) hs->bind_null(26);
+    else {
+      const std::string blob = h.latency.serialize();
+      hs->bind_blob(26, std::as_bytes(std::span<const char>(blob.data(), blob.size())));
+    }
     hs->bind(1, *id).bind(2, h.handler).bind(3, h.sequence).bind(4, h.samples).bind(5, h.errors)
         .bind(6, static_cast<std::uint64_t>(h.windows)).bind(7, h.p50_ms).bind(8, h.p95_ms).bind(9, h.p99_ms)
         .bind(10, h.p50_windows.median).bind(11, h.p50_windows.mad).bind(12, static_cast<std::uint64_t>(h.p50_windows.n))
@@ -381,7 +390,8 @@ struct telemetry_selection {
   auto hs = db.prepare(
       "SELECT handler, sequence, samples, errors, windows, p50_ms, p95_ms, p99_ms, p50_median, p50_mad, p50_n, "
       "p95_median, p95_mad, p95_n, error_rate_median, error_rate_mad, rate_median, rate_mad, confidence, "
-      "low_confidence, window_p50, window_p95, window_counts, scope FROM anomaly_baseline_handlers WHERE record_id = ?1 "
+      "low_confidence, window_p50, window_p95, window_counts, scope, latency_sketch FROM anomaly_baseline_handlers "
+      "WHERE record_id = ?1 "
       "ORDER BY scope, handler");
   if (!hs) return detail::pass(hs);
   hs->bind(1, id);
@@ -407,6 +417,13 @@ struct telemetry_selection {
     h.rate_windows = {hs->column_double(16), hs->column_double(17), h.window_counts.size()};
     h.confidence = hs->column_double(18);
     h.low_confidence = hs->column_int(19) != 0;
+    if (!hs->is_null(24)) {
+      const auto blob = hs->column_blob(24);
+      auto sketch = telemetry::quantile_sketch::deserialize(
+          std::string_view(reinterpret_cast<const char*>(blob.data()), blob.size()));
+      if (!sketch) return fail(errc::store_error, "baseline '" + std::string(id) + "': corrupt latency sketch for " + h.handler);
+      h.latency = std::move(*sketch);
+    }
     (hs->column_text(23) == "sequence" ? b.sequences : b.handlers).push_back(std::move(h));
   }
   auto es = db.prepare(
