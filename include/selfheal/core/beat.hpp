@@ -17,9 +17,13 @@
 
 namespace selfheal {
 
-/// When a beat runs relative to its caller (catalogue metadata: `run` executes beats in order).
+/// When a beat runs relative to its caller. This is the catalogue's label only (the JSON files'
+/// `timing`, shown by `selfheal sequences`): `run` executes every beat in order, on the caller's
+/// thread, and an `async` beat is awaited like any other. A handler that wants concurrency runs it
+/// inside itself (telemetry's ingest does) and returns when done.
 enum class timing : unsigned char { immediate, async };
-/// `pure`: no I/O. `stage_crew`: does I/O through the context.
+/// `pure`: no I/O, no clock; its handler cannot take the context (the sequence gate checks this:
+/// `pure_handler_for`). `stage_crew`: does I/O through the context.
 enum class kind : unsigned char { pure, stage_crew };
 
 inline constexpr timing immediate = timing::immediate;

@@ -8,8 +8,11 @@
 ///   handler_of<H, In, Out>     ... and what it hands on (its return value, unwrapped from
 ///                              `result<Out>`) is exactly `Out`.
 ///
-/// Laws: a *pure* handler depends only on its input (same input, same output, no I/O); a
-/// *stage-crew* handler may do I/O, and does it only through the `context` it is given.
+/// Laws: a *pure* handler depends only on its input (same input, same output, no I/O, no clock);
+/// a *stage-crew* handler may do I/O, and does it only through the `context` it is given. The first
+/// law is enforced where it can be: `pure_handler_for` rejects a handler that can take the context,
+/// and a beat declared `pure` must satisfy it (the sequence gate reports
+/// `pure_beat_takes_context<beat number, "handler name", handler type>` otherwise).
 /// Models: every handler type in `selfheal::<domain>`, e.g. `telemetry::parse_telemetry_requested`.
 ///
 /// Why `beat_handler` and not `handler`: a concept named `handler` in namespace `selfheal` makes
@@ -66,6 +69,11 @@ using handler_output_t = unwrap_result_t<handler_return_t<H, In>>;
 
 template <class H, class In, class Out>
 concept handler_of = handler_for<H, In> && std::same_as<handler_output_t<H, In>, Out>;
+
+/// A handler fit for a `pure` beat: it takes `In` alone and cannot be handed the context (so it
+/// can reach neither the store, nor the clock, nor the event sink).
+template <class H, class In>
+concept pure_handler_for = handler_for<H, In> && !std::invocable<const H&, In&&, context&>;
 
 /// Whether a handler is real or a placeholder (`pending_handler`): `H::implemented`, default true.
 template <class H>

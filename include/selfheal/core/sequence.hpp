@@ -14,6 +14,8 @@
 /// compilation stops with one `static_assert` whose note names the beat number, its handler name,
 /// the previous output type and the handler type:
 ///   `beat_cannot_take_previous_output<3, "extractTelemetryEvents", int, my_handler>`.
+/// A beat declared `pure` whose handler takes the context stops compilation the same way, with
+///   `pure_beat_takes_context<2, "stampTime", stamp_time>`.
 /// The gate runs when the sequence is built if its input type is given (or can be read off the first
 /// handler's non-template `operator()`), and otherwise when `run` is instantiated with an input.
 
@@ -48,6 +50,13 @@ struct beat_cannot_take_previous_output {
   static constexpr bool value = false;
 };
 
+/// The diagnostic type of a `pure` beat whose handler takes the context: beat number (1-based),
+/// handler name, handler type. Declare the beat `stage_crew`, or drop the `context&` parameter.
+template <std::size_t BeatNumber, fixed_string HandlerName, class Handler>
+struct pure_beat_takes_context {
+  static constexpr bool value = false;
+};
+
 /// The diagnostic type for `replace<Name>` / `insert_after<Name>` with a name that no beat has.
 template <fixed_string HandlerName, fixed_string SequenceId>
 struct no_beat_with_handler_name {
@@ -78,6 +87,15 @@ constexpr bool report_composition_error() {
   return false;
 }
 
+template <std::size_t N, fixed_string Name, class H>
+constexpr bool report_pure_beat_error() {
+  static_assert(pure_beat_takes_context<N, Name, H>::value,
+                "selfheal: a pure beat's handler takes the context: pure beats do no I/O and read no clock. "
+                "This diagnostic names pure_beat_takes_context<beat number, \"handler name\", handler type>; "
+                "declare the beat stage_crew or drop the context parameter.");
+  return false;
+}
+
 /// The fold's state: how many beats were checked, and what the last one hands on.
 template <std::size_t Checked, class Out>
 struct chain_state {
@@ -100,6 +118,9 @@ constexpr auto chain_output() {
       return chain_state<number, composition_failed>{};
     } else if constexpr (!handler_for<H, Prev> || std::is_void_v<handler_return_t<H, Prev>>) {
       if constexpr (Report) report_composition_error<number, B::handler_string, Prev, H>();
+      return chain_state<number, composition_failed>{};
+    } else if constexpr (B::beat_kind == kind::pure && !pure_handler_for<H, Prev>) {
+      if constexpr (Report) report_pure_beat_error<number, B::handler_string, H>();
       return chain_state<number, composition_failed>{};
     } else {
       return chain_state<number, handler_output_t<H, Prev>>{};

@@ -44,7 +44,8 @@ namespace selfheal::telemetry {
 
 namespace sh = ::selfheal;
 
-/// Beat 1's output: the validated request and when the run started.
+/// Beat 1's output: the validated request; beat 2 (stage crew: beat 1 is pure and reads no
+/// clock) sets when the run started.
 struct parse_run {
   parse_request request;
   time_point started_at{};
@@ -93,7 +94,7 @@ struct stored_telemetry {
 
 /// Beat 1: Validate the request (paths given, options sane); new run id. Bad request → clear error, nothing written.
 struct parse_telemetry_requested {
-  result<parse_run> operator()(parse_request req, sh::context& ctx) const {
+  result<parse_run> operator()(parse_request req) const {
     if (req.paths.empty()) return fail(errc::invalid_request, "no input: give at least one file, directory, glob or '-'");
     for (const auto& p : req.paths)
       if (p.empty()) return fail(errc::invalid_request, "an input path is empty");
@@ -105,13 +106,14 @@ struct parse_telemetry_requested {
     if (req.chunk_size < 4096 || req.chunk_size > (std::size_t{1} << 30))
       return fail(errc::invalid_request, "chunk size must be between 4 KiB and 1 GiB");
     if (req.format == log_format::binary) return fail(errc::invalid_request, "'binary' is not a format to parse with");
-    return parse_run{std::move(req), ctx.now()};
+    return parse_run{std::move(req), {}};
   }
 };
 
 /// Beat 2: Expand files, directories (recursive) and globs; skip unreadable files with a reason; open each as a padded, chunked stream (bounded memory). Remember size/mtime/offset per source so a later run ingests only what was appended.
 struct load_log_files {
   result<loaded_sources> operator()(parse_run run, sh::context& ctx) const {
+    run.started_at = ctx.now();
     auto found = expand_paths(run.request.paths);
     if (found.sources.empty()) {
       std::string why = "nothing to read";
