@@ -1,9 +1,17 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-install(TARGETS selfheal EXPORT selfheal-targets FILE_SET HEADERS)
-install(EXPORT selfheal-targets NAMESPACE selfheal::
-        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/selfheal)
+# One export set per component, so that the config file loads only the asked ones.
+foreach(component IN LISTS SELFHEAL_COMPONENTS)
+  if(component STREQUAL "selfheal")
+    set(target selfheal)
+  else()
+    set(target selfheal_${component})
+  endif()
+  install(TARGETS ${target} EXPORT selfheal-${component}-targets FILE_SET HEADERS)
+  install(EXPORT selfheal-${component}-targets NAMESPACE selfheal::
+          DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/selfheal)
+endforeach()
 configure_package_config_file(cmake/selfheal-config.cmake.in
   ${PROJECT_BINARY_DIR}/selfheal-config.cmake
   INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/selfheal)

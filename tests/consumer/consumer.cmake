@@ -1,4 +1,5 @@
-# Installs selfheal into a temporary prefix, then configures, builds and runs the consumer project.
+# Installs selfheal into a temporary prefix, then configures, builds and runs the consumer project
+# SOURCE, whose output must match EXPECT.
 set(prefix "${WORK}/prefix")
 set(build "${WORK}/build")
 file(REMOVE_RECURSE "${WORK}")
@@ -7,9 +8,11 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "install failed")
 endif()
 execute_process(COMMAND ${CMAKE_COMMAND} -S "${SOURCE}" -B "${build}" -G Ninja
-                        "-DCMAKE_PREFIX_PATH=${prefix}" -DCMAKE_CXX_COMPILER=${CXX} RESULT_VARIABLE rc)
+                        "-DCMAKE_PREFIX_PATH=${prefix}" -DCMAKE_CXX_COMPILER=${CXX} RESULT_VARIABLE rc
+                OUTPUT_VARIABLE cfg_out ERROR_VARIABLE cfg_err)
+message(STATUS "${cfg_out}")
 if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "configuring the consumer against the install failed")
+  message(FATAL_ERROR "configuring the consumer against the install failed: ${cfg_err}")
 endif()
 execute_process(COMMAND ${CMAKE_COMMAND} --build "${build}" RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
@@ -17,6 +20,6 @@ if(NOT rc EQUAL 0)
 endif()
 execute_process(COMMAND "${build}/consumer" RESULT_VARIABLE rc OUTPUT_VARIABLE out)
 message(STATUS "consumer printed: ${out}")
-if(NOT rc EQUAL 0 OR NOT out MATCHES "^hello selfheal 7")
+if(NOT rc EQUAL 0 OR NOT out MATCHES "${EXPECT}")
   message(FATAL_ERROR "the consumer ran wrong: ${out}")
 endif()
