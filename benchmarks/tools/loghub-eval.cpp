@@ -8,6 +8,13 @@
 // Grouping accuracy (Zhu et al., ICSE-SEIP 2019): the share of lines whose mined group holds exactly
 // the lines of their true group. lines_per_s times the mining only (best of 5 passes), not the CSV.
 // With --assignments DIR it also writes DIR/<input name>.assign.csv with `LineId,TemplateId`.
+//
+//   loghub-eval --cross-validate FILE...   (an even number of files, e.g. tests/data/loghub-2k/*.csv)
+//
+// Two-fold cross-validation of the miner's settings: the files are split into two halves in the
+// order given; a grid of (similarity, depth) is scored on one half, the best setting is reported on
+// the other half, and the reverse. Also prints the defaults' mean on each half. Figures on files the
+// defaults were chosen on are in-sample; the held-out half's figure is the honest one.
 
 #include <selfheal/anomaly/templates.hpp>
 
@@ -81,23 +88,82 @@ double grouping_accuracy(const std::vector<std::string>& truth, const std::vecto
   return truth.empty() ? 1.0 : static_cast<double>(correct) / static_cast<double>(truth.size());
 }
 
+struct labelled_file {
+  std::string path;
+  std::vector<std::string> contents, truth;
+};
+
+double mean_accuracy(const std::vector<labelled_file>& files, const selfheal::anomaly::template_options& o) {
+  double sum = 0;
+  for (const auto& f : files) {
+    selfheal::anomaly::template_miner miner(o);
+    std::vector<std::size_t> mined(f.contents.size());
+    for (std::size_t i = 0; i < f.contents.size(); ++i) mined[i] = miner.add(f.contents[i]).id;
+    sum += grouping_accuracy(f.truth, mined);
+  }
+  return files.empty() ? 0.0 : sum / static_cast<double>(files.size());
+}
+
+std::string names_of(const std::vector<labelled_file>& files) {
+  std::string out;
+  for (const auto& f : files) out += (out.empty() ? "" : ",") + std::filesystem::path(f.path).stem().string();
+  return out;
+}
+
+int cross_validate(const std::vector<labelled_file>& files) {
+  if (files.size() < 2 || files.size() % 2) {
+    std::cerr << "loghub-eval: --cross-validate needs an even number of files (two folds)\n";
+    return 2;
+  }
+  const std::vector<labelled_file> a(files.begin(), files.begin() + static_cast<std::ptrdiff_t>(files.size() / 2));
+  const std::vector<labelled_file> b(files.begin() + static_cast<std::ptrdiff_t>(files.size() / 2), files.end());
+  const selfheal::anomaly::template_options defaults;
+  std::printf("defaults (similarity=%.2f depth=%zu): fold A [%s] %.4f, fold B [%s] %.4f\n", defaults.similarity,
+              defaults.depth, names_of(a).c_str(), mean_accuracy(a, defaults), names_of(b).c_str(), mean_accuracy(b, defaults));
+  double held_out_sum = 0;
+  for (int dir = 0; dir < 2; ++dir) {
+    const auto& train = dir == 0 ? a : b;
+    const auto& test = dir == 0 ? b : a;
+    selfheal::anomaly::template_options best = defaults;
+    double best_acc = -1;
+    for (double sim : {0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9})
+      for (std::size_t depth : {3u, 4u, 5u, 6u}) {
+        selfheal::anomaly::template_options o = defaults;
+        o.similarity = sim;
+        o.depth = depth;
+        const double acc = mean_accuracy(train, o);
+        if (acc > best_acc + 1e-12) { best_acc = acc; best = o; }
+      }
+    const double held = mean_accuracy(test, best);
+    held_out_sum += held;
+    std::printf("chosen on [%s]: similarity=%.2f depth=%zu, train mean %.4f; held out [%s] mean %.4f\n",
+                names_of(train).c_str(), best.similarity, best.depth, best_acc, names_of(test).c_str(), held);
+  }
+  std::printf("cross-validated mean grouping accuracy (held-out folds): %.4f\n", held_out_sum / 2.0);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> inputs;
   std::string assign_dir;
+  bool cv = false;
   selfheal::anomaly::template_options options;  // the defaults unless --similarity/--depth (exploration only)
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--assignments") {
       if (i + 1 >= argc) { std::cerr << "loghub-eval: --assignments needs a directory\n"; return 2; }
       assign_dir = argv[++i];
+    } else if (a == "--cross-validate") {
+      cv = true;
     } else if (a == "--similarity" && i + 1 < argc) {
       options.similarity = std::stod(argv[++i]);
     } else if (a == "--depth" && i + 1 < argc) {
       options.depth = std::stoul(argv[++i]);
     } else if (a == "-h" || a == "--help") {
-      std::cout << "usage: loghub-eval [--assignments DIR] FILE_2k.log_structured.csv...\n";
+      std::cout << "usage: loghub-eval [--assignments DIR] FILE_2k.log_structured.csv...\n"
+                   "       loghub-eval --cross-validate FILE... (two folds: the first and second half)\n";
       return 0;
     } else {
       inputs.push_back(a);
@@ -112,6 +178,7 @@ int main(int argc, char** argv) {
   int status = 0;
   double sum_acc = 0;
   std::size_t files = 0;
+  std::vector<labelled_file> labelled;
   for (const auto& path : inputs) {
     std::ifstream in(path, std::ios::binary);
     if (!in) { std::cerr << "loghub-eval: cannot open " << path << "\n"; status = 1; continue; }
@@ -139,6 +206,11 @@ int main(int argc, char** argv) {
       truth.push_back(c_event >= 0 ? row[static_cast<std::size_t>(c_event)] : std::string{});
       line_ids.push_back(c_line >= 0 ? row[static_cast<std::size_t>(c_line)] : std::to_string(r));
     }
+    if (cv) {
+      if (c_event < 0) { std::cerr << "loghub-eval: " << path << ":1: no EventId column\n"; return 2; }
+      labelled.push_back({path, std::move(contents), std::move(truth)});
+      continue;
+    }
     std::vector<std::size_t> mined(contents.size());
     std::size_t template_count = 0;
     double best_seconds = 1e300;
@@ -164,6 +236,7 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < mined.size(); ++i) out << line_ids[i] << ',' << mined[i] << '\n';
     }
   }
+  if (cv) return status ? status : cross_validate(labelled);
   std::fflush(stdout);
   if (files > 1) std::fprintf(stderr, "mean grouping_accuracy=%.4f over %zu files (Drain: 0.888)\n", sum_acc / static_cast<double>(files), files);
   return status;
