@@ -6,8 +6,9 @@
 #   <dir>/coverage.info          an lcov tracefile of include/selfheal/ (what `selfheal detect --coverage` reads)
 #   <dir>/coverage-summary.txt   lines found / hit / percent per layer (include/selfheal/<layer>/), and the total
 # Header-only code is counted where it is instantiated: a template no test instantiates has no lines.
-# With modules (e.g. `core anomaly`), only those test executables (and the program) are built and
-# run: a quicker, partial figure (layers are also exercised by other layers' tests).
+# With modules (e.g. `core anomaly`), only those test executables are built and run (and the
+# program, when `cli` is one of them): a quicker, partial figure (layers are also exercised by other
+# layers' tests, and tests that run the program fail without it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -20,9 +21,13 @@ jobs="$(nproc)"
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSELFHEAL_BUILD_BENCHMARKS=OFF \
   "-DCMAKE_CXX_FLAGS=--coverage -O0 -g" "-DCMAKE_EXE_LINKER_FLAGS=--coverage" >/dev/null
 targets=() labels=()
-for m in "${modules[@]}"; do targets+=("${m}_tests"); labels+=("$m"); done
+for m in "${modules[@]}"; do
+  targets+=("${m}_tests")
+  labels+=("$m")
+  [[ "$m" == cli ]] && targets+=(selfheal_cli)
+done
 if ((${#modules[@]})); then
-  cmake --build "$dir" -j "$jobs" --target "${targets[@]}" selfheal_cli
+  cmake --build "$dir" -j "$jobs" --target "${targets[@]}"
   select=(-L "^($(IFS='|'; echo "${labels[*]}"))\$")
 else
   cmake --build "$dir" -j "$jobs"
