@@ -5,9 +5,10 @@
 #   selfheal::core       Hana (libboost1.81-dev), tl::expected (libexpected-dev), threads
 #   selfheal::store      + SQLite (libsqlite3-dev)
 #   selfheal::catalog    + simdjson (libsimdjson-dev)
-#   selfheal::source     + libgit2 (libgit2-dev), toml++ (libtomlplusplus-dev)
+#   selfheal::source     + store, libgit2 (libgit2-dev), toml++ (libtomlplusplus-dev), yaml-cpp
+#                          (libyaml-cpp-dev), simdjson (config files)
 #   selfheal::telemetry  + store, simdjson, zlib (zlib1g-dev, .gz logs)
-#   selfheal::selfheal   everything: all of the above, yaml-cpp (libyaml-cpp-dev), cmark (libcmark-dev),
+#   selfheal::selfheal   everything: all of the above, cmark (libcmark-dev),
 #                        expat (libexpat1-dev: JUnit XML of test runs)
 # This file is included by the build (REQUIRED finds) and, installed, by selfheal-config.cmake
 # (find_dependency, only for the components a consumer asks for).
@@ -17,7 +18,7 @@ set(SELFHEAL_COMPONENTS core store catalog source telemetry selfheal)
 set(SELFHEAL_COMPONENT_DEPENDS_core "")
 set(SELFHEAL_COMPONENT_DEPENDS_store core)
 set(SELFHEAL_COMPONENT_DEPENDS_catalog core)
-set(SELFHEAL_COMPONENT_DEPENDS_source core)
+set(SELFHEAL_COMPONENT_DEPENDS_source core store)
 set(SELFHEAL_COMPONENT_DEPENDS_telemetry core store)
 set(SELFHEAL_COMPONENT_DEPENDS_selfheal core store catalog source telemetry)
 
@@ -70,15 +71,16 @@ macro(selfheal_find_component_dependencies component)
   elseif("${component}" STREQUAL "source")
     _selfheal_pkg(LIBGIT2 libgit2)             # 1.5
     _selfheal_find(tomlplusplus CONFIG)        # 3.3: selfheal.toml, TOML config files
-    set(SELFHEAL_source_LIBRARIES PkgConfig::LIBGIT2 tomlplusplus::tomlplusplus)
+    _selfheal_find(yaml-cpp CONFIG)            # 0.7: YAML config files
+    _selfheal_find(simdjson CONFIG)            # JSON config files
+    set(SELFHEAL_source_LIBRARIES PkgConfig::LIBGIT2 tomlplusplus::tomlplusplus yaml-cpp simdjson::simdjson)
   elseif("${component}" STREQUAL "telemetry")
     _selfheal_find(simdjson CONFIG)
     _selfheal_find(ZLIB)
     set(SELFHEAL_telemetry_LIBRARIES simdjson::simdjson ZLIB::ZLIB)
   elseif("${component}" STREQUAL "selfheal")
-    _selfheal_find(yaml-cpp CONFIG)            # 0.7: YAML config files
     _selfheal_pkg(LIBCMARK libcmark)           # runbook checks
     _selfheal_find(EXPAT)                      # JUnit XML of test runs
-    set(SELFHEAL_selfheal_LIBRARIES yaml-cpp PkgConfig::LIBCMARK EXPAT::EXPAT)
+    set(SELFHEAL_selfheal_LIBRARIES PkgConfig::LIBCMARK EXPAT::EXPAT)
   endif()
 endmacro()
