@@ -219,3 +219,41 @@ TEST_CASE("sketch bins are the sketch's samples, grouped", "[anomaly][samples]")
   CHECK(bins[2].count == 4);
   CHECK(an::sketch_bins(selfheal::telemetry::quantile_sketch{}).empty());
 }
+
+namespace {
+// `windows` consecutive windows of `per_window` calls each, `center_ms` ± 25 %, with the period's sketch.
+an::handler_series dense_windows(std::int64_t start_ns, int windows, int per_window, double center_ms) {
+  an::handler_series s;
+  s.handler = "batch";
+  for (int w = 0; w < windows; ++w) {
+    selfheal::telemetry::metric_stats st;
+    for (int i = 0; i < per_window; ++i) {
+      const auto ns = static_cast<std::int64_t>(std::llround(center_ms * (0.75 + 0.05 * (i % 11)) * 1e6));
+      st.add(false, ns);
+    }
+    s.latency.merge(st.sketch);
+    s.windows.push_back({start_ns + w * W, st.count, 0, st.quantile_ms(0.5), st.quantile_ms(0.95), st.quantile_ms(0.99)});
+  }
+  return s;
+}
+}  // namespace
+
+TEST_CASE("a few windows too few for a window test to reach alpha are judged by their samples",
+          "[anomaly][detectPerformanceAnomalies][samples]") {
+  // 5 baseline windows against 6: even complete separation gives a one-sided Mann-Whitney p of
+  // 0.5·erfc(z/√2) with z = 15 / √(30·12/12) = 2.74 → p = 0.003 > alpha (1e-3). Before, nothing fired
+  // however large the change; the 600 calls against 720 decide now.
+  CHECK_FALSE(an::window_test_can_reach(6, 5, 1e-3));
+  CHECK(an::window_test_can_reach(8, 8, 1e-3));  // z = 32 / √(64·17/12) = 3.36 → p = 4e-4
+  const auto base_series = dense_windows(0, 5, 120, 0.002);
+  const auto b = an::baseline_of(base_series, an::grid_of(std::span<const an::handler_series>(&base_series, 1), W));
+  REQUIRE(b.windows == 5);
+  REQUIRE_FALSE(b.low_confidence);
+  const auto a = an::detect_latency(dense_windows(1000 * W, 6, 120, 3.5), b);
+  REQUIRE(a.has_value());
+  CHECK(a->kind == an::anomaly_kind::latency_shift);
+  CHECK(a->find("compared")->text == "samples");
+  CHECK(a->find("p_value")->number < 1e-100);
+  // the same few windows without a change still give nothing
+  CHECK_FALSE(an::detect_latency(dense_windows(1000 * W, 6, 120, 0.002), b).has_value());
+}
