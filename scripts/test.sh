@@ -13,7 +13,7 @@ sanitize="${SELFHEAL_SANITIZE:-0}"
 if [[ "$sanitize" == 1 ]]; then
   # Tests only: benchmarks and the header check already ran in the Release build.
   [[ "${CXX:-}" == *clang* ]] && extra+=(-DSELFHEAL_FUZZ=ON)  # libFuzzer is clang's
-  extra+=(-DCMAKE_BUILD_TYPE=Debug -DSELFHEAL_BUILD_BENCHMARKS=OFF
+  extra+=(-DCMAKE_BUILD_TYPE=Debug -DSELFHEAL_BUILD_BENCHMARKS=OFF -DSELFHEAL_SKIP_SLOW=ON
           "-DCMAKE_CXX_FLAGS=-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined")
   export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 else
