@@ -50,7 +50,7 @@ struct rollback {
 /// What `selfheal deploy` stores and prints.
 struct record {
   std::string record_id, validation_record, mode;
-  std::string status;  ///< deployed | rolled_back | blocked | dry_run | failed
+  std::string status;  ///< deployed | rolled_back | blocked | dry_run | failed (running while a deploy acts)
   std::vector<std::string> reasons;
   std::string handler, anomaly_id, anomaly_type, strategy;  ///< from the validation, for learning
   std::string branch, commit, merge_commit, previous;        ///< previous: main's head before the merge
@@ -58,6 +58,8 @@ struct record {
   std::vector<stage_result> stages;
   std::optional<struct rollback> rolled_back;
   std::vector<std::int64_t> audit;  ///< audit row ids
+  std::string approved_by;          ///< who approved (approve mode, or a held stage's promotion)
+  std::vector<std::string> plan;    ///< what the deploy does / would do, one step a line (with the commands)
   std::int64_t deployed_ns = 0;     ///< when the last stage finished (event time of the verified deploy)
 };
 
