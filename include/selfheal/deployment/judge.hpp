@@ -40,21 +40,10 @@
 #include <vector>
 
 #include "selfheal/anomaly/stats.hpp"
+#include "selfheal/deployment/config.hpp"
 #include "selfheal/deployment/model.hpp"
 
 namespace selfheal::deployment {
-
-/// The `[canary]` table of selfheal.toml plus the classifier's fixed constants.
-struct judge_options {
-  double pass = 95;                ///< score at or above → Pass
-  double marginal = 75;            ///< score at or above → Marginal
-  double confidence = 0.98;        ///< confidence level of the shift's interval
-  double allowed_increase = 1.2;   ///< effect size (mean ratio) a metric may grow before it is High
-  double min_effect_ms = 0.5;      ///< latency shifts below this never count
-  std::size_t min_samples = 30;    ///< fewer samples on a side → nodata
-  double tolerance = 0.25;         ///< Kayenta's band: ± this share of |Hodges-Lehmann|
-  std::size_t exact_limit = 4096;  ///< sides up to this many samples are judged on exact values
-};
 
 /// One metric's samples, baseline and canary.
 struct metric_samples {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "selfheal/deployment/config.hpp"
+
 namespace selfheal::deployment {
 
 struct deploy_request {
@@ -18,6 +20,9 @@ struct deploy_request {
   bool dry_run = false;   ///< --dry-run: print what would happen, write nothing
   bool execute = false;   ///< --execute: act even when policy.mode is dry-run? (no: mode wins; see HEALING.md)
   bool approve = false;   ///< --approve
+  std::string actor;      ///< who asks (recorded in the audit log); default "selfheal"
+  std::string config_path;               ///< --config FILE; default <repo>/selfheal.toml
+  std::optional<deploy_config> config;   ///< given directly (tests, hosts): no file is read
 };
 
 /// One metric as the canary judge classified it.

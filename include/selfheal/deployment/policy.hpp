@@ -28,58 +28,9 @@
 #include <vector>
 
 #include "selfheal/core/result.hpp"
+#include "selfheal/deployment/config.hpp"
 
 namespace selfheal::deployment {
-
-/// "1/24h" → at most `count` deploys per `window`.
-struct rate_limit {
-  std::uint32_t count = 1;
-  std::chrono::nanoseconds window = std::chrono::hours{24};
-};
-
-/// Parses "N/<duration>" with durations like "90s", "5m", "24h", "7d".
-[[nodiscard]] inline result<rate_limit> parse_rate_limit(std::string_view text) {
-  const auto slash = text.find('/');
-  auto bad = [&] {
-    return fail(errc::invalid_request, "policy.max_deploys_per_handler '" + std::string(text) +
-                                           "' is not N/<duration> (e.g. \"1/24h\")");
-  };
-  if (slash == std::string_view::npos || slash == 0 || slash + 2 > text.size()) return bad();
-  std::uint64_t n = 0;
-  for (char c : text.substr(0, slash)) {
-    if (c < '0' || c > '9' || n > 1'000'000) return bad();
-    n = n * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  auto dur = text.substr(slash + 1);
-  const char unit = dur.back();
-  dur.remove_suffix(1);
-  std::uint64_t v = dur.empty() ? 1 : 0;  // "1/h" reads as one hour
-  for (char c : dur) {
-    if (c < '0' || c > '9' || v > 100'000'000) return bad();
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  const auto secs = static_cast<std::int64_t>(v);
-  rate_limit r;
-  r.count = static_cast<std::uint32_t>(n);
-  switch (unit) {
-    case 's': r.window = std::chrono::seconds{secs}; break;
-    case 'm': r.window = std::chrono::minutes{secs}; break;
-    case 'h': r.window = std::chrono::hours{secs}; break;
-    case 'd': r.window = std::chrono::hours{24 * secs}; break;
-    default: return bad();
-  }
-  if (r.window.count() <= 0) return bad();
-  return r;
-}
-
-/// The `[policy]` table.
-struct policy_options {
-  std::string mode = "dry-run";  ///< dry-run | approve | auto
-  std::vector<std::string> strategies{"revert", "partial_revert", "config_change"};
-  std::size_t max_changed_lines = 200;
-  rate_limit max_deploys_per_handler{};
-  std::string kill_switch = ".selfheal-stop";
-};
 
 /// Everything the gate decides on, gathered beforehand.
 struct policy_facts {
