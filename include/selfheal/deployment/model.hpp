@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "selfheal/deployment/config.hpp"
+#include "selfheal/validation/model.hpp"
 
 namespace selfheal::deployment {
 
@@ -23,6 +24,7 @@ struct deploy_request {
   std::string actor;      ///< who asks (recorded in the audit log); default "selfheal"
   std::string config_path;               ///< --config FILE; default <repo>/selfheal.toml
   std::optional<deploy_config> config;   ///< given directly (tests, hosts): no file is read
+  std::optional<validation::report> validation_report;  ///< given directly (hosts, tests): no store read
 };
 
 /// One metric as the canary judge classified it.
