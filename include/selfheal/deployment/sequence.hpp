@@ -68,6 +68,7 @@ struct deploy_state {
   policy_decision decision;
   std::string actor = "selfheal";
   std::string diagnosis_record;  ///< found through the records' parents, for the commit message
+  std::vector<approval> approvals;  ///< of a resumed deployment, oldest first
   bool resumed = false;
   bool halted = false;           ///< refused, dry run, waiting, held or failed: later beats pass through
   bool revalidated = false;      ///< main moved since validation: the patch is applied on the new head
@@ -271,6 +272,7 @@ struct load_validation_results {
     if (s.resumed) {
       auto approvals = load_approvals(db, s.rec.record_id);
       if (!approvals) return tl::unexpected(approvals.error());
+      s.approvals = *approvals;
       for (const auto& a : *approvals) {
         if (a.action == "approve") f.approved_by = a.actor;
         if (a.action == "reject") { f.rejected_by = a.actor; f.rejected_reason = a.reason; }
@@ -286,7 +288,10 @@ struct check_approval {
   gated_deploy operator()(loaded_deploy in) const {
     auto& s = in.s;
     const auto& c = s.config;
-    s.decision = check_policy(c.policy, s.facts);
+    // Past the merge, a rejection is not a refusal: it rolls the held stage back (beat 9).
+    auto facts = s.facts;
+    if (!s.rec.merge_commit.empty()) facts.rejected_by.reset();
+    s.decision = check_policy(c.policy, facts);
     if (s.decision.proceeds() && s.decision.mode == "approve" && !s.facts.approved_by) s.rec.approved_by = s.actor;
     else if (s.facts.approved_by) s.rec.approved_by = *s.facts.approved_by;
     auto& plan = s.rec.plan;
@@ -630,14 +635,21 @@ struct deploy_to_production {
       const bool held = have->state == "done" && have->detail == "marginal";
       if (have->state == "done" && !held && have->detail == "pass") continue;
       if (held) {
-        if (s.facts.rejected_by) {
+        // only a decision taken after the stage was judged counts
+        std::int64_t judged_at = 0;
+        for (const auto& st : s.rec.stages)
+          if (st.stage == stage) judged_at = st.finished_ns;
+        const approval* decision = nullptr;
+        for (const auto& a : s.approvals)
+          if (a.at_ns >= judged_at) decision = &a;
+        if (decision && decision->action == "reject") {
           s.rollback_needed = true;
-          s.rollback_reason = "stage " + stage + " was held (marginal) and rejected by " + *s.facts.rejected_by +
-                              (s.facts.rejected_reason.empty() ? "" : ": " + s.facts.rejected_reason);
+          s.rollback_reason = "stage " + stage + " was held (marginal) and rejected by " + decision->actor +
+                              (decision->reason.empty() ? "" : ": " + decision->reason);
           break;
         }
-        if (s.facts.approved_by || s.request.approve) {
-          const std::string who = s.facts.approved_by ? *s.facts.approved_by : s.actor;
+        if ((decision && decision->action == "approve") || s.request.approve) {
+          const std::string who = decision ? decision->actor : s.actor;
           for (auto& st : s.rec.stages)
             if (st.stage == stage && st.verdict == "marginal") st.verdict = "pass";
           if (auto r = set_step(*ctx.store, s.rec.record_id, key, "done", "pass", ctx.now()); !r) return tl::unexpected(r.error());
