@@ -168,3 +168,178 @@ TEST_CASE("a marginal stage holds; approve promotes it, reject rolls it back", "
     CHECK(p.live_conf() == conf(40, 0));
   }
 }
+
+namespace {
+/// Nothing reached the repository, the remote or production.
+void check_untouched(production& p, const std::string& head) {
+  CHECK(p.main_head() == head);
+  CHECK(production::trim(p.repo.git({"for-each-ref", "--format=%(refname)", "refs/heads"})) == "refs/heads/main");
+  CHECK(production::trim(p.repo.git({"--git-dir", p.remote.string(), "for-each-ref"})).empty());
+  CHECK_FALSE(std::filesystem::exists(p.prod / "deploys.log"));
+  CHECK_FALSE(std::filesystem::exists(p.root / "forge-calls"));
+  CHECK(production::trim(p.repo.git({"status", "--porcelain"})).empty());
+}
+bool reason_names(const dep::record& r, std::string_view rule) {
+  return std::any_of(r.reasons.begin(), r.reasons.end(), [&](const std::string& x) { return x.starts_with(rule); });
+}
+}  // namespace
+
+TEST_CASE("refusals name their rule and write nothing to the repository or production", "[deployment][sequence]") {
+  production p;
+  const auto head = p.main_head();
+  auto cfg = p.config();
+  auto v = p.validation_of(conf_diff(40, 0, 10, 0));
+  SECTION("dry-run is the default mode: the plan, with the commands") {
+    cfg.policy.mode = "dry-run";
+    auto r = p.deploy(v, cfg);
+    REQUIRE(r);
+    CHECK(r->status == "dry_run");
+    CHECK(reason_names(*r, "policy.mode"));
+    CHECK(std::any_of(r->plan.begin(), r->plan.end(), [](const std::string& s) { return s.find("stage canary: sh ops/deploy.sh {commit} {stage}") == 0; }));
+    CHECK(has(p.audit_actions(), "deploy.dry_run"));
+    check_untouched(p, head);
+  }
+  SECTION("approve mode waits; `approve` lets the next deploy proceed") {
+    cfg.policy.mode = "approve";
+    auto r = p.deploy(v, cfg);
+    REQUIRE(r);
+    CHECK(r->status == "blocked");
+    CHECK(reason_names(*r, "policy.mode: approve"));
+    check_untouched(p, head);
+    REQUIRE(dep::record_approval(*p.db, r->record_id, {"approve", "alice", "", 0}, p.clock.now()));
+    auto again = p.deploy(v, cfg);
+    REQUIRE(again);
+    CHECK(again->record_id == r->record_id);
+    CHECK(again->status == "deployed");
+    CHECK(again->approved_by == "alice");
+  }
+  SECTION("kill switch") {
+    { std::ofstream(p.repo.root() / ".selfheal-stop") << "stop\n"; }
+    auto r = p.deploy(v, cfg);
+    REQUIRE(r);
+    CHECK(r->status == "blocked");
+    CHECK(reason_names(*r, "policy.kill_switch"));
+    std::filesystem::remove(p.repo.root() / ".selfheal-stop");
+    check_untouched(p, head);
+    CHECK(has(p.audit_actions(), "deploy.refused"));
+  }
+  SECTION("size limit") {
+    cfg.policy.max_changed_lines = 5;
+    auto r = p.deploy(v, cfg);
+    REQUIRE(r);
+    CHECK(reason_names(*r, "policy.max_changed_lines"));
+    check_untouched(p, head);
+  }
+  SECTION("strategy not allowed") {
+    cfg.policy.strategies = {"config_change"};
+    auto r = p.deploy(v, cfg);
+    REQUIRE(r);
+    CHECK(reason_names(*r, "policy.strategies"));
+    check_untouched(p, head);
+  }
+  SECTION("validation failed") {
+    v.verdict = "fail";
+    auto r = p.deploy(v, cfg);
+    REQUIRE(r);
+    CHECK(reason_names(*r, "validation.verdict"));
+    check_untouched(p, head);
+  }
+  SECTION("rate limit: a second deploy of the handler within 24 h") {
+    cfg.stages = {"full"};
+    auto first = p.deploy(v, cfg);
+    REQUIRE(first);
+    REQUIRE(first->status == "deployed");
+    const auto after_first = p.main_head();
+    const auto deploys = p.deploys();
+    auto v2 = p.validation_of(conf_diff(10, 0, 11, 0));
+    v2.record_id = "validation-2";
+    v2.base_commit = after_first;
+    auto second = p.deploy(v2, cfg);
+    REQUIRE(second);
+    CHECK(second->status == "blocked");
+    CHECK(reason_names(*second, "policy.max_deploys_per_handler"));
+    CHECK(p.main_head() == after_first);
+    CHECK(p.deploys() == deploys);
+    p.clock.advance(std::chrono::hours{25});
+    auto third = p.deploy(v2, cfg);
+    REQUIRE(third);
+    CHECK(third->status == "deployed");
+  }
+}
+
+TEST_CASE("main moved since validation: the patch is applied on the new head and tested again", "[deployment][sequence][slow]") {
+  production p;
+  auto v = p.validation_of(conf_diff(40, 0, 10, 0));
+  p.repo.write("README.md", "the shop\n");
+  const auto moved = p.repo.commit("docs: readme", t0 - 60);
+  auto cfg = p.config();
+  cfg.stages = {"full"};
+  auto r = p.deploy(v, cfg);
+  REQUIRE(r);
+  CHECK(r->status == "deployed");
+  CHECK(r->previous == moved);
+  CHECK(reason_names(*r, "main moved since validation"));
+  CHECK(production::trim(p.repo.git({"rev-parse", r->commit + "^"})) == moved);
+  CHECK(p.repo.read("README.md") == "the shop\n");
+  CHECK(p.repo.read("app/handler.conf") == conf(10, 0));
+  SECTION("a patch that no longer applies fails before any merge") {
+    p.repo.write("app/handler.conf", conf(99, 0));
+    p.repo.commit("someone else changed it", t0 - 30);
+    const auto head = p.main_head();
+    auto v2 = p.validation_of(conf_diff(10, 0, 12, 0));
+    v2.record_id = "validation-7";
+    p.clock.advance(std::chrono::hours{25});
+    auto r2 = p.deploy(v2, cfg);
+    REQUIRE(r2);
+    CHECK(r2->status == "failed");
+    CHECK(p.main_head() == head);
+  }
+}
+
+TEST_CASE("a dirty checked-out main stops the deploy before the merge", "[deployment][sequence][slow]") {
+  production p;
+  const auto head = p.main_head();
+  p.repo.write("app/handler.conf", conf(41, 0));  // uncommitted work of a person
+  auto cfg = p.config();
+  cfg.stages = {"full"};
+  auto v = p.validation_of(conf_diff(40, 0, 10, 0));
+  auto r = p.deploy(v, cfg);
+  REQUIRE(r);
+  CHECK(r->status == "blocked");
+  CHECK(reason_names(*r, "not merged: 'main' is checked out with uncommitted changes (app/handler.conf)"));
+  CHECK(p.main_head() == head);
+  CHECK(p.repo.read("app/handler.conf") == conf(41, 0));  // the person's work is intact
+  CHECK_FALSE(std::filesystem::exists(p.prod / "deploys.log"));
+  SECTION("once clean, the same deploy resumes: no second branch or commit") {
+    const auto commit = r->commit;
+    p.repo.git({"checkout", "--", "app/handler.conf"});
+    auto again = p.deploy(v, cfg);
+    REQUIRE(again);
+    CHECK(again->record_id == r->record_id);
+    CHECK(again->status == "deployed");
+    CHECK(again->commit == commit);
+    CHECK(p.main_head() == again->merge_commit);
+  }
+}
+
+TEST_CASE("hostile handler names give harmless branch names", "[deployment][sequence]") {
+  CHECK(dep::git::fix_branch_name("../../etc/passwd", "deployment-1") == "selfheal/etc-passwd-deployment-1");
+  CHECK(dep::git::fix_branch_name("a b;rm -rf /", "deployment-2") == "selfheal/a-b-rm-rf-deployment-2");
+  CHECK(dep::git::fix_branch_name("x..y.lock", "deployment-3") == "selfheal/x.y-deployment-3");
+  CHECK(dep::git::fix_branch_name("$(reboot)`id`", "deployment-4") == "selfheal/reboot-id-deployment-4");
+  CHECK(dep::git::fix_branch_name("", "deployment-5") == "selfheal/handler-deployment-5");
+  CHECK(dep::git::fix_branch_name(std::string(300, 'a') + "\n\x01", "deployment-6").size() < 100);
+  SECTION("end to end: the branch exists under that name and nothing else was created") {
+    production p;
+    auto cfg = p.config();
+    cfg.stages = {"full"};
+    auto v = p.validation_of(conf_diff(40, 0, 10, 0), "../../x\n--force @{-1}");
+    auto r = p.deploy(v, cfg);
+    REQUIRE(r);
+    CHECK(r->branch == "selfheal/x-force-1-deployment-1");
+    CHECK(production::trim(p.repo.git({"for-each-ref", "--format=%(refname)", "refs/heads"})) ==
+          "refs/heads/main\nrefs/heads/" + r->branch);
+    REQUIRE(r->pr);
+    CHECK(r->pr->title.find('\n') == std::string::npos);
+  }
+}
