@@ -197,8 +197,6 @@ struct deploy_requested {
     if (req.repo.empty()) return fail(errc::invalid_request, "no repository given (--repo DIR)");
     if (!req.validation_record.empty() && !detail::valid_record_id(req.validation_record))
       return fail(errc::invalid_request, "validation record id '" + req.validation_record + "' is malformed (expected e.g. validation-4)");
-    if (!req.config && req.config_path.empty())
-      req.config_path = (std::filesystem::path(req.repo) / "selfheal.toml").string();
     requested_deploy out;
     out.s.repo = std::filesystem::path(req.repo);
     out.s.actor = req.actor.empty() ? "selfheal" : req.actor;
@@ -546,7 +544,7 @@ struct auto_merge_pr {
         s.rec.merge_commit = merge;  // saved before the ref moves, so a resume finds it
         if (auto r = detail::save(s, ctx); !r) return tl::unexpected(r.error());
       }
-      if (auto r = git::advance_main(*repo, s.config.main_branch, s.rec.previous, merge, "selfheal: merge " + s.rec.branch); !r)
+      if (auto r = git::advance_main(*repo, s.config.main_branch, s.rec.previous, merge); !r)
         return tl::unexpected(r.error());
       if (auto a = audit_deployment(*ctx.store, ctx.now(), s.actor, "git.merge", s.config.main_branch, s.rec.record_id,
                                     merge + " (" + s.rec.previous.substr(0, 12) + " → " + merge.substr(0, 12) + ")");
@@ -743,7 +741,7 @@ struct verify_deployment {
         s.rec.rolled_back = rollback{rc, s.rollback_reason};
         if (auto r = detail::save(s, ctx); !r) return tl::unexpected(r.error());
       }
-      if (auto r = git::advance_main(*repo, s.config.main_branch, s.rec.merge_commit, rc, "selfheal: roll back " + s.rec.branch); !r)
+      if (auto r = git::advance_main(*repo, s.config.main_branch, s.rec.merge_commit, rc); !r)
         return tl::unexpected(r.error());
       if (auto a = audit_deployment(*ctx.store, ctx.now(), s.actor, "git.revert", s.config.main_branch, s.rec.record_id, rc); !a)
         return tl::unexpected(a.error());
