@@ -343,3 +343,50 @@ TEST_CASE("hostile handler names give harmless branch names", "[deployment][sequ
     CHECK(r->pr->title.find('\n') == std::string::npos);
   }
 }
+
+namespace {
+/// Stops the run after beat `after` completed: the next beat never starts (what a kill between
+/// two beats leaves behind: everything the finished beats stored, nothing else).
+struct stop_after final : selfheal::event_sink {
+  std::size_t after;
+  std::stop_source stop;
+  explicit stop_after(std::size_t n) : after(n) {}
+  void emit(const selfheal::beat_event_view& e) override {
+    if (e.type == selfheal::event_type::beat_completed && e.beat == after) stop.request_stop();
+  }
+};
+}  // namespace
+
+TEST_CASE("interrupted between any two beats, a second deploy resumes without repeating a step", "[deployment][sequence][slow]") {
+  for (std::size_t beat = 1; beat <= 10; ++beat) {
+    DYNAMIC_SECTION("stopped after beat " << beat) {
+      production p;
+      auto cfg = p.config();
+      auto v = p.validation_of(conf_diff(40, 0, 10, 0));
+      stop_after sink(beat);
+      p.ctx.sink = &sink;
+      p.ctx.stop = sink.stop.get_token();
+      auto first = p.deploy(v, cfg);
+      REQUIRE_FALSE(first);
+      CHECK(first.error().code == selfheal::errc::cancelled);
+      p.ctx.sink = nullptr;
+      p.ctx.stop = {};
+      auto second = p.deploy(v, cfg);
+      REQUIRE(second);
+      for (const auto& x : second->reasons) UNSCOPED_INFO(x);
+      CHECK(second->status == "deployed");
+      CHECK(second->record_id == "deployment-1");
+      // one branch, one fix commit, one merge, each stage deployed once
+      CHECK(production::trim(p.repo.git({"for-each-ref", "--format=%(refname)", "refs/heads"})) ==
+            "refs/heads/main\nrefs/heads/selfheal/checkout-deployment-1");
+      CHECK(production::trim(p.repo.git({"rev-list", "--count", "main"})) == "4");  // good, slow, fix, merge
+      CHECK(p.deploys() == "canary " + second->merge_commit + "\nfull " + second->merge_commit + "\n");
+      const auto acts = p.audit_actions();
+      for (auto a : {"git.branch", "git.commit", "git.merge", "deploy.completed"}) {
+        INFO(a);
+        CHECK(std::count(acts.begin(), acts.end(), a) == 1);
+      }
+      CHECK(std::count(acts.begin(), acts.end(), "deploy.stage") == 2);
+    }
+  }
+}

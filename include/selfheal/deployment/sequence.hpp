@@ -236,6 +236,19 @@ struct load_validation_results {
     // The chain validation → fix → diagnosis, for the commit message.
     const auto fix_rec = detail::parent_of(db, s.validation.record_id);
     if (!fix_rec.empty()) s.diagnosis_record = detail::parent_of(db, fix_rec);
+    // Already shipped (or rolled back): report that deployment, do nothing again.
+    auto finished = finished_deployment_for(db, s.validation.record_id);
+    if (!finished) return tl::unexpected(finished.error());
+    if (!finished->empty()) {
+      auto r = load_deployment(db, *finished);
+      if (!r) return tl::unexpected(r.error());
+      s.rec = std::move(*r);
+      s.rec.reasons.push_back(s.validation.record_id + " was already " + (s.rec.status == "deployed" ? "deployed" : "rolled back") +
+                              " by " + s.rec.record_id + ": nothing to do");
+      s.resumed = true;
+      s.halted = true;
+      return loaded_deploy{std::move(s)};
+    }
     // Resume an open deployment of this validation.
     auto open = open_deployment_for(db, s.validation.record_id);
     if (!open) return tl::unexpected(open.error());
@@ -285,6 +298,7 @@ struct load_validation_results {
 struct check_approval {
   gated_deploy operator()(loaded_deploy in) const {
     auto& s = in.s;
+    if (s.halted) return gated_deploy{std::move(s)};
     const auto& c = s.config;
     // Past the merge, a rejection is not a refusal: it rolls the held stage back (beat 9).
     auto facts = s.facts;
@@ -322,6 +336,7 @@ struct create_branch {
     auto& s = in.s;
     auto& db = *ctx.store;
     const auto& d = s.decision;
+    if (s.halted) return branched_deploy{std::move(s)};
     if (s.rec.record_id.empty()) {
       s.rec.status = d.proceeds() ? "running" : d.action == "dry_run" ? "dry_run" : "blocked";
       auto id = create_deployment(db, s.rec, ctx.now(), s.actor);

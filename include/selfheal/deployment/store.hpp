@@ -368,6 +368,21 @@ struct step_state {
   return st->column_text(0);
 }
 
+/// The newest finished deployment (deployed or rolled back) of `validation_record`, or empty: a
+/// second `deploy` of it reports that one instead of shipping the same fix again.
+[[nodiscard]] inline result<std::string> finished_deployment_for(store::database& db, std::string_view validation_record) {
+  if (auto m = migrate_deployment(db); !m) return tl::unexpected(m.error());
+  auto st = db.prepare(
+      "SELECT d.record_id FROM deployment_runs d JOIN records r ON r.id = d.record_id "
+      "WHERE d.validation_record=?1 AND d.status IN ('deployed', 'rolled_back') ORDER BY r.seq DESC LIMIT 1");
+  if (!st) return detail::pass(st);
+  st->bind(1, std::string(validation_record));
+  auto row = st->step();
+  if (!row) return detail::pass(row);
+  if (!*row) return std::string{};
+  return st->column_text(0);
+}
+
 /// When earlier deploys of `handler` (those that merged: deployed, rolled back, or held after
 /// a merge) were created, for the rate limit. `except` is left out (the deployment being resumed).
 [[nodiscard]] inline result<std::vector<std::int64_t>> deploys_of_handler(store::database& db, std::string_view handler,
