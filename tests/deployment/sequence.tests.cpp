@@ -4,6 +4,9 @@
 #include "fixture.hpp"
 
 #include <algorithm>
+#include <csignal>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace selfheal::test::deploy;
 
@@ -345,48 +348,90 @@ TEST_CASE("hostile handler names give harmless branch names", "[deployment][sequ
 }
 
 namespace {
-/// Stops the run after beat `after` completed: the next beat never starts (what a kill between
-/// two beats leaves behind: everything the finished beats stored, nothing else).
-struct stop_after final : selfheal::event_sink {
+/// Raises SIGKILL when beat `after` has completed: a real kill -9 between two beats.
+struct kill_after final : selfheal::event_sink {
   std::size_t after;
-  std::stop_source stop;
-  explicit stop_after(std::size_t n) : after(n) {}
+  explicit kill_after(std::size_t n) : after(n) {}
   void emit(const selfheal::beat_event_view& e) override {
-    if (e.type == selfheal::event_type::beat_completed && e.beat == after) stop.request_stop();
+    if (e.type == selfheal::event_type::beat_completed && e.beat == after) ::raise(SIGKILL);
   }
 };
+
+/// Runs one deploy in a forked child with its own store connection (optionally killed after a
+/// beat); returns the child's wait status. No Catch macros in the child.
+int deploy_in_child(production& p, const validation::report& v, const dep::deploy_config& cfg, std::size_t kill_after_beat) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    auto db = selfheal::store::database::open((p.root / "selfheal.db").string());
+    if (!db) ::_exit(3);
+    selfheal::context ctx;
+    ctx.store = &*db;
+    ctx.clock = &p.clock;
+    kill_after sink(kill_after_beat);
+    if (kill_after_beat > 0) ctx.sink = &sink;
+    dep::deploy_request req;
+    req.repo = p.repo.root().string();
+    req.validation_record = v.record_id;
+    req.validation_report = v;
+    req.config = cfg;
+    auto r = selfheal::run(dep::deploy_fix, ctx, std::move(req));
+    ::_exit(r ? 0 : 4);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return status;
+}
+
+void check_single_deploy(production& p, const dep::record& r, const std::string& expected_deploys) {
+  CHECK(r.status == "deployed");
+  CHECK(r.record_id == "deployment-1");
+  // one branch, one fix commit, one merge
+  CHECK(production::trim(p.repo.git({"for-each-ref", "--format=%(refname)", "refs/heads"})) ==
+        "refs/heads/main\nrefs/heads/selfheal/checkout-deployment-1");
+  CHECK(production::trim(p.repo.git({"rev-list", "--count", "main"})) == "4");  // good, slow, fix, merge
+  CHECK(production::trim(p.repo.git({"rev-parse", "main^2"})) == r.commit);
+  CHECK(p.deploys() == expected_deploys);
+  const auto acts = p.audit_actions();
+  for (auto a : {"git.branch", "git.commit", "git.push", "pr.created", "git.merge", "deploy.completed"}) {
+    INFO(a);
+    CHECK(std::count(acts.begin(), acts.end(), a) == 1);
+  }
+}
 }  // namespace
 
-TEST_CASE("interrupted between any two beats, a second deploy resumes without repeating a step", "[deployment][sequence][slow]") {
+TEST_CASE("kill -9 between any two beats, then a second deploy resumes without repeating a step", "[deployment][sequence][slow]") {
   for (std::size_t beat = 1; beat <= 10; ++beat) {
-    DYNAMIC_SECTION("stopped after beat " << beat) {
+    DYNAMIC_SECTION("killed after beat " << beat) {
       production p;
       auto cfg = p.config();
       auto v = p.validation_of(conf_diff(40, 0, 10, 0));
-      stop_after sink(beat);
-      p.ctx.sink = &sink;
-      p.ctx.stop = sink.stop.get_token();
-      auto first = p.deploy(v, cfg);
-      REQUIRE_FALSE(first);
-      CHECK(first.error().code == selfheal::errc::cancelled);
-      p.ctx.sink = nullptr;
-      p.ctx.stop = {};
+      const int status = deploy_in_child(p, v, cfg, beat);
+      REQUIRE(WIFSIGNALED(status));
+      CHECK(WTERMSIG(status) == SIGKILL);
       auto second = p.deploy(v, cfg);
       REQUIRE(second);
       for (const auto& x : second->reasons) UNSCOPED_INFO(x);
-      CHECK(second->status == "deployed");
-      CHECK(second->record_id == "deployment-1");
-      // one branch, one fix commit, one merge, each stage deployed once
-      CHECK(production::trim(p.repo.git({"for-each-ref", "--format=%(refname)", "refs/heads"})) ==
-            "refs/heads/main\nrefs/heads/selfheal/checkout-deployment-1");
-      CHECK(production::trim(p.repo.git({"rev-list", "--count", "main"})) == "4");  // good, slow, fix, merge
-      CHECK(p.deploys() == "canary " + second->merge_commit + "\nfull " + second->merge_commit + "\n");
+      check_single_deploy(p, *second, "canary " + second->merge_commit + "\nfull " + second->merge_commit + "\n");
       const auto acts = p.audit_actions();
-      for (auto a : {"git.branch", "git.commit", "git.merge", "deploy.completed"}) {
-        INFO(a);
-        CHECK(std::count(acts.begin(), acts.end(), a) == 1);
-      }
       CHECK(std::count(acts.begin(), acts.end(), "deploy.stage") == 2);
     }
   }
+}
+
+TEST_CASE("kill -9 in the middle of a stage: the resume redeploys that stage only", "[deployment][sequence][slow]") {
+  production p;
+  auto cfg = p.config();
+  auto v = p.validation_of(conf_diff(40, 0, 10, 0));
+  { std::ofstream(p.prod / "kill-once") << "1"; }  // the deploy script kills selfheal (its parent)
+  const int status = deploy_in_child(p, v, cfg, 0);
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGKILL);
+  auto step = dep::get_step(*p.db, "deployment-1", "deploy:canary");
+  REQUIRE(step);
+  CHECK(step->state == "started");
+  auto second = p.deploy(v, cfg);
+  REQUIRE(second);
+  // the interrupted canary is deployed again (its outcome was never recorded); nothing else twice
+  check_single_deploy(p, *second, "canary " + second->merge_commit + "\ncanary " + second->merge_commit + "\nfull " +
+                                      second->merge_commit + "\n");
 }
