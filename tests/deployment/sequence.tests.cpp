@@ -359,7 +359,7 @@ struct kill_after final : selfheal::event_sink {
 
 /// Runs one deploy in a forked child with its own store connection (optionally killed after a
 /// beat); returns the child's wait status. No Catch macros in the child.
-int deploy_in_child(production& p, const validation::report& v, const dep::deploy_config& cfg, std::size_t kill_after_beat) {
+int deploy_in_child(production& p, const selfheal::validation::report& v, const dep::deploy_config& cfg, std::size_t kill_after_beat) {
   const pid_t pid = ::fork();
   if (pid == 0) {
     auto db = selfheal::store::database::open((p.root / "selfheal.db").string());
