@@ -612,6 +612,12 @@ inline result<stage_result> run_stage(deploy_state& s, context& ctx, const git::
       return tl::unexpected(r.error());
   auto canary = read_since(mark, s.repo, c.telemetry_globs(), baseline.window_ns);
   if (!canary) return tl::unexpected(canary.error());
+  std::size_t windows = 0;
+  for (const auto& [h, hs] : canary->handlers) windows = std::max(windows, hs.error_rate.size());
+  if (windows < c.canary.min_samples)
+    s.rec.reasons.push_back("stage " + stage + ": the telemetry appended since the stage began has " + std::to_string(windows) +
+                            " window(s) of " + fmt(static_cast<double>(baseline.window_ns) / 1e9) + " s (the baseline's width); [canary] min_samples is " +
+                            std::to_string(c.canary.min_samples) + ": drive more traffic, or parse telemetry with a smaller --window");
   const auto metrics = metrics_to_judge(baseline, *canary, s.validation.handler);
   const auto j = judge(std::span<const metric_samples>(metrics), c.canary);
   out.verdict = j.verdict;
