@@ -175,7 +175,15 @@ struct production {
     v.diff = std::move(diff);
     v.verdict = "pass";
     v.tests.passed = 3;
-    v.checks = {{"apply", "pass", 0.01, ""}, {"tests", "pass", 0.2, "3 passed"}};
+    validation::check apply, tests;
+    apply.name = "apply";
+    apply.status = "pass";
+    apply.seconds = 0.01;
+    tests.name = "tests";
+    tests.status = "pass";
+    tests.seconds = 0.2;
+    tests.detail = "3 passed";
+    v.checks = {apply, tests};
     v.performance.handler = "checkout";
     v.performance.main_p50_ms = 40;
     v.performance.candidate_p50_ms = 10;
