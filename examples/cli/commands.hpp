@@ -14,5 +14,6 @@ void add_detect(CLI::App& app, globals& g, int& exit_code);
 void add_diagnose(CLI::App& app, globals& g, int& exit_code);
 void add_fix(CLI::App& app, globals& g, int& exit_code);
 void add_validate(CLI::App& app, globals& g, int& exit_code);
+void add_deploy(CLI::App& app, globals& g, int& exit_code);  // deploy, approve, reject
 
 }  // namespace selfheal::cli

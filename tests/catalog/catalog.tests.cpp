@@ -114,10 +114,7 @@ TEST_CASE("unimplemented beats can only go down", "[catalog][progress]") {
       "analyzeCoverageIssues", "analyzeErrorIssues", "assessImpact", "recommendFixes", "storeDiagnosis",
       "analyzeCompleted",
       // fix.generate, validation.run: every beat is real
-      // deployment.deploy
-      "deployRequested", "loadValidationResults", "checkApproval", "createBranch", "applyChanges",
-      "createPullRequest", "runCIChecks", "autoMergePR", "deployToProduction", "verifyDeployment",
-      "deployCompleted",
+      // deployment.deploy: all eleven beats are real
       // learning.track
       "trackRequested", "loadDeploymentInfo", "collectPostDeploymentMetrics", "compareMetrics",
       "calculateImprovement", "assessSuccess", "updateLearningModels", "generateInsights", "storeEffectiveness",

@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "selfheal/deployment/config.hpp"
+#include "selfheal/validation/model.hpp"
+
 namespace selfheal::deployment {
 
 struct deploy_request {
@@ -18,6 +21,10 @@ struct deploy_request {
   bool dry_run = false;   ///< --dry-run: print what would happen, write nothing
   bool execute = false;   ///< --execute: act even when policy.mode is dry-run? (no: mode wins; see HEALING.md)
   bool approve = false;   ///< --approve
+  std::string actor;      ///< who asks (recorded in the audit log); default "selfheal"
+  std::string config_path;               ///< --config FILE; default <repo>/selfheal.toml
+  std::optional<deploy_config> config;   ///< given directly (tests, hosts): no file is read
+  std::optional<validation::report> validation_report;  ///< given directly (hosts, tests): no store read
 };
 
 /// One metric as the canary judge classified it.
@@ -50,7 +57,7 @@ struct rollback {
 /// What `selfheal deploy` stores and prints.
 struct record {
   std::string record_id, validation_record, mode;
-  std::string status;  ///< deployed | rolled_back | blocked | dry_run | failed
+  std::string status;  ///< deployed | rolled_back | blocked | dry_run | failed (running while a deploy acts)
   std::vector<std::string> reasons;
   std::string handler, anomaly_id, anomaly_type, strategy;  ///< from the validation, for learning
   std::string branch, commit, merge_commit, previous;        ///< previous: main's head before the merge
@@ -58,6 +65,8 @@ struct record {
   std::vector<stage_result> stages;
   std::optional<struct rollback> rolled_back;
   std::vector<std::int64_t> audit;  ///< audit row ids
+  std::string approved_by;          ///< who approved (approve mode, or a held stage's promotion)
+  std::vector<std::string> plan;    ///< what the deploy does / would do, one step a line (with the commands)
   std::int64_t deployed_ns = 0;     ///< when the last stage finished (event time of the verified deploy)
 };
 
