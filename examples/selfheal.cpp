@@ -48,7 +48,8 @@ int main(int argc, char** argv) {
   cli::add_fix(app, g, exit_code);
   cli::add_validate(app, g, exit_code);
   register_unavailable(app, g, exit_code, "deploy", "deployment.deploy", "Deploy a validated fix");
-  register_unavailable(app, g, exit_code, "learn", "learning.track", "Learn from a deployed fix");
+  cli::add_learn(app, g, exit_code);
+  cli::add_feedback(app, g, exit_code);
   register_unavailable(app, g, exit_code, "heal", "the full heal chain", "Run every sequence, end to end");
   register_unavailable(app, g, exit_code, "report", "report", "Summarise the store");
 

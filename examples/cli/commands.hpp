@@ -12,6 +12,8 @@ void add_parse(CLI::App& app, globals& g, int& exit_code);
 void add_baseline(CLI::App& app, globals& g, int& exit_code);
 void add_detect(CLI::App& app, globals& g, int& exit_code);
 void add_diagnose(CLI::App& app, globals& g, int& exit_code);
+void add_learn(CLI::App& app, globals& g, int& exit_code);
+void add_feedback(CLI::App& app, globals& g, int& exit_code);
 void add_fix(CLI::App& app, globals& g, int& exit_code);
 void add_validate(CLI::App& app, globals& g, int& exit_code);
 
