@@ -7,7 +7,8 @@
 // since the last `learn`, a refreshed baseline after a success, and insights. Learning twice from
 // the same deployment counts once (the second run prints the first record, `already_learned`).
 // With --json standard output is exactly the object of `selfheal/learning/report.hpp`.
-// Exit 0 done (whatever the outcome: learning from a failure is a successful learn), 1 failed,
+// `[canary] allowed_increase` and `min_effect_ms` of --config (default <repo>/selfheal.toml, when it
+// exists) say what counts as worse, as for the judge. Exit 0 done (whatever the outcome: learning from a failure is a successful learn), 1 failed,
 // 2 usage error.
 
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include "cli/common.hpp"
 #include "selfheal/learning/report.hpp"
 #include "selfheal/learning/sequence.hpp"
+#include "selfheal/learning/settings.hpp"
 
 namespace selfheal::cli {
 
@@ -28,14 +30,22 @@ inline void register_learn(CLI::App& app, globals& g, int& exit_code) {
   auto* sub = app.add_subcommand("learn", "Learn from a deployed fix: before/after, outcome, posteriors, insights");
   add_common_options(sub, g);
   sub->add_option("--deployment", req->deployment_record, "deployment record id (default: the latest)");
-  sub->add_option("--repo", *repo, "the monitored repository (accepted for symmetry with the other commands)");
-  sub->add_option("--config", *config, "selfheal.toml (accepted for symmetry with the other commands)");
+  sub->add_option("--repo", *repo, "the monitored repository: its selfheal.toml's [canary] says what counts as worse")
+      ->capture_default_str();
+  sub->add_option("--config", *config, "the settings file (default: <repo>/selfheal.toml; none there: the judge's defaults)");
   sub->add_option("--seed", req->seed, "bootstrap seed")->capture_default_str();
   sub->add_option("--confidence", req->confidence, "confidence of every interval")->capture_default_str();
   sub->add_option("--allowed-increase", req->allowed_increase, "a metric is worse only above before x this")->capture_default_str();
   sub->add_flag("--no-baseline", *no_baseline, "do not store a refreshed baseline after a success");
-  sub->callback([req, no_baseline, &g, &exit_code] {
+  sub->callback([req, no_baseline, repo, config, &g, &exit_code] {
     req->refresh_baseline = !*no_baseline;
+    auto settings = source::load_settings(repo->empty() ? std::string(".") : *repo, *config);
+    if (settings) {
+      learning::apply_settings(*req, *settings);
+    } else if (!config->empty() || settings.error().code != errc::not_found) {
+      exit_code = report_error(g, "learn", settings.error(), exit_usage);  // a named or broken settings file
+      return;
+    }
     auto s = run_on_store(g, "learn", learning::track_learning, *req, exit_code);
     if (!s) return;
     if (g.json) {

@@ -13,7 +13,7 @@ namespace an = selfheal::anomaly;
 namespace ln = selfheal::learning;
 using namespace learn_test;
 
-TEST_CASE("a false positive marked twice stops firing on the same data; a true positive still fires",
+TEST_CASE("a false positive marked twice stops firing on the same data, a true positive still fires",
           "[learning][feedback][anomaly]") {
   shop s;
   s.baseline(s.parse({0, 20}));

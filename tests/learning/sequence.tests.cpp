@@ -108,7 +108,7 @@ TEST_CASE("a fix that brings the handler back is a success, with a refreshed bas
   CHECK(json.find("\"baseline_record\":\"baseline-2\"") != std::string::npos);
 }
 
-TEST_CASE("better but not back is partial; no refreshed baseline", "[learning][sequence][assessSuccess]") {
+TEST_CASE("better but not back is partial, with no refreshed baseline", "[learning][sequence][assessSuccess]") {
   learned_shop s(period{0, 0, 1.4});
   auto r = s.learn("deployment-1");
   REQUIRE(r);
@@ -139,7 +139,7 @@ TEST_CASE("back to normal but another handler got worse is partial", "[learning]
   CHECK(named);
 }
 
-TEST_CASE("no better is a failure; rolled back is a failure", "[learning][sequence][assessSuccess]") {
+TEST_CASE("no better is a failure, and so is a roll-back", "[learning][sequence][assessSuccess]") {
   SECTION("still slow after the deploy") {
     learned_shop s(period{0, 0, 2.0});
     auto r = s.learn("deployment-1");
