@@ -241,3 +241,32 @@ TEST_CASE("learning needs a deployment that reached production and telemetry aft
     CHECK(count(s.db, "SELECT COUNT(*) FROM learning_runs") == 0);
   }
 }
+
+#ifdef SELFHEAL_LEARNING_READS_DEPLOYMENTS
+TEST_CASE("learn reads the deployment that deploy stored, by id or the latest", "[learning][sequence][loadDeploymentInfo]") {
+  learned_shop s(period{0, 0, 1.0});
+  auto d = deployed("", s.anomaly_id, "revert", 35);
+  auto id = sh::deployment::create_deployment(s.db, d, s.clock.now(), "test");
+  REQUIRE(id);
+  d.record_id = *id;
+  REQUIRE(sh::deployment::save_deployment(s.db, d, s.clock.now()));
+  SECTION("the latest") {
+    auto r = sh::run(ln::track_learning, s.ctx, ln::track_request{});
+    REQUIRE(r);
+    CHECK(r->deployment_record == *id);
+    CHECK(r->result == ln::outcome::success);
+    CHECK(count(s.db, ("SELECT COUNT(*) FROM records WHERE kind = 'learning' AND parent = '" + *id + "'").c_str()) == 1);
+  }
+  SECTION("by id, and an unknown id is not found") {
+    ln::track_request req;
+    req.deployment_record = *id;
+    auto r = sh::run(ln::track_learning, s.ctx, req);
+    REQUIRE(r);
+    CHECK(metric(*r, "checkout.p50_ms"));
+    req.deployment_record = "deployment-42";
+    auto missing = sh::run(ln::track_learning, s.ctx, req);
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().code == sh::errc::not_found);
+  }
+}
+#endif

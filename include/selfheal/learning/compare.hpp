@@ -109,7 +109,7 @@ inline std::vector<double> window_values(const anomaly::handler_series* s, bool 
 /// A stable seed per metric, so that adding a metric does not move another's interval.
 inline std::uint64_t seed_for(std::uint64_t seed, std::string_view name) {
   std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : name) { h ^= c; h *= 1099511628211ULL; }
+  for (char c : name) { h ^= static_cast<unsigned char>(c); h *= 1099511628211ULL; }
   return seed ^ h;
 }
 }  // namespace detail
