@@ -47,9 +47,10 @@ int main(int argc, char** argv) {
   cli::add_diagnose(app, g, exit_code);
   cli::add_fix(app, g, exit_code);
   cli::add_validate(app, g, exit_code);
-  cli::add_deploy(app, g, exit_code);
-  register_unavailable(app, g, exit_code, "learn", "learning.track", "Learn from a deployed fix");
-  register_unavailable(app, g, exit_code, "heal", "the full heal chain", "Run every sequence, end to end");
+  cli::add_deploy(app, g, exit_code);  // deploy, approve, reject
+  cli::add_learn(app, g, exit_code);
+  cli::add_feedback(app, g, exit_code);
+  cli::add_heal(app, g, exit_code);
   register_unavailable(app, g, exit_code, "report", "report", "Summarise the store");
 
   try {

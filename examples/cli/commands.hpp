@@ -12,8 +12,11 @@ void add_parse(CLI::App& app, globals& g, int& exit_code);
 void add_baseline(CLI::App& app, globals& g, int& exit_code);
 void add_detect(CLI::App& app, globals& g, int& exit_code);
 void add_diagnose(CLI::App& app, globals& g, int& exit_code);
+void add_learn(CLI::App& app, globals& g, int& exit_code);
+void add_feedback(CLI::App& app, globals& g, int& exit_code);
 void add_fix(CLI::App& app, globals& g, int& exit_code);
 void add_validate(CLI::App& app, globals& g, int& exit_code);
 void add_deploy(CLI::App& app, globals& g, int& exit_code);  // deploy, approve, reject
+void add_heal(CLI::App& app, globals& g, int& exit_code);
 
 }  // namespace selfheal::cli

@@ -32,6 +32,7 @@
 #include "selfheal/anomaly/performance.hpp"
 #include "selfheal/anomaly/slo.hpp"
 #include "selfheal/anomaly/store.hpp"
+#include "selfheal/anomaly/thresholds.hpp"
 #include "selfheal/core/beat.hpp"
 #include "selfheal/core/context.hpp"
 #include "selfheal/core/result.hpp"
@@ -63,6 +64,7 @@ struct detect_loaded {
   std::vector<sequence_definition> definitions;
   std::optional<lcov_report> coverage;
   std::optional<coverage_index> coverage_symbols;  ///< with `repo_path`: the tracefile's files and their symbols
+  handler_thresholds thresholds;      ///< per-handler factors tuned by `selfheal feedback` (thresholds.hpp)
   std::vector<std::string> warnings;  ///< bad definition files, skipped lcov lines: reported, not fatal
 };
 
@@ -128,6 +130,7 @@ struct load_telemetry_data {
     auto cur = load_telemetry(db, sel);
     if (!cur) return tl::unexpected(cur.error());
     s.current = std::move(*cur);
+    if (auto th = load_thresholds(db); th) s.thresholds = std::move(*th); else return tl::unexpected(th.error());
     if (!s.request.slo_path.empty()) {
       auto slo = load_slo_file(s.request.slo_path);
       if (!slo) return tl::unexpected(slo.error());
@@ -222,7 +225,7 @@ struct detect_error_patterns {
 /// Beat 7: Merge duplicates (one root symptom, one anomaly), score and rank by severity × confidence.
 struct aggregate_anomaly_results {
   ranked_anomalies operator()(errors_checked s) const {
-    auto ranked = aggregate_anomalies(s.found.all());
+    auto ranked = aggregate_anomalies(apply_thresholds(s.found.all(), s.in.thresholds, s.in.request.options));
     return ranked_anomalies{std::move(s.in), std::move(ranked)};
   }
 };

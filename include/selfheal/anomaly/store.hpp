@@ -293,11 +293,9 @@ struct telemetry_selection {
 
 // ---- baselines -----------------------------------------------------------------------------------
 
-/// Writes a baseline in one transaction; returns its id ("baseline-N").
-[[nodiscard]] inline result<std::string> store_baseline_record(store::database& db, const baseline& b, time_point now) {
-  if (auto m = migrate_anomaly(db); !m) return tl::unexpected(m.error());
-  store::transaction tx(db);
-  if (!tx.active()) return fail(errc::store_error, "cannot begin a transaction (is the store locked?)");
+/// Writes a baseline inside the caller's transaction (the tables must be migrated: `migrate_anomaly`);
+/// returns its id ("baseline-N"). learning.track stores a refreshed baseline with its own record this way.
+[[nodiscard]] inline result<std::string> write_baseline_record(store::database& db, const baseline& b, time_point now) {
   std::size_t low = 0;
   for (const auto& h : b.handlers) low += h.low_confidence ? 1u : 0u;
   std::string sources;
@@ -355,6 +353,16 @@ struct telemetry_selection {
     detail::bind_time(*es, 6, e.last_seen_ns);
     if (auto r = es->exec(); !r) return tl::unexpected(r.error());
   }
+  return id;
+}
+
+/// Writes a baseline in one transaction; returns its id ("baseline-N").
+[[nodiscard]] inline result<std::string> store_baseline_record(store::database& db, const baseline& b, time_point now) {
+  if (auto m = migrate_anomaly(db); !m) return tl::unexpected(m.error());
+  store::transaction tx(db);
+  if (!tx.active()) return fail(errc::store_error, "cannot begin a transaction (is the store locked?)");
+  auto id = write_baseline_record(db, b, now);
+  if (!id) return id;
   if (auto r = tx.commit(); !r) return tl::unexpected(r.error());
   return id;
 }
