@@ -113,7 +113,7 @@ To extend(From&& from) {
 
 /// Beat 1: Validate; deployment record.
 struct track_requested {
-  result<track_run> operator()(track_request req, sh::context& ctx) const {
+  result<track_run> operator()(track_request req) const {
     if (!req.deployment_record.empty() && req.deployment_record.rfind("deployment-", 0) != 0)
       return fail(errc::invalid_request, "'" + req.deployment_record + "' is not a deployment record id (deployment-N)");
     if (!(req.confidence > 0.5 && req.confidence < 1)) return fail(errc::invalid_request, "the confidence must be in (0.5, 1)");
@@ -123,7 +123,7 @@ struct track_requested {
       req.deployment->record_id = req.deployment_record;
     if (req.deployment && req.deployment->record_id.empty())
       return fail(errc::invalid_request, "a deployment handed over must carry its record id");
-    return track_run{std::move(req), ctx.now()};
+    return track_run{std::move(req), {}};  // the clock is read by beat 2, a stage-crew beat
   }
 };
 
@@ -135,6 +135,7 @@ struct load_deployment_info {
     auto& db = *ctx.store;
     if (auto m = migrate_learning(db); !m) return tl::unexpected(m.error());
     deployment_loaded s = detail::extend<deployment_loaded>(std::move(run));
+    s.started_at = ctx.now();
     if (s.request.deployment) {
       s.deployment = *s.request.deployment;
     } else {
