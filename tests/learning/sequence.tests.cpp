@@ -242,7 +242,6 @@ TEST_CASE("learning needs a deployment that reached production and telemetry aft
   }
 }
 
-#ifdef SELFHEAL_LEARNING_READS_DEPLOYMENTS
 TEST_CASE("learn reads the deployment that deploy stored, by id or the latest", "[learning][sequence][loadDeploymentInfo]") {
   learned_shop s(period{0, 0, 1.0});
   auto d = deployed("", s.anomaly_id, "revert", 35);
@@ -269,4 +268,3 @@ TEST_CASE("learn reads the deployment that deploy stored, by id or the latest", 
     CHECK(missing.error().code == sh::errc::not_found);
   }
 }
-#endif

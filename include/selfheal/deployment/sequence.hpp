@@ -48,10 +48,7 @@
 #include "selfheal/store/database.hpp"
 #include "selfheal/store/records.hpp"
 #include "selfheal/validation/model.hpp"
-#if __has_include("selfheal/validation/store.hpp")
 #include "selfheal/validation/store.hpp"
-#define SELFHEAL_DEPLOY_HAS_VALIDATION_STORE 1
-#endif
 
 namespace selfheal::deployment {
 
@@ -215,13 +212,9 @@ struct load_validation_results {
     if (s.request.validation_report) {
       s.validation = *s.request.validation_report;
     } else {
-#ifdef SELFHEAL_DEPLOY_HAS_VALIDATION_STORE
       auto v = validation::load_validation(db, s.request.validation_record);
       if (!v) return tl::unexpected(v.error());
       s.validation = std::move(*v);
-#else
-      return fail(errc::not_implemented, "this build cannot read validation records (validation/store.hpp is missing)");
-#endif
     }
     if (s.request.config) {
       s.config = *s.request.config;

@@ -12,16 +12,12 @@
 #include "selfheal/store/database.hpp"
 #include "selfheal/store/records.hpp"
 
-#if __has_include("selfheal/deployment/store.hpp")
 #include "selfheal/deployment/store.hpp"
-#define SELFHEAL_LEARNING_READS_DEPLOYMENTS 1
-#endif
 
 namespace selfheal::learning {
 
 /// The deployment record `id` ("deployment-2"), or the latest one when `id` is empty.
 [[nodiscard]] inline result<deployment::record> load_deployment_for_learning(store::database& db, std::string_view id) {
-#ifdef SELFHEAL_LEARNING_READS_DEPLOYMENTS
   std::string rid(id);
   if (rid.empty()) {
     auto latest = store::latest_record(db, "deployment");
@@ -29,11 +25,6 @@ namespace selfheal::learning {
     rid = *latest;
   }
   return deployment::load_deployment(db, rid);
-#else
-  static_cast<void>(db);
-  return fail(errc::not_found, "cannot read deployment record '" + std::string(id.empty() ? "latest" : id) +
-                                   "': this build has no deployment store reader (deployment/store.hpp)");
-#endif
 }
 
 }  // namespace selfheal::learning
