@@ -55,7 +55,7 @@ min_improvement = 1.2
 [deploy]
 command = ["ops/deploy.sh", "{commit}", "{stage}", "$prod", "$inc"]
 stages = ["canary", "full"]
-traffic = ["ops/traffic.sh", "$prod", "300", "150"]
+traffic = ["ops/traffic.sh", "$prod", "600", "150"]
 settle = "1s"
 timeout = "180s"
 
