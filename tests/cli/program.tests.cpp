@@ -71,10 +71,10 @@ TEST_CASE("selfheal sequences --json prints the catalogue as one object", "[cli]
 
 TEST_CASE("a command whose sequence is not implemented says so and exits 1", "[cli][exit-codes]") {
   SECTION("text") {
-    const auto r = run_selfheal({"learn"});
+    const auto r = run_selfheal({"report"});
     CHECK(r.exit_code == 1);
     CHECK(r.out.empty());
-    CHECK(r.err.find("learning.track is not available yet") != std::string::npos);
+    CHECK(r.err.find("report is not available yet") != std::string::npos);
   }
   SECTION("--json: still exactly one object on standard output") {
     const auto r = run_selfheal({"report", "--json"});

@@ -135,7 +135,7 @@ TEST_CASE("a deploy command that hangs is killed at its timeout, then rolled bac
   CHECK(p.live_conf() == conf(40, 0));
 }
 
-TEST_CASE("a marginal stage holds; approve promotes it, reject rolls it back", "[deployment][sequence][slow]") {
+TEST_CASE("a marginal stage holds, approve promotes it, reject rolls it back", "[deployment][sequence][slow]") {
   production p;
   auto cfg = p.config();
   cfg.canary.marginal = 60;  // ship's two latencies high, its error rate and checkout fine: 4/6

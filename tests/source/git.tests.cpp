@@ -86,6 +86,7 @@ TEST_CASE("a checkout leaves the user's work tree, index, HEAD and refs alone an
   std::filesystem::path where;
   {
     auto co = src::checkout::create(h.g.root(), h.v1);
+    INFO((co ? std::string() : co.error().message()));
     REQUIRE(co);
     where = co->dir();
     CHECK(std::filesystem::exists(where / "cart.py"));

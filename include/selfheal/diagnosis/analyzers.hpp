@@ -247,8 +247,17 @@ inline std::int64_t map_to_parent(const std::vector<hunk>& hunks, std::int64_t x
           e.s.time = c.time;
           for (const auto& f : c.files) e.s.lines_changed += f.additions + f.deletions;
         }
+        // A commit that created the code (the file, or the whole range) did not make it slower: there
+        // was no earlier version to regress from. It counts as touching the file, no more.
+        const bool created = fc->status == 'A' ||
+                             (!whole && alive && fc->hunks_known &&
+                              detail::map_to_parent(fc->hunks, hi, true) < detail::map_to_parent(fc->hunks, lo, false));
         double sc = 0;
-        if (inside > 0) {
+        if (inside > 0 && created) {
+          sc = wts.file_only;
+          if (e.s.file.empty()) e.s.file = path;
+          e.s.reasons.push_back("created " + target.label + " (" + path + "): no earlier version to regress from");
+        } else if (inside > 0) {
           sc = wts.overlap + wts.overlap_share * std::min(1.0, static_cast<double>(inside) / range_len) +
                wts.size * std::min(1.0, static_cast<double>(inside) / wts.size_lines);
           if (!e.s.overlaps || sc > e.overlap_score) {

@@ -47,6 +47,18 @@ struct git_library {
   git_library& operator=(const git_library&) = delete;
 };
 
+/// A copyable, movable hold on libgit2 for objects that outlive the scope that made them: each
+/// instance counts once with libgit2.
+class git_hold {
+ public:
+  git_hold() noexcept { git_libgit2_init(); }
+  git_hold(const git_hold&) noexcept { git_libgit2_init(); }
+  git_hold(git_hold&&) noexcept { git_libgit2_init(); }
+  git_hold& operator=(const git_hold&) noexcept { return *this; }
+  git_hold& operator=(git_hold&&) noexcept { return *this; }
+  ~git_hold() { git_libgit2_shutdown(); }
+};
+
 /// Owns one libgit2 object; `out()` hands its slot to a libgit2 constructor function.
 template <class T, void (*Free)(T*)>
 struct git_ptr {
@@ -519,6 +531,7 @@ class checkout {
   }
 
  private:
+  git_hold lib_;  // first: libgit2 lives while the repository handle does
   std::filesystem::path dir_;
   std::string commit_;
   repo_ptr repo_;
