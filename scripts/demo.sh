@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The main job on bundled sample data: build the `selfheal` program (Release), make the bundled
-# demo service (a small git repository with history and its telemetry, examples/demo/make-demo.sh),
-# then parse → baseline → detect → diagnose it and print the diagnosis: the slow function, the
-# commit to blame, the evidence and the recommended fix.
+# The main job on bundled sample data: build the `selfheal` program (Release), make the healing demo
+# (a small C++ shop built on selfheal's core, in a git repository with history, and a production
+# folder), serve v1.0, deploy the slow v1.1, and let `selfheal heal` detect, blame, fix, validate,
+# deploy through canary and full, and learn (examples/heal-demo/run-heal-demo.sh).
+# The analysis half alone on the week-long demo shop: examples/demo/run-demo.sh ./build/selfheal
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build --target selfheal_cli -j "$(nproc)"
-examples/demo/run-demo.sh ./build/selfheal
+examples/heal-demo/run-heal-demo.sh ./build/selfheal

@@ -33,6 +33,10 @@ echo "== selfheal heal" >&2
 start=$(date +%s.%N)
 step "$selfheal" heal --once --repo "$repo" --db "$db" --window "$window" --events "$out/selfheal-events.ndjson"
 end=$(date +%s.%N)
+
+echo "== production serves the fix; the next round learns from it" >&2
+step "$repo/ops/traffic.sh" "$prod" 600 150
+step "$selfheal" heal --once --repo "$repo" --db "$db" --window "$window" --events "$out/selfheal-events.ndjson"
 echo >&2
 echo "heal round: $(awk -v a="$start" -v b="$end" 'BEGIN{printf "%.1f", b-a}') s wall; main is now $(git -C "$repo" log -1 --format='%h %s' main)" >&2
 echo "production: $(readlink "$prod/current")" >&2

@@ -69,14 +69,16 @@ TEST_CASE("suspects are ranked by overlap with the function as it was in each co
   CHECK(s[0].lines_in_target == 2);
   REQUIRE(s[0].target_hunks.size() == 1);
   CHECK(s[0].target_hunks[0].new_start == 11);
-  // c3 and c1 only touched the file (file-only 0.15 + proximity); c0 created the function ten
-  // days earlier (overlap 0.45 + 0.10 + 0.05×9/20, proximity 0.25×e^-5): 0.574 vs c3 0.15+0.245.
-  CHECK(s[1].commit == "c0");
-  CHECK(s[1].score == Approx(0.45 + 0.10 + 0.05 * 9.0 / 20.0 + 0.25 * std::exp(-5.0)).margin(0.001));
-  CHECK(s[2].commit == "c3");
+  // c3 and c1 only touched the file (file-only 0.15 + proximity 0.25×e^(-h/48)); c0 created
+  // the function ten days earlier: there was no earlier version to regress from, so it counts as
+  // touching the file only: 0.15 + 0.25×e^-5 = 0.1517, below c1's 0.15 + 0.25×e^(-3/48) = 0.385.
+  CHECK(s[1].commit == "c3");
+  CHECK_FALSE(s[1].overlaps);
+  CHECK(s[2].commit == "c1");
   CHECK_FALSE(s[2].overlaps);
-  CHECK(s[3].commit == "c1");
+  CHECK(s[3].commit == "c0");
   CHECK_FALSE(s[3].overlaps);
+  CHECK(s[3].score == Approx(0.15 + 0.25 * std::exp(-5.0)).margin(0.001));
   // c2: 0.45 + 0.10×2/9 + 0.05×2/20 + 0.25×e^(-5/48)
   CHECK(s[0].score == Approx(0.45 + 0.1 * 2.0 / 9.0 + 0.05 * 0.1 + 0.25 * std::exp(-5.0 / 48.0)).margin(0.001));
   SECTION("commits after the onset are not suspects") {

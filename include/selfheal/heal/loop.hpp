@@ -224,6 +224,11 @@ inline result<void> advance(context& ctx, store::database& db, const source::set
     lr.deployment_record = a.deployment;
     lr.repo = repo;
     auto l = run(learning::track_learning, ctx, std::move(lr));
+    if (!l && a.status == "deployed") {  // production has not spoken since the deploy: a later round learns
+      a.reason = "learning waits for telemetry after the deploy (" + l.error().message() + ")";
+      say("  " + a.id + " " + a.handler + ": deployed; " + a.reason);
+      return save();
+    }
     if (!l) return finish(a.status == "rolled_back" ? "rolled_back" : "failed", "learn: " + l.error().message());
     a.learning = l->record_id;
     std::string evidence;
@@ -363,7 +368,7 @@ inline result<void> advance(context& ctx, store::database& db, const source::set
   std::size_t healed = 0, with_onset = 0;
   bool blocked = false, failed = false, dry = false;
   for (const auto& a : rep.anomalies) {
-    if (a.status == "healed") {
+    if (a.status == "healed" || (a.status == "deployed" && a.healed_ns > 0)) {
       ++healed;
       tth += static_cast<double>(a.healed_ns - a.detected_ns) / 1e9;
       if (a.onset_ns > 0) ++with_onset, mttr += static_cast<double>(a.healed_ns - a.onset_ns) / 1e9;
@@ -376,8 +381,11 @@ inline result<void> advance(context& ctx, store::database& db, const source::set
   rep.mttr_s = with_onset ? mttr / static_cast<double>(with_onset) : 0;
   rep.status = healed ? "healed" : blocked ? "blocked" : failed ? "failed" : dry ? "dry_run" : "nothing_to_do";
   const bool interrupted = stop && stop->load();
+  bool learning_pending = false;
+  for (const auto& a : rep.anomalies) learning_pending = learning_pending || a.status == "deployed";
   heal_report stored = rep;
-  if (interrupted || blocked) stored.status = blocked && !interrupted ? "blocked" : "running";
+  if (interrupted || blocked || learning_pending)
+    stored.status = blocked && !interrupted ? "blocked" : "running";  // the next heal resumes it
   if (auto r = save_run(db, stored, ctx.now()); !r) return tl::unexpected(r.error());
   return rep;
 }
