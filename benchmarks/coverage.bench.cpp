@@ -31,7 +31,7 @@ const an::lcov_report& report() {
     std::string lcov;
     for (const auto& e : fs::recursive_directory_iterator(root)) {
       const auto p = e.path().string();
-      if (!e.is_regular_file() || selfheal::diagnosis::language_of(p).empty()) continue;
+      if (!e.is_regular_file() || selfheal::source::language_of(p).empty()) continue;
       if (p.find("/.git/") != std::string::npos || p.find("/build") != std::string::npos) continue;
       lcov += "SF:" + fs::relative(e.path(), root).string() + "\n";
       std::ifstream in(e.path());
