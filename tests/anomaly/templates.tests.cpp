@@ -20,6 +20,33 @@ std::vector<std::string> masked(std::string_view msg) {
 using strings = std::vector<std::string>;
 }  // namespace
 
+TEST_CASE("each masking rule can be switched off alone", "[anomaly][templates]") {
+  const auto with = [](an::template_masks m, std::string_view msg) {
+    std::vector<std::string> out;
+    for (auto t : an::mask_message(msg, m)) out.emplace_back(t);
+    return out;
+  };
+  an::template_masks m;
+  m.paths = false;
+  CHECK(with(m, "open /etc/app/conf failed") == std::vector<std::string>{"open", "/etc/app/conf", "failed"});
+  CHECK(with(m, "took 15 ms") == std::vector<std::string>{"took", "<*>"});  // the other rules stay on
+  m = {};
+  m.versioned_words = false;
+  CHECK(with(m, "proxy SOCKS5") == std::vector<std::string>{"proxy", "<*>"});
+  m = {};
+  m.units = false;
+  CHECK(with(m, "took 15 ms") == std::vector<std::string>{"took", "<*>", "ms"});
+  m = {};
+  m.quoted = false;
+  m.hosts = false;
+  CHECK(with(m, "resolve a.b.com 'x y'") == std::vector<std::string>{"resolve", "a.b.com", "'x", "y'"});
+  // the miner uses its options' masks
+  an::template_miner miner(an::template_options{.masks = an::template_masks{.paths = false}});
+  CHECK(miner.add("open /a/b/c failed").id != miner.add("open /x/y/z failed").id);
+  an::template_miner masking;
+  CHECK(masking.add("open /a/b/c failed").id == masking.add("open /x/y/z failed").id);
+}
+
 TEST_CASE("masking turns variables into <*>", "[anomaly][templates]") {
   SECTION("numbers, hex, ids and addresses hold a digit") {
     CHECK(masked("took 15 ms at 0x7ffd blk_-123 10.0.0.1:80") == strings{"took", "<*>", "at", "<*>", "<*>", "<*>"});

@@ -28,11 +28,27 @@
 
 namespace selfheal::anomaly {
 
+/// Which variable shapes beyond "holds a digit" are masked. Each rule can be switched off so that
+/// `loghub-eval --cross-validate` chooses them on one half of the data and reports the other half,
+/// like the numeric knobs: the rules are settings, not a fit to the files they were written on.
+struct template_masks {
+  bool quoted = true;          ///< a quoted string is one variable
+  bool annotations = true;     ///< a parenthesised numeric annotation, `(1.16 KB)`, is dropped
+  bool units = true;           ///< `<number> <unit>` is one quantity
+  bool paths = true;           ///< `/a/b`, `C:\x\y`
+  bool hosts = true;           ///< `a.b.com`, `x.y.log`
+  bool hex_ids = true;         ///< a run of 16 or more hex letters (an id with no digit in it)
+  bool versioned_words = true; ///< `SOCKS5`, `ssh2` stay constants (a word with one trailing digit)
+
+  friend bool operator==(const template_masks&, const template_masks&) = default;
+};
+
 /// Knobs of the miner. The defaults are the ones evaluated on Loghub-2k.
 struct template_options {
   std::size_t depth = 4;            ///< tree depth: length layer + (depth-2) token layers + leaf
   double similarity = 0.8;          ///< share of the template's constant tokens a message must match
   std::size_t max_children = 100;   ///< children per inner node before new tokens go to `<*>`
+  template_masks masks{};           ///< the variable shapes masked besides tokens holding a digit
 };
 
 /// One mined template: its id, tokens (masked positions are `<*>`) and how many messages it holds.
@@ -92,9 +108,10 @@ namespace detail {
 
 /// A token is variable when it holds a digit, is a path (`/a/b`, `C:\x`), a host or file name
 /// (`a.b.com`), a long hex run, or a quoted string.
-[[nodiscard]] inline bool is_variable_token(std::string_view t) noexcept {
+[[nodiscard]] inline bool is_variable_token(std::string_view t, const template_masks& m = {}) noexcept {
   if (t.empty()) return false;
   if (has_digit(t)) {
+    if (!m.versioned_words) return true;
     // a word with a one-digit version suffix is a constant name: SOCKS5, ssh2, log4j-free "utf8"
     std::size_t letters = 0;
     while (letters < t.size() && is_alpha(t[letters])) ++letters;
@@ -107,12 +124,12 @@ namespace detail {
   while (e > b && !is_alpha(t[e - 1]) && t[e - 1] != '"' && t[e - 1] != '\'') --e;
   const std::string_view core = t.substr(b, e - b);
   if (core.empty()) return false;
-  if (core.size() >= 2 && (core.front() == '"' || core.front() == '\'') && core.back() == core.front())
+  if (m.quoted && core.size() >= 2 && (core.front() == '"' || core.front() == '\'') && core.back() == core.front())
     return true;
   // path: two or more separators with text between, or a leading slash followed by text
   std::size_t slashes = 0;
   for (char c : core) slashes += (c == '/' || c == '\\') ? 1u : 0u;
-  if (slashes >= 2 || (slashes == 1 && core.front() == '/' && core.size() > 1)) return true;
+  if (m.paths && (slashes >= 2 || (slashes == 1 && core.front() == '/' && core.size() > 1))) return true;
   // host / file name: alnum '.' alnum '.' alnum (two dots, no spaces, no parentheses)
   std::size_t dots = 0;
   bool plain = true;
@@ -126,9 +143,9 @@ namespace detail {
       break;
     }
   }
-  if (plain && dots >= 2) return true;
+  if (m.hosts && plain && dots >= 2) return true;
   // hex run without 0x but long enough to be an id (>= 16 hex chars)
-  if (core.size() >= 16 && std::all_of(core.begin(), core.end(), [](char c) { return is_hex_digit(c); }))
+  if (m.hex_ids && core.size() >= 16 && std::all_of(core.begin(), core.end(), [](char c) { return is_hex_digit(c); }))
     return true;
   return false;
 }
@@ -137,7 +154,8 @@ namespace detail {
 
 /// Split `message` into tokens and mask variables. Masked tokens are `template_wildcard`; the
 /// others are views into `message` (so `message` must outlive the result).
-[[nodiscard]] inline std::vector<std::string_view> mask_message(std::string_view message) {
+[[nodiscard]] inline std::vector<std::string_view> mask_message(std::string_view message,
+                                                               const template_masks& masks = {}) {
   std::vector<std::string_view> out;
   std::size_t i = 0;
   const std::size_t n = message.size();
@@ -147,7 +165,7 @@ namespace detail {
     const char c = message[i];
     std::size_t j = i;
     // a quoted string runs to its closing quote (which must end a token)
-    if (c == '"' || c == '\'') {
+    if (masks.quoted && (c == '"' || c == '\'')) {
       std::size_t k = message.find(c, i + 1);
       while (k != std::string_view::npos && k + 1 < n && !detail::is_space(message[k + 1]) &&
              message[k + 1] != ',' && message[k + 1] != ';' && message[k + 1] != ')' &&
@@ -162,7 +180,7 @@ namespace detail {
       }
     }
     // a parenthesised annotation holding a number, e.g. "(1.16 KB)": optional, dropped
-    if (c == '(') {
+    if (masks.annotations && c == '(') {
       const std::size_t k = message.find(')', i + 1);
       if (k != std::string_view::npos && k - i <= 24) {
         const std::string_view inner = message.substr(i + 1, k - i - 1);
@@ -178,9 +196,9 @@ namespace detail {
     while (j < n && !detail::is_space(message[j])) ++j;
     const std::string_view tok = message.substr(i, j - i);
     i = j;
-    if (detail::is_variable_token(tok)) {
+    if (detail::is_variable_token(tok, masks)) {
       // "<number> <unit>" is one quantity: swallow the unit
-      if (detail::has_digit(tok)) {
+      if (masks.units && detail::has_digit(tok)) {
         std::size_t k = i;
         while (k < n && detail::is_space(message[k])) ++k;
         std::size_t m = k;
@@ -204,7 +222,7 @@ class template_miner {
 
   /// Put a message into its template, creating or generalising one.
   template_match add(std::string_view message) {
-    const auto tokens = mask_message(message);
+    const auto tokens = mask_message(message, options_.masks);
     leaf& lf = descend(tokens, /*create=*/true);
     const auto best = best_cluster(lf, tokens);
     if (best && best->second >= options_.similarity) {
@@ -226,7 +244,7 @@ class template_miner {
 
   /// The template a message would join, without changing anything; nullopt when none would.
   [[nodiscard]] std::optional<std::size_t> match(std::string_view message) const {
-    const auto tokens = mask_message(message);
+    const auto tokens = mask_message(message, options_.masks);
     const leaf* lf = lookup(tokens);
     if (!lf) return std::nullopt;
     const auto best = best_cluster(*lf, tokens);
