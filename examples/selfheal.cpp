@@ -2,8 +2,7 @@
 // library. Exit codes: 0 done, 1 failed, 2 usage error. With --json, standard output carries
 // exactly one JSON object; progress and warnings go to standard error.
 //
-// Subcommands live in examples/cli/<command>.hpp, each compiled in its own TU (<command>.cpp); a
-// command whose sequence is not implemented yet says so plainly and exits 1.
+// Subcommands live in examples/cli/, each compiled in its own TU (<command>.cpp).
 
 #include <cstdio>
 #include <string>
@@ -14,24 +13,7 @@
 #include "cli/common.hpp"
 #include "selfheal/version.hpp"
 
-namespace {
-
 namespace cli = selfheal::cli;
-
-/// A subcommand whose sequence is not implemented yet: it says so and fails, never pretends.
-void register_unavailable(CLI::App& app, cli::globals& g, int& exit_code, const char* name, const char* sequence,
-                          const char* what) {
-  auto* sub = app.add_subcommand(name, what);
-  cli::add_common_options(sub, g);
-  sub->allow_extras();
-  sub->callback([&g, &exit_code, name, sequence] {
-    selfheal::error e{selfheal::errc::not_implemented,
-                      std::string(sequence) + " is not available yet (see `selfheal sequences`)", 0, {}};
-    exit_code = cli::report_error(g, name, e);
-  });
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"selfheal: production telemetry to verified, deployed fixes", "selfheal"};
@@ -51,7 +33,8 @@ int main(int argc, char** argv) {
   cli::add_learn(app, g, exit_code);
   cli::add_feedback(app, g, exit_code);
   cli::add_heal(app, g, exit_code);
-  register_unavailable(app, g, exit_code, "report", "report", "Summarise the store");
+  cli::add_report(app, g, exit_code);
+  cli::add_export(app, g, exit_code);
 
   try {
     app.parse(argc, argv);

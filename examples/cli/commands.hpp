@@ -18,5 +18,7 @@ void add_fix(CLI::App& app, globals& g, int& exit_code);
 void add_validate(CLI::App& app, globals& g, int& exit_code);
 void add_deploy(CLI::App& app, globals& g, int& exit_code);  // deploy, approve, reject
 void add_heal(CLI::App& app, globals& g, int& exit_code);
+void add_report(CLI::App& app, globals& g, int& exit_code);
+void add_export(CLI::App& app, globals& g, int& exit_code);
 
 }  // namespace selfheal::cli

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,18 +70,43 @@ TEST_CASE("selfheal sequences --json prints the catalogue as one object", "[cli]
   CHECK(bool(fix["beats"].at(0)["implemented"]));
 }
 
-TEST_CASE("a command whose sequence is not implemented says so and exits 1", "[cli][exit-codes]") {
-  SECTION("text") {
-    const auto r = run_selfheal({"report"});
-    CHECK(r.exit_code == 1);
-    CHECK(r.out.empty());
-    CHECK(r.err.find("report is not available yet") != std::string::npos);
-  }
-  SECTION("--json: still exactly one object on standard output") {
-    const auto r = run_selfheal({"report", "--json"});
-    CHECK(r.exit_code == 1);
-    CHECK(r.out == "{\"error\":\"not_implemented\",\"message\":\"report is not available yet (see `selfheal sequences`)\"}\n");
-  }
+TEST_CASE("report and export refuse a store that does not exist and leave none behind", "[cli][report]") {
+  sh::test::temp_dir d;
+  const auto db = (d.path() / "typo.db").string();
+  const auto r = run_selfheal({"report", "--html", (d.path() / "r.html").string(), "--db", db, "--json"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.rfind("{\"error\":", 0) == 0);
+  CHECK(!std::filesystem::exists(db));
+  CHECK(!std::filesystem::exists(d.path() / "r.html"));
+  const auto e = run_selfheal({"export", "--prometheus", "--db", db});
+  CHECK(e.exit_code == 1);
+  CHECK(!std::filesystem::exists(db));
+}
+
+TEST_CASE("report --html and export --prometheus on a parsed store", "[cli][report]") {
+  sh::test::temp_dir d;
+  const auto db = (d.path() / "store.db").string();
+  std::string log;
+  for (int i = 0; i < 20; ++i)
+    log += R"({"ts":")" + std::string("2026-01-01T00:00:") + (i < 10 ? "0" : "") + std::to_string(i) +
+           R"(.000Z","event":"beat-completed","handler":"checkout","durationMs":)" + std::to_string(10 + i % 3) + "}\n";
+  REQUIRE(run_selfheal({"parse", "-", "--db", db}, log).exit_code == 0);
+  const auto page = d.path() / "report.html";
+  const auto r = run_selfheal({"report", "--html", page.string(), "--db", db, "--json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("\"deployments\":0") != std::string::npos);
+  REQUIRE(std::filesystem::exists(page));
+  const auto e = run_selfheal({"export", "--prometheus", "--db", db});
+  REQUIRE(e.exit_code == 0);
+  CHECK(e.out.find("selfheal_handler_calls{handler=\"checkout\",record=\"telemetry-1\"} 20\n") != std::string::npos);
+  const auto out = d.path() / "metrics.prom";
+  REQUIRE(run_selfheal({"export", "--prometheus", "--out", out.string(), "--db", db}).exit_code == 0);
+  std::ifstream in(out);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(text == e.out);
+  CHECK(!std::filesystem::exists(out.string() + ".tmp"));
+  CHECK(run_selfheal({"report", "--db", db}).exit_code == 2);  // --html is required
 }
 
 TEST_CASE("usage errors exit 2, --version exits 0", "[cli][exit-codes]") {
