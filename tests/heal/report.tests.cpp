@@ -137,6 +137,26 @@ TEST_CASE("report: a rollback is marked; records that are not deployments are re
   CHECK(none.error().code == sh::errc::not_found);
 }
 
+TEST_CASE("report and export read while another connection holds the write lock", "[heal][report][prometheus]") {
+  healed_shop s;
+  // the migrations report and export run are done once; a second pass writes nothing
+  REQUIRE(sh::heal::gather_report(s.db, {}, s.clock.now()));
+  REQUIRE(sh::heal::export_prometheus(s.db));
+  auto writer = sh::store::database::open((s.dir.path() / "store.db").string());
+  REQUIRE(writer);
+  REQUIRE(writer->exec("BEGIN IMMEDIATE"));
+  REQUIRE(sh::store::audit(*writer, s.clock.now(), "other", "other.write", "", "", "uncommitted"));
+  s.db.set_busy_timeout(std::chrono::milliseconds(200));
+  auto data = sh::heal::gather_report(s.db, {}, s.clock.now());
+  REQUIRE(data);
+  CHECK(data->cases.size() == 1);
+  for (const auto& a : data->audit) CHECK(a.action != "other.write");  // not committed: not seen
+  auto text = sh::heal::export_prometheus(s.db);
+  REQUIRE(text);
+  CHECK(text->find("selfheal_deployments_total{status=\"deployed\"} 1") != std::string::npos);
+  REQUIRE(writer->exec("COMMIT"));
+}
+
 TEST_CASE("report on an empty store says nothing was healed", "[heal][report]") {
   shop s;
   auto data = sh::heal::gather_report(s.db, {}, s.clock.now());
