@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <string_view>
@@ -65,6 +66,24 @@ inline void sample(std::string& out, std::string_view name, std::string_view lab
   return out;
 }
 
+/// A counter family with one series per `status` of `table`; the usual statuses are always present
+/// (at 0), so a rate() over them never starts from a missing series.
+[[nodiscard]] inline result<void> counter_by_status(std::string& out, store::database& db, std::string_view name,
+                                                    std::string_view help, std::string_view table,
+                                                    std::initializer_list<const char*> usual) {
+  auto counts = count_by(db, ("SELECT status, COUNT(*) FROM " + std::string(table) + " GROUP BY status").c_str());
+  if (!counts) return tl::unexpected(counts.error());
+  for (const char* status : usual) counts->try_emplace(status, 0);
+  header(out, name, "counter", help);
+  for (const auto& [status, n] : *counts) {
+    std::string l = "status=\"";
+    label_value(l, status);
+    l += "\"";
+    sample(out, name, l, static_cast<double>(n));
+  }
+  return {};
+}
+
 }  // namespace detail_prometheus
 
 /// The exposition text. A store without telemetry gives the store-wide families alone.
@@ -110,28 +129,15 @@ inline void sample(std::string& out, std::string_view name, std::string_view lab
     return tl::unexpected(latest.error());
   }
 
-  auto heals = dp::count_by(db, "SELECT status, COUNT(*) FROM heal_anomalies GROUP BY status ORDER BY status");
-  if (!heals) return tl::unexpected(heals.error());
-  dp::header(out, "selfheal_heal_anomalies_total", "counter", "Anomalies taken up by selfheal heal, by where they ended.");
-  for (const char* status : {"healed", "rolled_back", "blocked", "failed", "open"})  // the usual ones always present
-    (*heals).try_emplace(status, 0);
-  for (const auto& [status, n] : *heals) {
-    std::string l = "status=\"";
-    dp::label_value(l, status);
-    l += "\"";
-    dp::sample(out, "selfheal_heal_anomalies_total", l, static_cast<double>(n));
-  }
-
-  auto deploys = dp::count_by(db, "SELECT status, COUNT(*) FROM deployment_runs GROUP BY status ORDER BY status");
-  if (!deploys) return tl::unexpected(deploys.error());
-  for (const char* status : {"deployed", "rolled_back", "blocked", "failed"}) (*deploys).try_emplace(status, 0);
-  dp::header(out, "selfheal_deployments_total", "counter", "Deployments made by selfheal, by status.");
-  for (const auto& [status, n] : *deploys) {
-    std::string l = "status=\"";
-    dp::label_value(l, status);
-    l += "\"";
-    dp::sample(out, "selfheal_deployments_total", l, static_cast<double>(n));
-  }
+  if (auto r = dp::counter_by_status(out, db, "selfheal_heal_anomalies_total",
+                                      "Anomalies taken up by selfheal heal, by where they ended.", "heal_anomalies",
+                                      {"healed", "rolled_back", "blocked", "failed", "open"});
+      !r)
+    return tl::unexpected(r.error());
+  if (auto r = dp::counter_by_status(out, db, "selfheal_deployments_total", "Deployments made by selfheal, by status.",
+                                      "deployment_runs", {"deployed", "rolled_back", "blocked", "failed"});
+      !r)
+    return tl::unexpected(r.error());
   auto rollbacks = dp::count_by(db, "SELECT 'all', COUNT(*) FROM deployment_runs WHERE rollback_commit IS NOT NULL AND rollback_commit != ''");
   if (!rollbacks) return tl::unexpected(rollbacks.error());
   dp::header(out, "selfheal_rollbacks_total", "counter", "Deployments selfheal rolled back.");
