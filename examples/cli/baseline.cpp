@@ -1,8 +1,0 @@
-// The `baseline` subcommand in a translation unit of its own, so that the program's commands compile
-// in parallel and no TU pays for every sequence's code.
-#include "cli/commands.hpp"
-#include "cli/baseline.hpp"
-
-namespace selfheal::cli {
-void add_baseline(CLI::App& app, globals& g, int& exit_code) { register_baseline(app, g, exit_code); }
-}  // namespace selfheal::cli

@@ -1,8 +1,0 @@
-// The `sequences` subcommand in a translation unit of its own, so that the program's commands compile
-// in parallel and no TU pays for every sequence's code.
-#include "cli/commands.hpp"
-#include "cli/sequences.hpp"
-
-namespace selfheal::cli {
-void add_sequences(CLI::App& app, globals& g, int& exit_code) { register_sequences(app, g, exit_code); }
-}  // namespace selfheal::cli
