@@ -170,6 +170,26 @@ TEST_CASE("report: the latency line breaks where the telemetry has a gap", "[hea
   CHECK(polylines(html, "p95") == std::pair<std::size_t, std::size_t>{70, 2});
 }
 
+TEST_CASE("report and export migrate a store written by an older selfheal", "[heal][report][prometheus]") {
+  sh::test::temp_dir dir;
+  const auto path = (dir.path() / "old.db").string();
+  {
+    // the first telemetry schema only, as the first release wrote it
+    auto db = sh::store::database::open(path);
+    REQUIRE(db);
+    REQUIRE(sh::store::migrate(*db, "telemetry",
+                               std::span<const std::string_view>(sh::telemetry::telemetry_migrations).first(1)));
+  }
+  auto db = sh::store::database::open_existing(path);
+  REQUIRE(db);
+  REQUIRE(sh::heal::export_prometheus(*db));
+  REQUIRE(sh::heal::gather_report(*db, {}, sh::time_point{}));
+  auto st = db->prepare("SELECT MAX(version) FROM schema_migrations WHERE component = 'telemetry'");
+  REQUIRE(st);
+  REQUIRE(st->step());
+  CHECK(st->column_int(0) == static_cast<std::int64_t>(sh::telemetry::telemetry_migrations.size()));
+}
+
 TEST_CASE("report on an empty store says nothing was healed", "[heal][report]") {
   shop s;
   auto data = sh::heal::gather_report(s.db, {}, s.clock.now());
