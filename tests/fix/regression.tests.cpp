@@ -48,9 +48,10 @@ TEST_CASE("the test framework is found from the [test] command, the config files
             .framework == tf::jest);
   CHECK(fx::detect_framework(view({{"tests/a.test.js", "import { test } from 'node:test';\n"}}), fx::source_language::javascript)
             .framework == tf::node_test);
+  // C++: the framework alone is not enough, CTest must run the tests.
   auto cpp = fx::detect_framework(view({{"CMakeLists.txt", "find_package(Catch2)\ncatch_discover_tests(t)\n"}}), fx::source_language::cpp);
   CHECK(cpp.framework == tf::none);
-  CHECK(cpp.reason.find("Catch2") != std::string::npos);
+  CHECK(cpp.reason.find("Catch2 found, but the CMake files do not run tests through CTest") != std::string::npos);
 }
 
 TEST_CASE("the latency budget comes from production's baseline", "[fix][generateTestFix]") {
