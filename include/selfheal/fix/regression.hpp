@@ -7,7 +7,15 @@
 /// `unittest`, `node --test`, `jest`, `vitest`, `ctest`), then the repository's files — Python:
 /// pytest.ini, conftest.py, `[tool.pytest` in pyproject.toml, `[tool:pytest]` in setup.cfg, test files
 /// importing pytest or unittest; JavaScript: package.json's dependencies and `scripts.test`;
-/// C++: Catch2 / GoogleTest in CMakeLists.txt. No framework → no test, and the patch says so.
+/// C++: Catch2 (v2 or v3) or GoogleTest named by the CMake files or included by the tests, run
+/// through CTest (enable_testing / include(CTest) with add_test, catch_discover_tests or
+/// gtest_discover_tests). No framework → no test, and the patch says so.
+///
+/// C++ tests: the call comes from the repository's own tests and must be self-contained (literals,
+/// qualified names: no locals of that test); the new file sits next to that test, copies its
+/// includes, and is built by the same target — a name the target's `file(GLOB)` takes, or one
+/// `target_sources(<target> PRIVATE <file>)` line appended to the CMakeLists that defines it
+/// (`regression_test::registration`).
 ///
 /// The test (latency anomalies): it calls the handler with a representative input — a call of the
 /// handler found in the repository's own tests — five times and fails when the median exceeds a
@@ -177,6 +185,28 @@ inline framework_choice detect_cpp_framework(const repo_view& repo) {
   return {test_framework::none, "no test framework for this language"};
 }
 
+namespace detail {
+/// The `)` that closes the `(` at `open` on the same line, skipping string literals quoted by any
+/// of `quotes` (with backslash escapes); npos when the line ends first.
+inline std::size_t closing_paren(std::string_view text, std::size_t open, std::string_view quotes) {
+  int depth = 0;
+  char quote = 0;
+  for (std::size_t e = open; e < text.size(); ++e) {
+    const char c = text[e];
+    if (c == '\n') break;
+    if (quote) {
+      if (c == '\\') { ++e; continue; }
+      if (c == quote) quote = 0;
+      continue;
+    }
+    if (quotes.find(c) != std::string_view::npos) { quote = c; continue; }
+    if (c == '(') ++depth;
+    if (c == ')' && --depth == 0) return e;
+  }
+  return std::string::npos;
+}
+}  // namespace detail
+
 /// A call of `function` in the repository's tests (`compute_tax(100, "eu")`), to use as the
 /// representative input. Balanced parentheses; string literals respected; one line.
 [[nodiscard]] inline std::optional<std::string> find_representative_call(const repo_view& repo, std::string_view function,
@@ -195,22 +225,7 @@ inline framework_choice detect_cpp_framework(const repo_view& repo) {
       if (before.find("def ") != std::string_view::npos || before.find("function ") != std::string_view::npos ||
           before.find("import") != std::string_view::npos)
         continue;
-      int depth = 0;
-      char quote = 0;
-      std::size_t e = q;
-      for (; e < text.size(); ++e) {
-        const char c = text[e];
-        if (c == '\n') break;
-        if (quote) {
-          if (c == '\\') { ++e; continue; }
-          if (c == quote) quote = 0;
-          continue;
-        }
-        if (c == '"' || c == '\'' || c == '`') { quote = c; continue; }
-        if (c == '(') ++depth;
-        if (c == ')' && --depth == 0) break;
-      }
-      if (e < text.size() && text[e] == ')' && depth == 0) return text.substr(p, e - p + 1);
+      if (const auto e = detail::closing_paren(text, q, "\"'`"); e != std::string::npos) return text.substr(p, e - p + 1);
     }
   }
   return std::nullopt;
@@ -288,22 +303,8 @@ inline std::optional<cpp_call> find_cpp_call(const repo_view& repo, std::string_
       if (!before.empty() && (ident(before.back()) || before.back() == '&' || before.back() == '*') && !before.ends_with("return") &&
           !before.ends_with("co_await"))
         continue;
-      int depth = 0;
-      char quote = 0;
-      std::size_t e = q;
-      for (; e < text.size(); ++e) {
-        const char c = text[e];
-        if (c == '\n') break;
-        if (quote) {
-          if (c == '\\') { ++e; continue; }
-          if (c == quote) quote = 0;
-          continue;
-        }
-        if (c == '"' || c == '\'') { quote = c; continue; }
-        if (c == '(') ++depth;
-        if (c == ')' && --depth == 0) break;
-      }
-      if (e >= text.size() || text[e] != ')' || depth != 0) continue;
+      const auto e = detail::closing_paren(text, q, "\"'");
+      if (e == std::string::npos) continue;
       if (!self_contained_args(std::string_view(text).substr(q + 1, e - q - 1))) continue;
       return cpp_call{text.substr(start, e - start + 1), path};
     }
