@@ -66,7 +66,7 @@ for a in d.get("anomalies", []):
     print(f"{a['id']} ({a['handler']}, {a['kind']}): {a['status']}")
     print(a.get("story", "").rstrip())
     if a.get("reason"):
-        print("Stopped:", a["reason"])
+        print("Pending:" if a["status"] == "deployed" else "Stopped:", a["reason"])
     if "time_to_heal_s" in a:
         print(f"Time to heal: {a['time_to_heal_s']:.1f} s")
 print(f"selfheal's own share: {d.get('selfheal_s', 0):.2f} s of {d.get('sequences_s', 0):.1f} s in its sequences "

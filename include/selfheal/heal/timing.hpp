@@ -20,6 +20,7 @@
 /// (e.g. `self-healing-deployment-deploy-symphony:9`: right after that beat completed, so inside a
 /// step, between two of its beats).
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <csignal>
