@@ -41,10 +41,15 @@ void check_single_heal(const service& s, bool stage_redeployed = false) {
     else ++other;
   }
   CHECK(by_hand == 2);
-  CHECK(full == 1);
   CHECK(other == 0);
-  if (stage_redeployed) CHECK((canary == 1 || canary == 2));
-  else CHECK(canary == 1);
+  if (stage_redeployed) {  // at most the one interrupted stage twice
+    CHECK(canary >= 1);
+    CHECK(full >= 1);
+    CHECK(canary + full <= 3);
+  } else {
+    CHECK(canary == 1);
+    CHECK(full == 1);
+  }
   CHECK(log.ends_with("full " + merge + "\n"));
   CHECK(all_fast(s.live_handlers()));
   for (const char* kind : {"diagnosis", "fix", "validation", "deployment"}) {
