@@ -39,6 +39,7 @@ inline std::string heal_json(const heal::heal_report& r) {
   }
   w.end_array();
   w.member("time_to_heal_s", r.time_to_heal_s).member("mttr_s", r.mttr_s);
+  w.member("selfheal_s", r.selfheal_s).member("external_s", r.external_s).member("sequences_s", r.sequences_s);
   w.key("telemetry_records").begin_array();
   for (const auto& t : r.telemetry_records) w.value(t);
   w.end_array().member("baseline_record", r.baseline_record).end_object();
@@ -121,6 +122,9 @@ inline void register_heal(CLI::App& app, globals& g, int& exit_code) {
           std::printf("\n");
         }
       }
+      std::printf("\nTime in selfheal's sequences: %.1f s, of which builds, tests, deploys and waits %.1f s; "
+                  "selfheal's own share %.2f s.\n",
+                  r->sequences_s, r->external_s, r->selfheal_s);
     }
     exit_code = (r->status == "failed") ? exit_failed : exit_ok;
   });
