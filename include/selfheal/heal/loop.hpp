@@ -302,8 +302,9 @@ inline result<void> advance(context& ctx, store::database& db, const source::set
     a.learning = l->record_id;
     std::string evidence;
     for (const auto& m : l->metrics)
-      if (m.name == a.handler + ".p50_ms")
-        evidence = m.name + " " + fmt_ms(m.before) + " → " + fmt_ms(m.after);
+      if (m.name == a.handler + ".p50_ms")  // during the anomaly → after the fix, against the healthy baseline
+        evidence = m.name + (m.during ? " " + fmt_ms(*m.during) + " during the anomaly" : std::string()) + " → " +
+                   fmt_ms(m.after) + " after the fix (baseline " + fmt_ms(m.before) + ")";
     const std::string outcome(learning::to_string(l->result));
     a.story += "Learned: " + outcome + (evidence.empty() ? "" : ", " + evidence) + " (" + a.learning + ").\n";
     say("  learn " + a.learning + ": " + outcome + (evidence.empty() ? "" : " — " + evidence));
