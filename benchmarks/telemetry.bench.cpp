@@ -11,9 +11,17 @@
 //                                       the cost of rebuilding executions by correlation id
 //   BM_reference_simdjson_nested        raw simdjson over 64 MB of issue 10.4's shape (`write_nested`:
 //                                       a nested ctx object with an array in every event, 3–12 beats
-//                                       of varying handlers per execution, 4.5 % failed beats)
-//   BM_selfheal_nested/threads:1|2      selfheal's ingest of it with traces; `x_simdjson` against the
-//                                       reference above (issue 10.4's goal: ≥ 0.8 at equal threads)
+//                                       of varying handlers per execution, 4.5 % failed beats),
+//                                       reading two fields (handler, duration) on one thread
+//   BM_reference_simdjson_nested_fields/threads:1|2
+//                                       raw simdjson over the same bytes reading every field selfheal
+//                                       reads there (ts, event, sequence, beat, handler, durationMs,
+//                                       correlationId, error), on 1 or 2 threads (each its own part)
+//   BM_selfheal_nested/threads:1|2/traces:1|0
+//                                       selfheal's ingest of it, with execution paths or without;
+//                                       `x_simdjson` against the fields reference at the same thread
+//                                       count (issue 10.4's goal: ≥ 0.8), `x_narrow_1t` against the
+//                                       two-field one-thread reference
 // Each selfheal benchmark reports `x_simdjson` and `x_naive`: its bytes/s divided by the
 // references' bytes/s from this same run (the best of their repetitions: on a shared machine one
 // slow reference run must not flatter the ratios). Input: 64 MB of generated NDJSON (~300-byte events, no
@@ -148,15 +156,32 @@ void BM_selfheal_executions(benchmark::State& state) {
 BENCHMARK(BM_selfheal_executions)->ArgName("traces")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 double nested_simdjson_bps = 0;
+double nested_fields_bps[3] = {0, 0, 0};  // by thread count
 
 void BM_reference_simdjson_nested(benchmark::State& state) { simdjson_reference_loop(state, "nested", nested_simdjson_bps); }
 BENCHMARK(BM_reference_simdjson_nested)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+void BM_reference_simdjson_nested_fields(benchmark::State& state) {
+  const auto& path = data_file("nested");
+  const auto threads = static_cast<unsigned>(state.range(0));
+  auto& best = nested_fields_bps[threads];
+  best = std::max(best, timed_loop(state, [&] {
+    auto t = selfheal_ref::simdjson_fields_reference(path, threads);
+    benchmark::DoNotOptimize(t.sum);
+    return t.bytes;
+  }));
+}
+BENCHMARK(BM_reference_simdjson_nested_fields)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 void BM_selfheal_nested(benchmark::State& state) {
   const auto& path = data_file("nested");
-  const double bps = timed_loop(state, [&] { return run_ingest(path, static_cast<unsigned>(state.range(0))); });
-  if (nested_simdjson_bps > 0) state.counters["x_simdjson"] = bps / nested_simdjson_bps;
+  const auto threads = static_cast<unsigned>(state.range(0));
+  const bool traces = state.range(1) != 0;
+  const double bps = timed_loop(state, [&] { return run_ingest(path, threads, traces); });
+  if (nested_fields_bps[threads] > 0) state.counters["x_simdjson"] = bps / nested_fields_bps[threads];
+  if (nested_simdjson_bps > 0) state.counters["x_narrow_1t"] = bps / nested_simdjson_bps;
 }
-BENCHMARK(BM_selfheal_nested)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_selfheal_nested)->ArgNames({"threads", "traces"})->Args({1, 1})->Args({2, 1})->Args({1, 0})->Args({2, 0})
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

@@ -3,15 +3,20 @@
 # examples/heal-demo/service) in a new git repository with a believable history, its selfheal.toml,
 # and a production folder where v1.0 is deployed and serving.
 #
-#   examples/heal-demo/make-service.sh OUT [SELFHEAL_INCLUDE]
+#   examples/heal-demo/make-service.sh OUT [SELFHEAL_INCLUDE] [VARIANT]
 #   -> OUT/repo        the service's repository (main: v1.0, then the slow commit, released as v1.1)
+#   VARIANT: regression (default: v1.1 slows applyDiscount) or rollback (v1.1 adds a small cost to
+#            chargePayment, released while production's card gateway slows down: a revert passes the
+#            tests and the benchmark but cannot make production fast, so the canary fails)
 #      OUT/production  releases/<commit>/shop, current -> the deployed release, logs/shop.ndjson
 #
 # Fixed dates and identities; selfheal.toml names this machine's folders, so ids differ by folder.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-out=${1:?usage: make-service.sh OUT [SELFHEAL_INCLUDE]}
+out=${1:?usage: make-service.sh OUT [SELFHEAL_INCLUDE] [VARIANT]}
 inc=${2:-$(cd "$here/../../include" && pwd)}
+variant=${3:-regression}
+[[ "$variant" == regression || "$variant" == rollback ]] || { echo "make-service.sh: unknown variant '$variant'" >&2; exit 2; }
 [[ -e "$out" ]] && { echo "make-service.sh: '$out' exists" >&2; exit 2; }
 mkdir -p "$out/repo" "$out/production/logs"
 out=$(cd "$out" && pwd)
@@ -81,6 +86,31 @@ sed -i 's|^inline double round_cents(double x) { return std::round(x \* 100.0) /
 commit $((t0 + 2 * 86400)) "Alan Turing" alan@shop.example "cart: document the rounding rule"
 g tag v1.0
 
+if [[ "$variant" == rollback ]]; then
+# A small real cost in chargePayment: every charge builds the gateway's limits table and looks the
+# card's limit up (the benchmark sees it; production will mostly see the gateway itself slow down).
+python3 - "$repo/src/payment.hpp" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+s = s.replace('#include <thread>\n', '#include <thread>\n#include <vector>\n')
+s = s.replace('''inline receipt charge_payment(const cart& c, std::uint64_t id) {
+  if (c.discounted > card_limit) throw std::runtime_error("payment declined: over the card limit");''', '''/// The gateway's limit for the card's tier (the tiers the gateway publishes).
+inline double tier_limit(std::uint64_t card) {
+  std::vector<std::string> tiers;
+  for (int t = 0; t < 6000; ++t) tiers.push_back("T" + std::to_string(t));
+  const std::string mine = "T" + std::to_string(card % 6000);
+  for (const auto& t : tiers)
+    if (t == mine) return card_limit;
+  return card_limit;
+}
+
+inline receipt charge_payment(const cart& c, std::uint64_t id) {
+  if (c.discounted > tier_limit(id)) throw std::runtime_error("payment declined: over the card limit");''')
+open(p, 'w').write(s)
+PY
+commit $((t0 + 3 * 86400)) "Linus Torvalds" linus@shop.example "payment: check the charge against the gateway's limits table"
+else
 # The slow change: every call builds the list of issued campaign codes and scans it.
 python3 - "$repo/src/discount.hpp" <<'PY'
 import sys
@@ -104,6 +134,7 @@ inline cart apply_discount(cart c) {
 open(p, 'w').write(s)
 PY
 commit $((t0 + 3 * 86400)) "Linus Torvalds" linus@shop.example "discount: honour only codes of issued campaigns"
+fi
 
 cat > "$repo/README.md" <<'MD'
 # shop

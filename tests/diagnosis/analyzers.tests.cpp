@@ -94,6 +94,44 @@ TEST_CASE("suspects are ranked by overlap with the function as it was in each co
   }
 }
 
+TEST_CASE("a commit a later commit reverted, and the revert, are not suspects", "[diagnosis][analyzers]") {
+  // bad (the cause) slows fn; selfheal's fix branch commit fx and its merge m touch fn; the canary failed
+  // and selfheal's rollback r took m back; a user's own revert u took back d. Onset after all of them.
+  const std::int64_t T = 1'750'000'000;
+  const std::string bad(40, 'b'), fx(40, 'f'), m(40, 'e'), r(40, 'a'), d(40, 'd'), u(40, 'c'), base(40, '1');
+  auto rollback = commit(r, T - 600, {change("f.js", {{12, 3, 12, 3}})}, "Revert \"selfheal: revert fix for fn\"");
+  rollback.message = rollback.summary + "\n\nselfheal rolled back " + m + " (deployment deployment-1): canary failed\n";
+  auto merge = commit(m, T - 1200, {change("f.js", {{12, 3, 12, 3}})}, "Merge selfheal/fn-deployment-1");
+  merge.parents = {bad, fx};
+  auto user_revert = commit(u, T - 1500, {change("f.js", {{14, 1, 14, 1}})}, "Revert \"tweak\"");
+  user_revert.message = user_revert.summary + "\n\nThis reverts commit " + d + ".\n";
+  dx::history h;
+  h.commits = {rollback, merge, user_revert,
+               commit(fx, T - 1800, {change("f.js", {{12, 3, 12, 3}})}, "selfheal: revert fix for fn"),
+               commit(d, T - 2400, {change("f.js", {{14, 1, 14, 1}})}, "tweak"),
+               commit(bad, T - 3 * 3600, {change("f.js", {{13, 1, 13, 1}})}, "slow"),
+               commit(base, T - 240 * 3600, {change("f.js", {{0, 0, 1, 30}}, 'A')}, "create")};
+  dx::blame_window w;
+  w.onset = T;
+  const auto s = dx::rank_suspects(h, {{"f.js", 10, 20, "fn"}}, w);
+  REQUIRE(!s.empty());
+  CHECK(s[0].commit == bad);
+  for (const auto& x : s) {
+    CHECK(x.commit != r);
+    CHECK(x.commit != m);
+    CHECK(x.commit != fx);
+    CHECK(x.commit != u);
+    CHECK(x.commit != d);
+  }
+  SECTION("a revert of a revert: the original change stands again and can be blamed") {
+    auto again = commit(std::string(40, '9'), T - 300, {change("f.js", {{14, 1, 14, 1}})}, "Reapply \"tweak\"");
+    again.message = again.summary + "\n\nThis reverts commit " + u + ".\n";
+    h.commits.insert(h.commits.begin(), again);
+    const auto t = dx::rank_suspects(h, {{"f.js", 10, 20, "fn"}}, w);
+    CHECK(std::any_of(t.begin(), t.end(), [&](const auto& x) { return x.commit == d; }));
+  }
+}
+
 TEST_CASE("stack frames of four languages", "[diagnosis][analyzers]") {
   const auto js = dx::parse_stack_frames(
       "TypeError: x is undefined\n    at applyDiscount (/srv/shop/src/cart.js:14:22)\n    at /srv/shop/src/checkout.js:8:5");

@@ -22,17 +22,20 @@ namespace {
 
 using namespace learn_test;
 
-/// How many "x,y" pairs a polyline's points attribute holds.
-std::size_t polyline_points(const std::string& html, std::string_view cls) {
-  const auto at = html.find("<polyline class=\"" + std::string(cls) + "\"");
-  if (at == std::string::npos) return 0;
-  const auto from = html.find("points=\"", at) + 8;
-  const auto to = html.find('"', from);
-  std::istringstream in(html.substr(from, to - from));
-  std::size_t n = 0;
-  for (std::string pair; in >> pair;) n += pair.find(',') != std::string::npos;
-  return n;
+/// How many "x,y" pairs the polylines of a class hold, and how many polylines there are.
+std::pair<std::size_t, std::size_t> polylines(const std::string& html, std::string_view cls) {
+  const std::string tag = "<polyline class=\"" + std::string(cls) + "\"";
+  std::size_t points = 0, lines = 0;
+  for (auto at = html.find(tag); at != std::string::npos; at = html.find(tag, at + 1)) {
+    ++lines;
+    const auto from = html.find("points=\"", at) + 8;
+    const auto to = html.find('"', from);
+    std::istringstream in(html.substr(from, to - from));
+    for (std::string pair; in >> pair;) points += pair.find(',') != std::string::npos;
+  }
+  return {points, lines};
 }
+std::size_t polyline_points(const std::string& html, std::string_view cls) { return polylines(html, cls).first; }
 
 std::size_t count(const std::string& hay, std::string_view needle) {
   std::size_t n = 0;
@@ -155,6 +158,36 @@ TEST_CASE("report and export read while another connection holds the write lock"
   REQUIRE(text);
   CHECK(text->find("selfheal_deployments_total{status=\"deployed\"} 1") != std::string::npos);
   REQUIRE(writer->exec("COMMIT"));
+}
+
+TEST_CASE("report: the latency line breaks where the telemetry has a gap", "[heal][report]") {
+  healed_shop s;
+  s.parse({80, 90});  // twenty windows without data, then ten more
+  auto data = sh::heal::gather_report(s.db, {}, s.clock.now());
+  REQUIRE(data);
+  const auto html = sh::heal::render_html(*data);
+  CHECK(polylines(html, "p50") == std::pair<std::size_t, std::size_t>{70, 2});  // the one-window gap at 45 joins
+  CHECK(polylines(html, "p95") == std::pair<std::size_t, std::size_t>{70, 2});
+}
+
+TEST_CASE("report and export migrate a store written by an older selfheal", "[heal][report][prometheus]") {
+  sh::test::temp_dir dir;
+  const auto path = (dir.path() / "old.db").string();
+  {
+    // the first telemetry schema only, as the first release wrote it
+    auto db = sh::store::database::open(path);
+    REQUIRE(db);
+    REQUIRE(sh::store::migrate(*db, "telemetry",
+                               std::span<const std::string_view>(sh::telemetry::telemetry_migrations).first(1)));
+  }
+  auto db = sh::store::database::open_existing(path);
+  REQUIRE(db);
+  REQUIRE(sh::heal::export_prometheus(*db));
+  REQUIRE(sh::heal::gather_report(*db, {}, sh::time_point{}));
+  auto st = db->prepare("SELECT MAX(version) FROM schema_migrations WHERE component = 'telemetry'");
+  REQUIRE(st);
+  REQUIRE(st->step());
+  CHECK(st->column_int(0) == static_cast<std::int64_t>(sh::telemetry::telemetry_migrations.size()));
 }
 
 TEST_CASE("report on an empty store says nothing was healed", "[heal][report]") {
@@ -282,7 +315,7 @@ TEST_CASE("report renders in headless Chromium: charts drawn, no console error, 
   INFO(dom->err);
   REQUIRE(dom->exit_code == 0);
   // the browser built the SVG elements the page declares
-  CHECK(count(dom->out, "<polyline") == 2);
+  CHECK(count(dom->out, "<polyline") == 2);  // p50 and p95, no gap in this store
   CHECK(count(dom->out, "<svg") == 2);
   CHECK(count(dom->out, "<rect") >= 2);
   CHECK(dom->err.find("CONSOLE") == std::string::npos);

@@ -96,3 +96,64 @@ TEST_CASE("the audit log is append-only", "[store][audit]") {
   REQUIRE(*q->step());
   CHECK(q->column_text(0) == "create-branch");
 }
+
+TEST_CASE("the row loop reads every row, the first row, or stops at the row function's error", "[store][rows]") {
+  sh::test::temp_dir dir;
+  auto db = st::database::open((dir.path() / "s.db").string());
+  REQUIRE(db);
+  REQUIRE(db->exec("CREATE TABLE t(k INTEGER, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c');"));
+  const auto above = [](std::int64_t k) { return [k](st::statement& q) { q.bind(1, k); }; };
+  const auto text = [](const st::statement& q) { return q.column_text(0); };
+  auto all = db->query("SELECT v FROM t WHERE k > ?1 ORDER BY k", above(1), text);
+  REQUIRE(all);
+  CHECK(*all == std::vector<std::string>{"b", "c"});
+  auto first = db->query_one("SELECT v FROM t WHERE k > ?1 ORDER BY k", above(1), text);
+  REQUIRE(first);
+  CHECK(*first == std::optional<std::string>{"b"});
+  auto none = db->query_one("SELECT v FROM t WHERE k > ?1", above(9), text);
+  REQUIRE(none);
+  CHECK_FALSE(none->has_value());
+  // A statement is reset after its loop: bound again, it runs again.
+  auto stmt = db->prepare("SELECT k FROM t WHERE k >= ?1 ORDER BY k");
+  REQUIRE(stmt);
+  std::int64_t sum = 0;
+  for (std::int64_t from : {1, 3}) {
+    stmt->bind(1, from);
+    REQUIRE(stmt->each([&](const st::statement& q) { sum += q.column_int(0); }));
+  }
+  CHECK(sum == 1 + 2 + 3 + 3);
+  // A row function that fails stops the loop with its error.
+  int seen = 0;
+  auto stopped = db->each("SELECT k FROM t ORDER BY k", [](st::statement&) {}, [&](const st::statement& q) -> sh::result<void> {
+    ++seen;
+    if (q.column_int(0) == 2) return sh::fail(sh::errc::parse_error, "row 2 is bad");
+    return {};
+  });
+  REQUIRE_FALSE(stopped);
+  CHECK(stopped.error().detail == "row 2 is bad");
+  CHECK(seen == 2);
+  auto parsed = db->query("SELECT k FROM t ORDER BY k", [](st::statement&) {}, [](const st::statement& q) -> sh::result<int> {
+    return static_cast<int>(q.column_int(0)) * 10;
+  });
+  REQUIRE(parsed);
+  CHECK(*parsed == std::vector<int>{10, 20, 30});
+}
+
+TEST_CASE("a SQLite error names the statement that failed", "[store][rows]") {
+  sh::test::temp_dir dir;
+  auto db = st::database::open((dir.path() / "s.db").string());
+  REQUIRE(db);
+  auto bad = db->query("SELECT nope FROM   missing\n  WHERE x = ?1", [](st::statement&) {}, [](const st::statement&) { return 1; });
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().code == sh::errc::store_error);
+  CHECK(bad.error().detail.find("prepare of 'SELECT nope FROM missing WHERE x = ?1': no such table: missing") != std::string::npos);
+  REQUIRE(db->exec("CREATE TABLE u(k INTEGER UNIQUE); INSERT INTO u VALUES (1);"));
+  auto dup = db->prepare("INSERT INTO u(k) VALUES (?1)");
+  REQUIRE(dup);
+  dup->bind(1, 1);
+  auto r = dup->exec();
+  REQUIRE_FALSE(r);
+  CHECK(r.error().detail.find("step of 'INSERT INTO u(k) VALUES (?1)': UNIQUE constraint failed") != std::string::npos);
+  CHECK(st::split_nl(st::join_nl({"a", "", "b"})) == std::vector<std::string>{"a", "", "b"});
+  CHECK(st::split_nl("").empty());
+}

@@ -96,6 +96,7 @@ TEST_CASE("executions without sequence-started are grouped by correlation id and
       by_path[p.steps] += p.executions;
       failed += p.failed;
     }
+    CHECK(failed == 0);  // every execution ends in sequence-completed
     CHECK(by_path.size() == 2);
     CHECK(by_path[{step(1), step(2), step(3), step(4)}] == 300);
     CHECK(by_path[{step(1), step(3), step(2), step(4)}] == 100);  // by time, not by the beat field

@@ -192,6 +192,12 @@ TEST_CASE("the flat-object fast path reads exactly what On-Demand reads", "[tele
       R"({"error":"","handler":"e"})",
       R"({"error":0,"handler":"e"})",
       R"({"err":"bad \"thing\"","handler":"e"})",
+      // escapes in kept strings: the simple ones are unescaped by the fast path, \u goes to On-Demand
+      R"({"error":"card \"declined\"\nretry in 30s","handler":"e\/f","ts":"2025-01-01T00:00:00Z"})",
+      R"({"error":"C:\\svc\\stock.cs \b\f\r\t","sequence":"s\"q","beat":"b\\1","correlationId":"c\/2"})",
+      R"({"error":"x\u00e9y","handler":"h\"1","message":"m\\"})",
+      R"({"error":"bad escape \x","handler":"h"})",
+      R"({"handler":"\"","error":"\\","level":"\t"})",
       R"({"attrs":{"a":[1,2,{"b":null}],"c":"d"},"handler":"n","tags":[],"o":{}})",
       R"({"attrs":{"a":[1,2,{"b":nul}]},"handler":"n"})",
       R"({"attrs":{"a" 1},"handler":"n"})",

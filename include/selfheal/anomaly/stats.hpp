@@ -266,6 +266,18 @@ inline double kth_difference(std::span<const weighted_value> x, std::span<const 
   return r;
 }
 
+/// The k-th smallest (1-based, by weight) of all differences x_i − y_j on grouped samples: exact,
+/// O((|x| + |y|) · 64) time. `hodges_lehmann` takes the middle rank; a confidence interval for the
+/// shift takes two others (deployment's canary judge). NaN when a side is empty or k is out of range.
+[[nodiscard]] inline double kth_difference(std::span<const weighted_value> x, std::span<const weighted_value> y, std::uint64_t k) {
+  const auto xs = detail::normalized(x), ys = detail::normalized(y);
+  std::uint64_t nx = 0, ny = 0;
+  for (const auto& v : xs) nx += v.count;
+  for (const auto& v : ys) ny += v.count;
+  if (nx == 0 || ny == 0 || k == 0 || k > nx * ny) return std::numeric_limits<double>::quiet_NaN();
+  return detail::kth_difference(xs, ys, k);
+}
+
 /// Hodges-Lehmann estimate of the shift of x against y: the median of all differences x_i − y_j
 /// (the mean of the two middle ones for an even count), on grouped samples. Exact; O((|x| + |y|)
 /// · 64) time, no pairwise table. NaN when either side is empty.

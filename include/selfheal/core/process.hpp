@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
@@ -182,6 +183,30 @@ inline void append_capped(std::string& dst, bool& truncated, const char* data, s
 
 }  // namespace detail
 
+/// Wall time this process has spent waiting on the outside world: child processes (every
+/// `run_process`, from spawn to reaping) and deliberate waits (a deploy's settle). `selfheal heal`
+/// reads it to tell its own share of a heal from that of builds, tests and deploys. Process-wide,
+/// monotonic, in nanoseconds.
+inline std::atomic<std::int64_t>& external_wait_ns() noexcept {
+  static std::atomic<std::int64_t> total{0};
+  return total;
+}
+
+/// Adds the wall time of its own lifetime to `external_wait_ns()`.
+class external_wait_scope {
+ public:
+  external_wait_scope() noexcept : started_(std::chrono::steady_clock::now()) {}
+  ~external_wait_scope() {
+    external_wait_ns().fetch_add(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started_).count());
+  }
+  external_wait_scope(const external_wait_scope&) = delete;
+  external_wait_scope& operator=(const external_wait_scope&) = delete;
+
+ private:
+  std::chrono::steady_clock::time_point started_;
+};
+
 /// Run `argv[0]` (looked up in PATH when it has no '/') with `argv` as its arguments. Returns the
 /// exit status and captured output; see the file comment for the errors.
 [[nodiscard]] inline result<process_output> run_process(std::span<const std::string> argv,
@@ -189,6 +214,7 @@ inline void append_capped(std::string& dst, bool& truncated, const char* data, s
   using clock = std::chrono::steady_clock;
   if (argv.empty() || argv.front().empty())
     return fail(errc::invalid_request, "run_process: empty argv");
+  const external_wait_scope waiting;
 
   const std::string what = detail::describe_argv(argv);
   int out_pipe[2] = {-1, -1};

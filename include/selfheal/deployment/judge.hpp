@@ -243,36 +243,23 @@ inline sample_summary summarize_exact(std::span<const double> xs) {
   return r;
 }
 
-/// Weighted count of pairs with canary − baseline ≤ t (two pointers, linear).
-[[nodiscard]] inline double pairs_at_most(const sample_summary& canary, const sample_summary& baseline, double t) {
-  // For each canary value y, the baseline values x with x ≥ y − t; y ascending moves the bound up.
-  double total = 0, below = 0;  // below: baseline weight with x < y − t
-  std::size_t j = 0;
-  const auto& ys = baseline.entries;
-  for (const auto& c : canary.entries) {
-    const double bound = c.value - t;
-    while (j < ys.size() && ys[j].value < bound) below += ys[j++].count;
-    total += c.count * (baseline.n - below);
-  }
-  return total;
+namespace detail {
+/// A summary as the grouped sample `anomaly::stats` works on (counts are whole samples).
+inline std::vector<anomaly::stats::weighted_value> weighted(const sample_summary& s) {
+  std::vector<anomaly::stats::weighted_value> v;
+  v.reserve(s.entries.size());
+  for (const auto& e : s.entries) v.push_back({e.value, static_cast<std::uint64_t>(std::llround(e.count))});
+  return v;
 }
+inline double kth(const std::vector<anomaly::stats::weighted_value>& c, const std::vector<anomaly::stats::weighted_value>& b, double k) {
+  return anomaly::stats::kth_difference(c, b, static_cast<std::uint64_t>(std::max(1.0, k)));
+}
+}  // namespace detail
 
-/// The k-th smallest (1-based, weighted) pairwise difference canary − baseline, by bisection on
-/// the value to a relative precision of 1e-10 of the differences' range.
-[[nodiscard]] inline double pairwise_difference_rank(const sample_summary& canary, const sample_summary& baseline,
-                                                     double k) {
-  if (canary.entries.empty() || baseline.entries.empty()) return std::numeric_limits<double>::quiet_NaN();
-  double lo = canary.entries.front().value - baseline.entries.back().value;  // count(lo) ≥ 1
-  double hi = canary.entries.back().value - baseline.entries.front().value;  // count(hi) = n·m
-  if (pairs_at_most(canary, baseline, lo) >= k) return lo;
-  // Invariant: count(lo) < k ≤ count(hi).
-  const double eps = (hi - lo) * 1e-10;
-  for (int it = 0; it < 200 && hi - lo > eps; ++it) {
-    const double mid = lo + (hi - lo) / 2;
-    if (mid <= lo || mid >= hi) break;
-    if (pairs_at_most(canary, baseline, mid) >= k) hi = mid; else lo = mid;
-  }
-  return hi;
+/// The k-th smallest (1-based, weighted) pairwise difference canary − baseline: the exact order
+/// statistic of `anomaly::stats::kth_difference`. NaN when a side is empty.
+[[nodiscard]] inline double pairwise_difference_rank(const sample_summary& canary, const sample_summary& baseline, double k) {
+  return detail::kth(detail::weighted(canary), detail::weighted(baseline), k);
 }
 
 /// The Hodges-Lehmann shift (canary − baseline) with its confidence interval.
@@ -290,9 +277,10 @@ struct shift_estimate {
   const double z = anomaly::stats::normal_quantile(1 - (1 - confidence) / 2);
   double k = std::floor(N / 2 - z * std::sqrt(N * (n + m + 1) / 12));
   k = std::clamp(k, 1.0, N);
-  s.estimate = pairwise_difference_rank(canary, baseline, std::ceil(N / 2));
-  s.lower = pairwise_difference_rank(canary, baseline, k);
-  s.upper = pairwise_difference_rank(canary, baseline, N - k + 1);
+  const auto c = detail::weighted(canary), b = detail::weighted(baseline);
+  s.estimate = detail::kth(c, b, std::ceil(N / 2));
+  s.lower = detail::kth(c, b, k);
+  s.upper = detail::kth(c, b, N - k + 1);
   return s;
 }
 

@@ -599,7 +599,10 @@ inline result<stage_result> run_stage(deploy_state& s, context& ctx, const git::
   vals.emplace_back("worktree", co->path().string());
   if (auto r = run_command(expand_argv(c.deploy_command, vals), co->path(), c.deploy_timeout, "deploy stage " + stage); !r)
     return tl::unexpected(r.error());
-  if (c.settle.count() > 0) std::this_thread::sleep_for(c.settle);
+  if (c.settle.count() > 0) {
+    const external_wait_scope waiting;
+    std::this_thread::sleep_for(c.settle);
+  }
   if (!c.traffic.empty())
     if (auto r = run_command(expand_argv(c.traffic, vals), s.repo, c.deploy_timeout, "traffic after stage " + stage); !r)
       return tl::unexpected(r.error());

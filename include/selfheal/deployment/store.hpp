@@ -80,23 +80,6 @@ namespace detail {
 inline std::int64_t to_ns(time_point t) {
   return static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
 }
-inline std::string join_nl(const std::vector<std::string>& v) {
-  std::string s;
-  for (std::size_t i = 0; i < v.size(); ++i) { if (i) s += '\n'; s += v[i]; }
-  return s;
-}
-inline std::vector<std::string> split_nl(const std::string& s) {
-  std::vector<std::string> v;
-  if (s.empty()) return v;
-  std::size_t p = 0;
-  while (true) {
-    auto n = s.find('\n', p);
-    v.push_back(s.substr(p, n == std::string::npos ? std::string::npos : n - p));
-    if (n == std::string::npos) break;
-    p = n + 1;
-  }
-  return v;
-}
 template <class T>
 inline tl::unexpected<error> pass(const result<T>& r) { return tl::unexpected(r.error()); }
 }  // namespace detail
@@ -135,7 +118,7 @@ inline void write_metrics_json(json_writer& w, const std::vector<metric_verdict>
       "INSERT INTO deployment_runs(record_id, validation_record, mode, status, reasons, handler, anomaly_id, "
       "anomaly_type, strategy, created_at_ns, updated_at_ns) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10)");
   if (!st) return detail::pass(st);
-  st->bind(1, *id).bind(2, r.validation_record).bind(3, r.mode).bind(4, r.status).bind(5, detail::join_nl(r.reasons))
+  st->bind(1, *id).bind(2, r.validation_record).bind(3, r.mode).bind(4, r.status).bind(5, store::join_nl(r.reasons))
       .bind(6, r.handler).bind(7, r.anomaly_id).bind(8, r.anomaly_type).bind(9, r.strategy).bind(10, detail::to_ns(now));
   if (auto e = st->exec(); !e) return tl::unexpected(e.error());
   if (auto a = store::audit(db, now, actor, "deploy.requested", r.validation_record, *id,
@@ -158,7 +141,7 @@ inline void write_metrics_json(json_writer& w, const std::vector<metric_verdict>
       "UPDATE deployment_runs SET mode=?2, status=?3, reasons=?4, branch=?5, commit_sha=?6, merge_commit=?7, "
       "previous=?8, rollback_commit=?9, rollback_reason=?10, deployed_ns=?11, updated_at_ns=?12 WHERE record_id=?1");
   if (!st) return detail::pass(st);
-  st->bind(1, r.record_id).bind(2, r.mode).bind(3, r.status).bind(4, detail::join_nl(r.reasons)).bind(5, r.branch)
+  st->bind(1, r.record_id).bind(2, r.mode).bind(3, r.status).bind(4, store::join_nl(r.reasons)).bind(5, r.branch)
       .bind(6, r.commit).bind(7, r.merge_commit).bind(8, r.previous);
   if (r.rolled_back) st->bind(9, r.rolled_back->commit).bind(10, r.rolled_back->reason);
   else st->bind_null(9).bind_null(10);
@@ -246,141 +229,119 @@ struct step_state {
 
 [[nodiscard]] inline result<step_state> get_step(store::database& db, std::string_view record_id, std::string_view step) {
   if (auto m = migrate_deployment(db); !m) return tl::unexpected(m.error());
-  auto st = db.prepare("SELECT state, detail FROM deployment_steps WHERE record_id=?1 AND step=?2");
-  if (!st) return detail::pass(st);
-  st->bind(1, record_id).bind(2, step);
-  auto row = st->step();
+  auto row = db.query_one("SELECT state, detail FROM deployment_steps WHERE record_id=?1 AND step=?2",
+                          [&](store::statement& q) { q.bind(1, record_id).bind(2, step); },
+                          [](const store::statement& st) { return step_state{st.column_text(0), st.column_text(1)}; });
   if (!row) return detail::pass(row);
-  if (!*row) return step_state{};
-  return step_state{st->column_text(0), st->column_text(1)};
+  return row->value_or(step_state{});
 }
 
 /// Every step of a deployment, in the order they were first written.
 [[nodiscard]] inline result<std::vector<std::pair<std::string, step_state>>> load_steps(store::database& db,
                                                                                        std::string_view record_id) {
   if (auto m = migrate_deployment(db); !m) return tl::unexpected(m.error());
-  auto st = db.prepare("SELECT step, state, detail FROM deployment_steps WHERE record_id=?1 ORDER BY rowid");
-  if (!st) return detail::pass(st);
-  st->bind(1, record_id);
-  std::vector<std::pair<std::string, step_state>> out;
-  for (auto row = st->step();; row = st->step()) {
-    if (!row) return detail::pass(row);
-    if (!*row) break;
-    out.emplace_back(st->column_text(0), step_state{st->column_text(1), st->column_text(2)});
-  }
-  return out;
+  return db.query("SELECT step, state, detail FROM deployment_steps WHERE record_id=?1 ORDER BY rowid",
+                  [&](store::statement& q) { q.bind(1, record_id); }, [](const store::statement& st) {
+                    return std::pair<std::string, step_state>{st.column_text(0), step_state{st.column_text(1), st.column_text(2)}};
+                  });
 }
 
 /// Reads a stored deployment back (what learning.track reads). `audit` holds the ids of the audit
 /// rows whose `record` is this deployment.
 [[nodiscard]] inline result<record> load_deployment(store::database& db, std::string_view id) {
   if (auto m = migrate_deployment(db); !m) return tl::unexpected(m.error());
-  auto st = db.prepare(
+  const auto by_record = [&](store::statement& q) { q.bind(1, id); };
+  auto run = db.query_one(
       "SELECT validation_record, mode, status, reasons, handler, anomaly_id, anomaly_type, strategy, branch, commit_sha, "
-      "merge_commit, previous, rollback_commit, rollback_reason, deployed_ns FROM deployment_runs WHERE record_id=?1");
-  if (!st) return detail::pass(st);
-  st->bind(1, id);
-  auto row = st->step();
-  if (!row) return detail::pass(row);
-  if (!*row) return fail(errc::not_found, "no deployment record '" + std::string(id) + "' (see `selfheal records --kind deployment`)");
-  record r;
-  r.record_id = std::string(id);
-  r.validation_record = st->column_text(0);
-  r.mode = st->column_text(1);
-  r.status = st->column_text(2);
-  r.reasons = detail::split_nl(st->column_text(3));
-  r.handler = st->column_text(4);
-  r.anomaly_id = st->column_text(5);
-  r.anomaly_type = st->column_text(6);
-  r.strategy = st->column_text(7);
-  r.branch = st->column_text(8);
-  r.commit = st->column_text(9);
-  r.merge_commit = st->column_text(10);
-  r.previous = st->column_text(11);
-  if (!st->is_null(12)) r.rolled_back = rollback{st->column_text(12), st->column_text(13)};
-  r.deployed_ns = st->column_int(14);
-  auto sg = db.prepare(
+      "merge_commit, previous, rollback_commit, rollback_reason, deployed_ns FROM deployment_runs WHERE record_id=?1",
+      by_record, [&](const store::statement& st) {
+        record r;
+        r.record_id = std::string(id);
+        r.validation_record = st.column_text(0);
+        r.mode = st.column_text(1);
+        r.status = st.column_text(2);
+        r.reasons = store::split_nl(st.column_text(3));
+        r.handler = st.column_text(4);
+        r.anomaly_id = st.column_text(5);
+        r.anomaly_type = st.column_text(6);
+        r.strategy = st.column_text(7);
+        r.branch = st.column_text(8);
+        r.commit = st.column_text(9);
+        r.merge_commit = st.column_text(10);
+        r.previous = st.column_text(11);
+        if (!st.is_null(12)) r.rolled_back = rollback{st.column_text(12), st.column_text(13)};
+        r.deployed_ns = st.column_int(14);
+        return r;
+      });
+  if (!run) return detail::pass(run);
+  if (!*run) return fail(errc::not_found, "no deployment record '" + std::string(id) + "' (see `selfheal records --kind deployment`)");
+  record& r = **run;
+  auto stages = db.each(
       "SELECT stage, commit_sha, started_ns, finished_ns, verdict, score FROM deployment_stages "
-      "WHERE record_id=?1 ORDER BY idx");
-  if (!sg) return detail::pass(sg);
-  sg->bind(1, id);
-  for (auto rr = sg->step();; rr = sg->step()) {
-    if (!rr) return detail::pass(rr);
-    if (!*rr) break;
-    stage_result s;
-    s.stage = sg->column_text(0);
-    s.commit = sg->column_text(1);
-    s.started_ns = sg->column_int(2);
-    s.finished_ns = sg->column_int(3);
-    s.verdict = sg->column_text(4);
-    s.score = sg->column_double(5);
-    r.stages.push_back(std::move(s));
-  }
-  auto mt = db.prepare(
+      "WHERE record_id=?1 ORDER BY idx",
+      by_record, [&](const store::statement& sg) {
+        stage_result s;
+        s.stage = sg.column_text(0);
+        s.commit = sg.column_text(1);
+        s.started_ns = sg.column_int(2);
+        s.finished_ns = sg.column_int(3);
+        s.verdict = sg.column_text(4);
+        s.score = sg.column_double(5);
+        r.stages.push_back(std::move(s));
+      });
+  if (!stages) return detail::pass(stages);
+  auto metrics = db.each(
       "SELECT stage_idx, name, baseline, canary, ratio, p_value, classification, critical FROM deployment_stage_metrics "
-      "WHERE record_id=?1 ORDER BY stage_idx, idx");
-  if (!mt) return detail::pass(mt);
-  mt->bind(1, id);
-  for (auto rr = mt->step();; rr = mt->step()) {
-    if (!rr) return detail::pass(rr);
-    if (!*rr) break;
-    const auto si = static_cast<std::size_t>(mt->column_int(0));
-    if (si >= r.stages.size()) continue;
-    metric_verdict m;
-    m.name = mt->column_text(1);
-    m.baseline = mt->column_double(2);
-    m.canary = mt->column_double(3);
-    m.ratio = mt->is_null(4) ? std::numeric_limits<double>::infinity() : mt->column_double(4);
-    m.p_value = mt->column_double(5);
-    m.classification = mt->column_text(6);
-    m.critical = mt->column_int(7) != 0;
-    r.stages[si].metrics.push_back(std::move(m));
-  }
-  auto pr = db.prepare("SELECT pr_id, title, url, body FROM deployment_pull_requests WHERE record_id=?1");
+      "WHERE record_id=?1 ORDER BY stage_idx, idx",
+      by_record, [&](const store::statement& mt) {
+        const auto si = static_cast<std::size_t>(mt.column_int(0));
+        if (si >= r.stages.size()) return;
+        metric_verdict m;
+        m.name = mt.column_text(1);
+        m.baseline = mt.column_double(2);
+        m.canary = mt.column_double(3);
+        m.ratio = mt.is_null(4) ? std::numeric_limits<double>::infinity() : mt.column_double(4);
+        m.p_value = mt.column_double(5);
+        m.classification = mt.column_text(6);
+        m.critical = mt.column_int(7) != 0;
+        r.stages[si].metrics.push_back(std::move(m));
+      });
+  if (!metrics) return detail::pass(metrics);
+  auto pr = db.query_one("SELECT pr_id, title, url, body FROM deployment_pull_requests WHERE record_id=?1", by_record,
+                         [](const store::statement& q) {
+                           return pull_request{q.column_text(0), q.column_text(1), q.column_text(2), q.column_text(3)};
+                         });
   if (!pr) return detail::pass(pr);
-  pr->bind(1, id);
-  auto prow = pr->step();
-  if (!prow) return detail::pass(prow);
-  if (*prow) r.pr = pull_request{pr->column_text(0), pr->column_text(1), pr->column_text(2), pr->column_text(3)};
-  auto au = db.prepare("SELECT id FROM audit_log WHERE record=?1 ORDER BY id");
-  if (!au) return detail::pass(au);
-  au->bind(1, id);
-  for (auto ar = au->step();; ar = au->step()) {
-    if (!ar) return detail::pass(ar);
-    if (!*ar) break;
-    r.audit.push_back(au->column_int(0));
-  }
-  return r;
+  if (*pr) r.pr = std::move(**pr);
+  auto audit = db.query("SELECT id FROM audit_log WHERE record=?1 ORDER BY id", by_record,
+                        [](const store::statement& q) { return q.column_int(0); });
+  if (!audit) return detail::pass(audit);
+  r.audit = std::move(*audit);
+  return std::move(r);
 }
 
 /// The newest deployment of `validation_record` that is still open (not deployed, rolled back,
 /// dry run, refused or failed): the one a second `deploy` resumes. Empty when none.
 [[nodiscard]] inline result<std::string> open_deployment_for(store::database& db, std::string_view validation_record) {
   if (auto m = migrate_deployment(db); !m) return tl::unexpected(m.error());
-  auto st = db.prepare(
+  auto row = db.query_one(
       "SELECT d.record_id FROM deployment_runs d JOIN records r ON r.id = d.record_id "
-      "WHERE d.validation_record=?1 AND d.status IN ('running', 'blocked') ORDER BY r.seq DESC LIMIT 1");
-  if (!st) return detail::pass(st);
-  st->bind(1, validation_record);
-  auto row = st->step();
+      "WHERE d.validation_record=?1 AND d.status IN ('running', 'blocked') ORDER BY r.seq DESC LIMIT 1",
+      [&](store::statement& q) { q.bind(1, validation_record); }, [](const store::statement& q) { return q.column_text(0); });
   if (!row) return detail::pass(row);
-  if (!*row) return std::string{};
-  return st->column_text(0);
+  return row->value_or(std::string{});
 }
 
 /// The newest finished deployment (deployed or rolled back) of `validation_record`, or empty: a
 /// second `deploy` of it reports that one instead of shipping the same fix again.
 [[nodiscard]] inline result<std::string> finished_deployment_for(store::database& db, std::string_view validation_record) {
   if (auto m = migrate_deployment(db); !m) return tl::unexpected(m.error());
-  auto st = db.prepare(
+  auto row = db.query_one(
       "SELECT d.record_id FROM deployment_runs d JOIN records r ON r.id = d.record_id "
-      "WHERE d.validation_record=?1 AND d.status IN ('deployed', 'rolled_back') ORDER BY r.seq DESC LIMIT 1");
-  if (!st) return detail::pass(st);
-  st->bind(1, std::string(validation_record));
-  auto row = st->step();
+      "WHERE d.validation_record=?1 AND d.status IN ('deployed', 'rolled_back') ORDER BY r.seq DESC LIMIT 1",
+      [&](store::statement& q) { q.bind(1, std::string(validation_record)); }, [](const store::statement& q) { return q.column_text(0); });
   if (!row) return detail::pass(row);
-  if (!*row) return std::string{};
-  return st->column_text(0);
+  return row->value_or(std::string{});
 }
 
 /// When earlier deploys of `handler` (those that merged: deployed, rolled back, or held after
@@ -388,18 +349,11 @@ struct step_state {
 [[nodiscard]] inline result<std::vector<std::int64_t>> deploys_of_handler(store::database& db, std::string_view handler,
                                                                            std::string_view except = {}) {
   if (auto m = migrate_deployment(db); !m) return tl::unexpected(m.error());
-  auto st = db.prepare(
+  return db.query(
       "SELECT created_at_ns FROM deployment_runs WHERE handler=?1 AND record_id<>?2 AND "
-      "(status IN ('deployed', 'rolled_back') OR merge_commit <> '')");
-  if (!st) return detail::pass(st);
-  st->bind(1, handler).bind(2, std::string(except));
-  std::vector<std::int64_t> out;
-  for (auto row = st->step();; row = st->step()) {
-    if (!row) return detail::pass(row);
-    if (!*row) break;
-    out.push_back(st->column_int(0));
-  }
-  return out;
+      "(status IN ('deployed', 'rolled_back') OR merge_commit <> '')",
+      // std::string: an empty `except` must bind '' (a default string_view would bind NULL)
+      [&](store::statement& q) { q.bind(1, handler).bind(2, std::string(except)); }, [](const store::statement& q) { return q.column_int(0); });
 }
 
 /// An approval or rejection by a person.
@@ -429,16 +383,9 @@ struct approval {
 /// Approvals and rejections of a deployment, oldest first.
 [[nodiscard]] inline result<std::vector<approval>> load_approvals(store::database& db, std::string_view record_id) {
   if (auto m = migrate_deployment(db); !m) return tl::unexpected(m.error());
-  auto st = db.prepare("SELECT action, actor, reason, at_ns FROM deployment_approvals WHERE record_id=?1 ORDER BY id");
-  if (!st) return detail::pass(st);
-  st->bind(1, record_id);
-  std::vector<approval> out;
-  for (auto row = st->step();; row = st->step()) {
-    if (!row) return detail::pass(row);
-    if (!*row) break;
-    out.push_back({st->column_text(0), st->column_text(1), st->column_text(2), st->column_int(3)});
-  }
-  return out;
+  return db.query("SELECT action, actor, reason, at_ns FROM deployment_approvals WHERE record_id=?1 ORDER BY id",
+                  [&](store::statement& q) { q.bind(1, record_id); },
+                  [](const store::statement& q) { return approval{q.column_text(0), q.column_text(1), q.column_text(2), q.column_int(3)}; });
 }
 
 }  // namespace selfheal::deployment

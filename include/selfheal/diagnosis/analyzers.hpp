@@ -121,6 +121,39 @@ inline std::int64_t map_to_parent(const std::vector<hunk>& hunks, std::int64_t x
   return x + offset;
 }
 
+/// The 40-hex sha right after `marker` in `message`, or empty.
+inline std::string sha_after(std::string_view message, std::string_view marker) {
+  const auto at = message.find(marker);
+  if (at == std::string_view::npos) return {};
+  const auto sha = message.substr(at + marker.size(), 40);
+  if (sha.size() != 40 || !std::all_of(sha.begin(), sha.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+      }))
+    return {};
+  return std::string(sha);
+}
+
+/// Commits whose change a later commit took back, and those later commits: together they changed
+/// nothing, so neither made anything slower. A revert names what it reverts — `git revert`'s
+/// "This reverts commit <sha>", selfheal's rollback "selfheal rolled back <sha>" —; a reverted
+/// merge takes its branch's commits (its other parents) with it. Without this, the round after a
+/// rollback blamed selfheal's own reverted fix instead of the commit that caused the anomaly.
+inline std::unordered_set<std::string> undone_commits(const history& h) {
+  std::unordered_map<std::string_view, const commit_info*> by_id;
+  for (const auto& c : h.commits) by_id.emplace(c.id, &c);
+  std::unordered_set<std::string> out;
+  for (const auto& c : h.commits) {
+    std::string reverted = sha_after(c.message, "This reverts commit ");
+    if (reverted.empty()) reverted = sha_after(c.message, "selfheal rolled back ");
+    if (reverted.empty() || out.count(c.id)) continue;  // a revert of a revert: the original stands again
+    out.insert(c.id);
+    out.insert(reverted);
+    if (auto it = by_id.find(reverted); it != by_id.end())
+      for (std::size_t i = 1; i < it->second->parents.size(); ++i) out.insert(it->second->parents[i]);
+  }
+  return out;
+}
+
 }  // namespace detail
 
 /// The release window around the onset from the telemetry's deploy markers, resolved to commits.
@@ -200,6 +233,7 @@ inline std::int64_t map_to_parent(const std::vector<hunk>& hunks, std::int64_t x
     bool touched = false;
   };
   std::unordered_map<std::string, acc> by_commit;
+  const auto undone = detail::undone_commits(h);
   for (const auto& target : targets) {
     std::string path = target.file;
     std::int64_t lo = target.line, hi = target.end_line;
@@ -236,7 +270,7 @@ inline std::int64_t map_to_parent(const std::vector<hunk>& hunks, std::int64_t x
         inside = fc->additions + fc->deletions;
         in_hunks = fc->hunks;
       }
-      const bool eligible = window.onset == 0 || c.commit_time <= window.onset;
+      const bool eligible = (window.onset == 0 || c.commit_time <= window.onset) && !undone.count(c.id);
       if (eligible) {
         auto& e = by_commit[c.id];
         if (!e.touched) {
@@ -295,7 +329,7 @@ inline std::int64_t map_to_parent(const std::vector<hunk>& hunks, std::int64_t x
   // Commits that changed a configuration value the code reads.
   if (!reads.empty()) {
     for (const auto& c : h.commits) {
-      if (window.onset != 0 && c.commit_time > window.onset) continue;
+      if ((window.onset != 0 && c.commit_time > window.onset) || undone.count(c.id)) continue;
       std::vector<config_value_change> hit;
       std::vector<std::string> why;
       for (const auto& ch : c.config_changes)
@@ -326,7 +360,7 @@ inline std::int64_t map_to_parent(const std::vector<hunk>& hunks, std::int64_t x
   // In-release commits that did not touch the targets still belong to the suspect release.
   if (!window.release_range.empty()) {
     for (const auto& c : h.commits) {
-      if (!window.release_range.count(c.id) || by_commit.count(c.id)) continue;
+      if (!window.release_range.count(c.id) || by_commit.count(c.id) || undone.count(c.id)) continue;
       if (window.onset != 0 && c.commit_time > window.onset) continue;
       auto& e = by_commit[c.id];
       e.s.commit = c.id;

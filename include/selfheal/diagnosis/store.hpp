@@ -37,23 +37,6 @@ inline constexpr std::string_view record_kind = "diagnosis";
 
 namespace detail {
 
-inline std::string join_lines(const std::vector<std::string>& v) {
-  std::string s;
-  for (std::size_t i = 0; i < v.size(); ++i) { if (i) s += '\n'; s += v[i]; }
-  return s;
-}
-inline std::vector<std::string> split_nl(const std::string& s) {
-  std::vector<std::string> v;
-  if (s.empty()) return v;
-  std::size_t p = 0;
-  while (true) {
-    auto n = s.find('\n', p);
-    v.push_back(s.substr(p, n == std::string::npos ? std::string::npos : n - p));
-    if (n == std::string::npos) break;
-    p = n + 1;
-  }
-  return v;
-}
 inline std::string encode_hunks(const std::vector<hunk>& hs) {
   std::string s;
   for (std::size_t i = 0; i < hs.size(); ++i) {
@@ -104,12 +87,9 @@ struct run_info {
   store::transaction tx(db);
   std::optional<std::string_view> parent;
   if (!run.anomaly_record.empty()) {
-    auto exists = db.prepare("SELECT 1 FROM records WHERE id = ?1");
+    auto exists = store::record_exists(db, run.anomaly_record);
     if (!exists) return tl::unexpected(exists.error());
-    exists->bind(1, run.anomaly_record);
-    auto row = exists->step();
-    if (!row) return tl::unexpected(row.error());
-    if (*row) parent = run.anomaly_record;
+    if (*exists) parent = run.anomaly_record;
   }
   const std::string summary = std::to_string(items.size()) + " diagnoses";
   auto id = store::create_record(db, record_kind, now, parent, summary);
@@ -152,14 +132,14 @@ struct run_info {
       it->bind_null(8).bind_null(9).bind_null(10).bind_null(11);
     }
     it->bind(12, d.shape).bind(13, d.effect.severity).bind(14, d.effect.traffic_share).bind(15, d.effect.slo_budget_burn)
-        .bind(16, detail::join_lines(d.effect.sequences)).bind(17, detail::join_lines(d.evidence)).bind(18, json);
+        .bind(16, store::join_nl(d.effect.sequences)).bind(17, store::join_nl(d.evidence)).bind(18, json);
     if (auto r = it->exec(); !r) return tl::unexpected(r.error());
     for (std::size_t k = 0; k < d.suspects.size(); ++k) {
       const auto& s = d.suspects[k];
       su->bind(1, *id).bind(2, idx).bind(3, static_cast<std::int64_t>(k + 1)).bind(4, s.commit).bind(5, s.summary)
           .bind(6, s.author).bind(7, s.time).bind(8, s.score).bind(9, static_cast<std::int64_t>(s.in_release_range))
           .bind(10, static_cast<std::int64_t>(s.overlaps)).bind(11, s.file).bind(12, detail::encode_hunks(s.target_hunks))
-          .bind(13, detail::join_lines(s.reasons));
+          .bind(13, store::join_nl(s.reasons));
       if (auto r = su->exec(); !r) return tl::unexpected(r.error());
     }
     for (const auto& rc : d.recommendations) {
@@ -184,79 +164,70 @@ struct run_info {
   auto ok = store::record_exists(db, record_id, record_kind);
   if (!ok) return tl::unexpected(ok.error());
   if (!*ok) return fail(errc::not_found, "no diagnosis record '" + std::string(record_id) + "'");
-  std::vector<diagnosis_item> items;
-  auto st = db.prepare(
+  const auto by_record = [&](store::statement& q) { q.bind(1, record_id); };
+  auto items = db.query(
       "SELECT anomaly_id, type, handler, root_cause, confidence, file, line, end_line, symbol, shape, severity, "
-      "traffic_share, slo_budget_burn, sequences, evidence FROM diagnosis_items WHERE record_id = ?1 ORDER BY idx");
-  if (!st) return tl::unexpected(st.error());
-  st->bind(1, record_id);
-  for (auto row = st->step(); ; row = st->step()) {
-    if (!row) return tl::unexpected(row.error());
-    if (!*row) break;
-    diagnosis_item d;
-    d.anomaly_id = st->column_text(0);
-    d.type = st->column_text(1);
-    d.handler = st->column_text(2);
-    d.root_cause = st->column_text(3);
-    d.confidence = st->column_double(4);
-    if (!st->is_null(5))
-      d.where = location{st->column_text(5), static_cast<std::uint32_t>(st->column_int(6)),
-                         static_cast<std::uint32_t>(st->column_int(7)), st->column_text(8)};
-    d.shape = st->column_text(9);
-    d.effect.severity = st->column_text(10);
-    d.effect.traffic_share = st->column_double(11);
-    d.effect.slo_budget_burn = st->column_double(12);
-    d.effect.sequences = detail::split_nl(st->column_text(13));
-    d.evidence = detail::split_nl(st->column_text(14));
-    items.push_back(std::move(d));
-  }
-  auto su = db.prepare(
+      "traffic_share, slo_budget_burn, sequences, evidence FROM diagnosis_items WHERE record_id = ?1 ORDER BY idx",
+      by_record, [](const store::statement& st) {
+        diagnosis_item d;
+        d.anomaly_id = st.column_text(0);
+        d.type = st.column_text(1);
+        d.handler = st.column_text(2);
+        d.root_cause = st.column_text(3);
+        d.confidence = st.column_double(4);
+        if (!st.is_null(5))
+          d.where = location{st.column_text(5), static_cast<std::uint32_t>(st.column_int(6)),
+                             static_cast<std::uint32_t>(st.column_int(7)), st.column_text(8)};
+        d.shape = st.column_text(9);
+        d.effect.severity = st.column_text(10);
+        d.effect.traffic_share = st.column_double(11);
+        d.effect.slo_budget_burn = st.column_double(12);
+        d.effect.sequences = store::split_nl(st.column_text(13));
+        d.evidence = store::split_nl(st.column_text(14));
+        return d;
+      });
+  if (!items) return tl::unexpected(items.error());
+  auto suspects = db.each(
       "SELECT item_idx, commit_id, summary, author, time, score, in_release, overlaps, file, hunks, reasons "
-      "FROM diagnosis_suspects WHERE record_id = ?1 ORDER BY item_idx, rank");
-  if (!su) return tl::unexpected(su.error());
-  su->bind(1, record_id);
-  for (auto row = su->step(); ; row = su->step()) {
-    if (!row) return tl::unexpected(row.error());
-    if (!*row) break;
-    const auto idx = static_cast<std::size_t>(su->column_int(0));
-    if (idx >= items.size()) continue;
-    suspect_commit s;
-    s.commit = su->column_text(1);
-    s.summary = su->column_text(2);
-    s.author = su->column_text(3);
-    s.time = su->column_int(4);
-    s.score = su->column_double(5);
-    s.in_release_range = su->column_int(6) != 0;
-    s.overlaps = su->column_int(7) != 0;
-    s.file = su->column_text(8);
-    s.target_hunks = detail::decode_hunks(su->column_text(9));
-    s.reasons = detail::split_nl(su->column_text(10));
-    items[idx].suspects.push_back(std::move(s));
-  }
-  auto re = db.prepare(
+      "FROM diagnosis_suspects WHERE record_id = ?1 ORDER BY item_idx, rank",
+      by_record, [&](const store::statement& su) {
+        const auto idx = static_cast<std::size_t>(su.column_int(0));
+        if (idx >= items->size()) return;
+        suspect_commit s;
+        s.commit = su.column_text(1);
+        s.summary = su.column_text(2);
+        s.author = su.column_text(3);
+        s.time = su.column_int(4);
+        s.score = su.column_double(5);
+        s.in_release_range = su.column_int(6) != 0;
+        s.overlaps = su.column_int(7) != 0;
+        s.file = su.column_text(8);
+        s.target_hunks = detail::decode_hunks(su.column_text(9));
+        s.reasons = store::split_nl(su.column_text(10));
+        (*items)[idx].suspects.push_back(std::move(s));
+      });
+  if (!suspects) return tl::unexpected(suspects.error());
+  auto recommendations = db.each(
       "SELECT item_idx, priority, strategy, expected_benefit, rationale, commit_id, file, config_key, hunks, old_value, new_value "
-      "FROM diagnosis_recommendations WHERE record_id = ?1 ORDER BY item_idx, priority");
-  if (!re) return tl::unexpected(re.error());
-  re->bind(1, record_id);
-  for (auto row = re->step(); ; row = re->step()) {
-    if (!row) return tl::unexpected(row.error());
-    if (!*row) break;
-    const auto idx = static_cast<std::size_t>(re->column_int(0));
-    if (idx >= items.size()) continue;
-    recommendation r;
-    r.priority = static_cast<int>(re->column_int(1));
-    r.strategy = re->column_text(2);
-    r.expected_benefit = re->column_double(3);
-    r.rationale = re->column_text(4);
-    r.commit = re->column_text(5);
-    r.file = re->column_text(6);
-    r.key = re->column_text(7);
-    r.hunks = detail::decode_hunks(re->column_text(8));
-    r.old_value = re->column_text(9);
-    r.new_value = re->column_text(10);
-    items[idx].recommendations.push_back(std::move(r));
-  }
-  return items;
+      "FROM diagnosis_recommendations WHERE record_id = ?1 ORDER BY item_idx, priority",
+      by_record, [&](const store::statement& re) {
+        const auto idx = static_cast<std::size_t>(re.column_int(0));
+        if (idx >= items->size()) return;
+        recommendation r;
+        r.priority = static_cast<int>(re.column_int(1));
+        r.strategy = re.column_text(2);
+        r.expected_benefit = re.column_double(3);
+        r.rationale = re.column_text(4);
+        r.commit = re.column_text(5);
+        r.file = re.column_text(6);
+        r.key = re.column_text(7);
+        r.hunks = detail::decode_hunks(re.column_text(8));
+        r.old_value = re.column_text(9);
+        r.new_value = re.column_text(10);
+        (*items)[idx].recommendations.push_back(std::move(r));
+      });
+  if (!recommendations) return tl::unexpected(recommendations.error());
+  return std::move(*items);
 }
 
 }  // namespace selfheal::diagnosis

@@ -47,7 +47,7 @@ struct file_stat {
 /// The result of one syntax check of one changed file.
 struct syntax_check {
   std::string path;
-  std::string tool;     ///< "python3 -m py_compile", "node --check", "toml++", ...
+  std::string tool;     ///< "python3 compile()", "node --check", "c++ -fsyntax-only (...)", "toml++", ...
   bool ok = false;
   std::string message;  ///< the tool's complaint, or empty
 };

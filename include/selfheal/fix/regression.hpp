@@ -7,7 +7,15 @@
 /// `unittest`, `node --test`, `jest`, `vitest`, `ctest`), then the repository's files — Python:
 /// pytest.ini, conftest.py, `[tool.pytest` in pyproject.toml, `[tool:pytest]` in setup.cfg, test files
 /// importing pytest or unittest; JavaScript: package.json's dependencies and `scripts.test`;
-/// C++: Catch2 / GoogleTest in CMakeLists.txt. No framework → no test, and the patch says so.
+/// C++: Catch2 (v2 or v3) or GoogleTest named by the CMake files or included by the tests, run
+/// through CTest (enable_testing / include(CTest) with add_test, catch_discover_tests or
+/// gtest_discover_tests). No framework → no test, and the patch says so.
+///
+/// C++ tests: the call comes from the repository's own tests and must be self-contained (literals,
+/// qualified names: no locals of that test); the new file sits next to that test, copies its
+/// includes, and is built by the same target — a name the target's `file(GLOB)` takes, or one
+/// `target_sources(<target> PRIVATE <file>)` line appended to the CMakeLists that defines it
+/// (`regression_test::registration`).
 ///
 /// The test (latency anomalies): it calls the handler with a representative input — a call of the
 /// handler found in the repository's own tests — five times and fails when the median exceeds a
@@ -26,6 +34,7 @@
 #include <vector>
 
 #include "selfheal/diagnosis/model.hpp"
+#include "selfheal/fix/cmake.hpp"
 #include "selfheal/fix/edits.hpp"
 #include "selfheal/fix/input.hpp"
 
@@ -81,6 +90,49 @@ struct framework_choice {
   std::string reason;
 };
 
+namespace detail {
+
+/// Catch2 or GoogleTest, run through CTest: the CMake files name the framework (find_package,
+/// FetchContent, its targets or its discovery functions) or the tests include its header, and the
+/// CMake files register tests with CTest (enable_testing or include(CTest), and add_test,
+/// catch_discover_tests or gtest_discover_tests).
+inline framework_choice detect_cpp_framework(const repo_view& repo) {
+  std::string cmake_text;
+  for (const auto& [path, text] : repo.texts)
+    if (path == "CMakeLists.txt" || path.ends_with("/CMakeLists.txt") || path.ends_with(".cmake")) cmake_text += text + "\n";
+  bool catch_header = false, gtest_header = false;
+  for (const auto& [path, text] : repo.texts) {
+    if (!is_test_file(path, source_language::cpp)) continue;
+    if (text.find("catch2/") != std::string::npos || text.find("catch.hpp") != std::string::npos) catch_header = true;
+    if (text.find("gtest/gtest.h") != std::string::npos) gtest_header = true;
+  }
+  const bool catch_cmake = cmake_text.find("Catch2") != std::string::npos || cmake_text.find("catch_discover_tests") != std::string::npos;
+  const bool gtest_cmake = cmake_text.find("GTest") != std::string::npos || cmake_text.find("gtest_discover_tests") != std::string::npos ||
+                           cmake_text.find("googletest") != std::string::npos || cmake_text.find("gtest_main") != std::string::npos;
+  const bool ctest_on = cmake_text.find("enable_testing") != std::string::npos || cmake_text.find("include(CTest)") != std::string::npos;
+  const bool registers = cmake_text.find("add_test") != std::string::npos || cmake_text.find("catch_discover_tests") != std::string::npos ||
+                         cmake_text.find("gtest_discover_tests") != std::string::npos || cmake_text.find("gtest_add_tests") != std::string::npos;
+  const bool is_catch = catch_cmake || catch_header;
+  const bool is_gtest = !is_catch && (gtest_cmake || gtest_header);
+  if (!is_catch && !is_gtest)
+    return {test_framework::none, "no C++ test framework found (no Catch2 or GoogleTest in the CMake files or the tests)"};
+  const std::string name = is_catch ? "Catch2" : "GoogleTest";
+  if (!ctest_on || !registers)
+    return {test_framework::none, name + " found, but the CMake files do not run tests through CTest (enable_testing or "
+                                         "include(CTest) with add_test, catch_discover_tests or gtest_discover_tests)"};
+  if (is_catch) {
+    const bool v3 = cmake_text.find("Catch2WithMain") != std::string::npos || cmake_text.find("find_package(Catch2 3") != std::string::npos ||
+                    std::any_of(repo.texts.begin(), repo.texts.end(), [](const auto& kv) {
+                      return kv.second.find("catch2/catch_test_macros.hpp") != std::string::npos ||
+                             kv.second.find("catch2/catch_all.hpp") != std::string::npos;
+                    });
+    return {test_framework::catch2, std::string("the CMake files run Catch2 ") + (v3 ? "v3" : "v2") + " tests through CTest"};
+  }
+  return {test_framework::gtest, "the CMake files run GoogleTest tests through CTest"};
+}
+
+}  // namespace detail
+
 [[nodiscard]] inline framework_choice detect_framework(const repo_view& repo, source_language lang) {
   auto cmd_has = [&](std::string_view word) {
     return std::any_of(repo.test_command.begin(), repo.test_command.end(),
@@ -127,18 +179,33 @@ struct framework_choice {
       return {test_framework::none, "no JavaScript test framework found (no [test] command or package.json naming node --test, "
                                     "jest or vitest)"};
     }
-    case source_language::cpp: {
-      const auto* cm = repo.text("CMakeLists.txt");
-      if (cm && (cm->find("Catch2") != std::string::npos || cm->find("catch_discover_tests") != std::string::npos))
-        return {test_framework::none, "Catch2 through CTest found, but C++ regression tests are not generated yet"};
-      if (cm && (cm->find("GTest") != std::string::npos || cm->find("gtest_discover_tests") != std::string::npos))
-        return {test_framework::none, "GoogleTest through CTest found, but C++ regression tests are not generated yet"};
-      return {test_framework::none, "no C++ test framework found (no Catch2 or GoogleTest in CMakeLists.txt)"};
-    }
+    case source_language::cpp: return detail::detect_cpp_framework(repo);
     case source_language::other: break;
   }
   return {test_framework::none, "no test framework for this language"};
 }
+
+namespace detail {
+/// The `)` that closes the `(` at `open` on the same line, skipping string literals quoted by any
+/// of `quotes` (with backslash escapes); npos when the line ends first.
+inline std::size_t closing_paren(std::string_view text, std::size_t open, std::string_view quotes) {
+  int depth = 0;
+  char quote = 0;
+  for (std::size_t e = open; e < text.size(); ++e) {
+    const char c = text[e];
+    if (c == '\n') break;
+    if (quote) {
+      if (c == '\\') { ++e; continue; }
+      if (c == quote) quote = 0;
+      continue;
+    }
+    if (quotes.find(c) != std::string_view::npos) { quote = c; continue; }
+    if (c == '(') ++depth;
+    if (c == ')' && --depth == 0) return e;
+  }
+  return std::string::npos;
+}
+}  // namespace detail
 
 /// A call of `function` in the repository's tests (`compute_tax(100, "eu")`), to use as the
 /// representative input. Balanced parentheses; string literals respected; one line.
@@ -158,26 +225,127 @@ struct framework_choice {
       if (before.find("def ") != std::string_view::npos || before.find("function ") != std::string_view::npos ||
           before.find("import") != std::string_view::npos)
         continue;
-      int depth = 0;
-      char quote = 0;
-      std::size_t e = q;
-      for (; e < text.size(); ++e) {
-        const char c = text[e];
-        if (c == '\n') break;
-        if (quote) {
-          if (c == '\\') { ++e; continue; }
-          if (c == quote) quote = 0;
-          continue;
-        }
-        if (c == '"' || c == '\'' || c == '`') { quote = c; continue; }
-        if (c == '(') ++depth;
-        if (c == ')' && --depth == 0) break;
-      }
-      if (e < text.size() && text[e] == ')' && depth == 0) return text.substr(p, e - p + 1);
+      if (const auto e = detail::closing_paren(text, q, "\"'`"); e != std::string::npos) return text.substr(p, e - p + 1);
     }
   }
   return std::nullopt;
 }
+
+namespace detail {
+
+/// A C++ call in a test file, with its qualification (`shop::apply_discount(100.0, 10)`), and the
+/// file it was found in (whose includes the generated test copies).
+struct cpp_call {
+  std::string call;
+  std::string file;
+};
+
+/// Whether the arguments of a C++ call need nothing from the test that made it: every identifier
+/// is a literal keyword, qualified (`std::string`, `shop::kEu`), or names a function or type
+/// (followed by `(`, `{`, `<` or `::`). A call on a local variable would not compile elsewhere.
+inline bool self_contained_args(std::string_view args) {
+  auto ident = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  std::size_t i = 0;
+  while (i < args.size()) {
+    const char c = args[i];
+    if (c == '"' || c == '\'') {
+      const char q = c;
+      for (++i; i < args.size() && args[i] != q; ++i)
+        if (args[i] == '\\') ++i;
+      ++i;
+      continue;
+    }
+    if (std::isdigit(static_cast<unsigned char>(c))) {  // numbers, with suffixes (10u, 1.5f, 0x1F)
+      while (i < args.size() && (ident(args[i]) || args[i] == '.' || args[i] == '\'')) ++i;
+      continue;
+    }
+    if (!ident(c)) { ++i; continue; }
+    const std::size_t b = i;
+    while (i < args.size() && ident(args[i])) ++i;
+    const std::string_view word = args.substr(b, i - b);
+    if (word == "true" || word == "false" || word == "nullptr") continue;
+    const bool qualified = b >= 2 && args[b - 1] == ':' && args[b - 2] == ':';
+    std::size_t k = i;
+    while (k < args.size() && args[k] == ' ') ++k;
+    const bool callee = k < args.size() && (args[k] == '(' || args[k] == '{' || args[k] == '<' || (args[k] == ':' && k + 1 < args.size() && args[k + 1] == ':'));
+    if (!qualified && !callee) return false;
+  }
+  return true;
+}
+
+/// The first self-contained call of `function` in the repository's C++ tests.
+inline std::optional<cpp_call> find_cpp_call(const repo_view& repo, std::string_view function) {
+  if (function.empty()) return std::nullopt;
+  auto ident = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  for (const auto& [path, text] : repo.texts) {
+    if (!is_test_file(path, source_language::cpp)) continue;
+    for (std::size_t p = text.find(function); p != std::string::npos; p = text.find(function, p + 1)) {
+      if (p > 0 && (ident(text[p - 1]) || text[p - 1] == '.' || text[p - 1] == '>')) continue;
+      const std::size_t q = p + function.size();
+      if (q >= text.size() || text[q] != '(') continue;
+      const auto line_start = text.rfind('\n', p) == std::string::npos ? 0 : text.rfind('\n', p) + 1;
+      const std::string_view line(text.data() + line_start, p - line_start);
+      if (line.find('#') != std::string_view::npos || line.find("//") != std::string_view::npos) continue;
+      // Inside a string literal (a test's name) when an odd number of quotes precede it.
+      if (std::count(line.begin(), line.end(), '"') % 2 == 1) continue;
+      // The qualification before the name (`shop::`, `::`).
+      std::size_t start = p;
+      while (start >= 2 && text[start - 1] == ':' && text[start - 2] == ':') {
+        std::size_t b = start - 2;
+        while (b > line_start && ident(text[b - 1])) --b;
+        const bool global = b == start - 2;  // a leading `::`
+        start = b;
+        if (global) break;
+      }
+      // A declaration (`double apply_discount(`): the word before is a type, not an operator.
+      std::string_view before(text.data() + line_start, start - line_start);
+      while (!before.empty() && (before.back() == ' ' || before.back() == '\t')) before.remove_suffix(1);
+      if (!before.empty() && (ident(before.back()) || before.back() == '&' || before.back() == '*') && !before.ends_with("return") &&
+          !before.ends_with("co_await"))
+        continue;
+      const auto e = detail::closing_paren(text, q, "\"'");
+      if (e == std::string::npos) continue;
+      if (!self_contained_args(std::string_view(text).substr(q + 1, e - q - 1))) continue;
+      return cpp_call{text.substr(start, e - start + 1), path};
+    }
+  }
+  return std::nullopt;
+}
+
+/// The `#include` and top-level `using namespace` lines of a test file, in order.
+inline std::pair<std::vector<std::string>, std::vector<std::string>> cpp_preamble(std::string_view text) {
+  std::vector<std::string> includes, usings;
+  std::size_t p = 0;
+  while (p < text.size()) {
+    const auto n = std::min(text.find('\n', p), text.size());
+    std::string_view l = text.substr(p, n - p);
+    const bool indented = !l.empty() && (l.front() == ' ' || l.front() == '\t');
+    while (!l.empty() && (l.front() == ' ' || l.front() == '\t')) l.remove_prefix(1);
+    while (!l.empty() && (l.back() == '\r' || l.back() == ' ')) l.remove_suffix(1);
+    if (l.starts_with("#include") || l.starts_with("# include")) includes.emplace_back(l);
+    else if (l.starts_with("using namespace ") && l.ends_with(";") && !indented) usings.emplace_back(l);
+    p = n + 1;
+  }
+  return {includes, usings};
+}
+
+/// The name of the generated test next to `test_file`, shaped like it so the repository's globs
+/// take it: `tax.tests.cpp` → `selfheal_regression_<id>.tests.cpp`, `test_tax.cpp` →
+/// `test_selfheal_regression_<id>.cpp`, `tax_test.cc` → `selfheal_regression_<id>_test.cc`.
+inline std::string cpp_test_path(std::string_view test_file, std::string_view ident) {
+  const auto dir = cmake::dir_of(test_file);
+  const std::string_view base = test_file.substr(dir.empty() ? 0 : dir.size() + 1);
+  const auto dot = base.find('.');
+  const std::string_view stem = base.substr(0, dot);
+  const std::string_view ext = dot == std::string_view::npos ? std::string_view(".cpp") : base.substr(dot);
+  std::string name = "selfheal_regression_" + std::string(ident);
+  if (stem.starts_with("test_")) name = "test_" + name;
+  else if (stem.ends_with("_test") || stem.ends_with("_tests")) name += stem.substr(stem.rfind('_'));
+  else if (stem.ends_with("Test") || stem.ends_with("Tests")) name += stem.ends_with("Test") ? "Test" : "Tests";
+  return (dir.empty() ? "" : dir + "/") + name + std::string(ext);
+}
+
+}  // namespace detail
 
 /// The latency budget (ms) and how it was derived; nullopt without a baseline.
 struct latency_budget {
@@ -205,6 +373,7 @@ struct regression_test {
   std::string path;  ///< empty when no test was written
   std::string text;
   std::vector<std::string> notes;
+  std::vector<file_edit> registration;  ///< build files changed so the test runs (C++: a CMakeLists.txt)
 };
 
 namespace detail {
@@ -298,7 +467,16 @@ inline std::string relative_from(std::string_view dir, std::string_view file) {
     out.notes.push_back("no regression test: '" + detail::one_line(function) + "' is not an identifier a test can import");
     return out;
   }
-  auto call = find_representative_call(repo, function, lang);
+  std::optional<std::string> call;
+  std::string call_file;  // C++: the test whose includes the new test copies
+  if (lang == source_language::cpp) {
+    if (auto c = detail::find_cpp_call(repo, function)) {
+      call = std::move(c->call);
+      call_file = std::move(c->file);
+    }
+  } else {
+    call = find_representative_call(repo, function, lang);
+  }
   if (!call) {
     out.notes.push_back("no regression test: no call of " + function + " with a representative input was found in the " +
                         std::string(to_string(choice.framework)) + " tests");
@@ -414,6 +592,79 @@ inline std::string relative_from(std::string_view dir, std::string_view file) {
       else t += "  expect(() => " + *call + ").not.toThrow();\n";
     }
     t += "});\n";
+  } else if (lang == source_language::cpp) {
+    // Built by the target that builds the test holding the call: a file its glob takes, or one
+    // `target_sources` line appended to the CMakeLists that defines it.
+    const auto site = cmake::find_target_of(repo.texts, call_file);
+    if (!site) {
+      out.notes.push_back("no regression test: no CMake target builds " + call_file + ", so a new test next to it would not run");
+      out.framework = test_framework::none;
+      return out;
+    }
+    out.path = detail::cpp_test_path(call_file, ident);
+    const bool globbed = !site->glob.empty() && cmake::glob_matches(site->glob, out.path, site->recurse);
+    if (!globbed) {
+      const auto* cm = repo.text(site->cmake_file);
+      if (site->target.empty() || !cm) {
+        out.notes.push_back("no regression test: the target building " + call_file + " in " + site->cmake_file +
+                            " is not named literally, so the new test cannot be added to it");
+        out.framework = test_framework::none;
+        out.path.clear();
+        return out;
+      }
+      const auto cm_dir = cmake::dir_of(site->cmake_file);
+      // target_sources takes paths relative to the CMakeLists' folder (CMake 3.13+).
+      std::string rel = cm_dir.empty()                        ? out.path
+                        : out.path.starts_with(cm_dir + "/") ? out.path.substr(cm_dir.size() + 1)
+                                                              : detail::up_to_root(cm_dir) + "/" + out.path;
+      if (rel.find_first_of(" ;()#\"$\\") != std::string::npos) rel = "\"" + detail::one_line(rel) + "\"";
+      std::string after = *cm;
+      if (!after.empty() && after.back() != '\n') after += '\n';
+      after += "\n# Regression test written by selfheal for " + detail::one_line(item.anomaly_id) + ".\ntarget_sources(" + site->target +
+               " PRIVATE " + rel + ")\n";
+      out.registration.push_back({site->cmake_file, *cm, std::move(after)});
+    }
+    const auto* src = repo.text(call_file);
+    auto [includes, usings] = detail::cpp_preamble(src ? std::string_view(*src) : std::string_view{});
+    const bool catch2 = choice.framework == test_framework::catch2;
+    t += "// Regression test written by selfheal for " + header_what + ".\n";
+    if (latency)
+      t += "// Production: p50 " + detail::fmt_ms(ev.baseline_p50_ms) + " ms before, " + detail::fmt_ms(ev.current_p50_ms) +
+           " ms after the change.\n// Budget: " + budget->derivation + ".\n";
+    else
+      t += "// Production raised: " + seen + "\n";
+    t += "// The includes are those of " + call_file + ", where the call below comes from.\n";
+    for (const auto& inc : includes) t += inc + "\n";
+    t += "\n#include <algorithm>\n#include <chrono>\n#include <memory>\n#include <type_traits>\n#include <vector>\n\n";
+    for (const auto& u : usings) t += u + "\n";
+    if (!usings.empty()) t += "\n";
+    t += "namespace {\n\n"
+         "// The result is kept where the optimizer cannot see it, so the call is not dropped.\n"
+         "const void* volatile selfheal_sink = nullptr;\n"
+         "template <class F>\n"
+         "auto selfheal_call(F&& f, int) -> typename std::enable_if<!std::is_void<decltype(f())>::value>::type {\n"
+         "  auto&& r = f();\n  selfheal_sink = std::addressof(r);\n}\n"
+         "template <class F>\nvoid selfheal_call(F&& f, long) {\n  f();\n}\n\n}  // namespace\n\n";
+    const std::string lambda = "[&] { return " + *call + "; }";
+    const std::string title = latency ? "selfheal: " + function + " stays within its latency budget (" + detail::one_line(item.anomaly_id) + ")"
+                                      : "selfheal: " + function + " does not throw the error production saw (" + detail::one_line(item.anomaly_id) + ")";
+    if (catch2) t += "TEST_CASE(\"" + detail::one_line(title) + "\", \"[selfheal]\") {\n";
+    else t += "TEST(SelfhealRegression, " + detail::camel(function) + (latency ? "StaysWithinLatencyBudget" : "DoesNotThrow") + ") {\n";
+    if (latency) {
+      t += "  const double budget_ms = " + detail::fmt_ms(budget->ms) + ";\n";
+      t += "  std::vector<double> samples;\n  for (int i = 0; i < 5; ++i) {\n";
+      t += "    const auto started = std::chrono::steady_clock::now();\n";
+      t += "    selfheal_call(" + lambda + ", 0);\n";
+      t += "    samples.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());\n  }\n";
+      t += "  std::sort(samples.begin(), samples.end());\n  const double median = samples[2];\n";
+      const std::string msg = "\"" + detail::one_line(item.handler) + " took \" << median << \" ms (median of 5), budget \" << budget_ms << \" ms\"";
+      if (catch2) t += "  INFO(" + msg + ");\n  REQUIRE(median <= budget_ms);\n";
+      else t += "  EXPECT_LE(median, budget_ms) << " + msg + ";\n";
+    } else {
+      if (catch2) t += "  REQUIRE_NOTHROW(selfheal_call(" + lambda + ", 0));\n";
+      else t += "  EXPECT_NO_THROW(selfheal_call(" + lambda + ", 0));\n";
+    }
+    t += "}\n";
   } else {
     out.notes.push_back("no regression test: " + choice.reason);
     out.framework = test_framework::none;

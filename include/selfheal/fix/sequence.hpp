@@ -272,6 +272,8 @@ struct load_diagnosis {
       const auto lang = language_of(f.path);
       if (!f.symlink && is_test_file(f.path, lang)) wanted.insert(f.path);
       if (f.path.ends_with(".md") && f.path.find("runbook") != std::string::npos) wanted.insert(f.path);
+      // CMake files: where C++ tests are registered with CTest.
+      if ((f.path.ends_with("/CMakeLists.txt") || f.path.ends_with(".cmake")) && !f.symlink) wanted.insert(f.path);
       // Configuration files, for config_change and user strategies (lock files are not configuration).
       if (config_format_of(f.path) != config_format::none && !f.path.ends_with("-lock.json") &&
           !f.path.ends_with(".lock.json") && config_files < 2000) {
@@ -429,7 +431,11 @@ struct create_patch {
       auto touches = [&](const std::string& path) {
         return std::any_of(dr.edits.begin(), dr.edits.end(), [&](const file_edit& e) { return e.path == path; });
       };
-      if (!dr.test.path.empty() && !touches(dr.test.path)) dr.edits.push_back({dr.test.path, std::nullopt, dr.test.text});
+      if (!dr.test.path.empty() && !touches(dr.test.path)) {
+        dr.edits.push_back({dr.test.path, std::nullopt, dr.test.text});
+        for (const auto& reg : dr.test.registration)
+          if (!touches(reg.path)) dr.edits.push_back(reg);
+      }
       if (dr.runbook && !touches(dr.runbook->path)) dr.edits.push_back({dr.runbook->path, dr.runbook->before, dr.runbook->after});
       if (auto conf = confine_edits(dr.edits, w.repo); !conf) {
         w.skipped.push_back({d.anomaly_id, d.handler, dr.change.strategy, conf.error().detail});

@@ -89,26 +89,6 @@ CREATE TABLE fix_skipped (
   return store::migrate(db, "fix", std::span<const std::string_view>(fix_migrations));
 }
 
-namespace detail {
-inline std::string join_nl(const std::vector<std::string>& v) {
-  std::string s;
-  for (std::size_t i = 0; i < v.size(); ++i) { if (i) s += '\n'; s += v[i]; }
-  return s;
-}
-inline std::vector<std::string> split_nl(const std::string& s) {
-  std::vector<std::string> v;
-  if (s.empty()) return v;
-  std::size_t p = 0;
-  while (true) {
-    const auto n = s.find('\n', p);
-    v.push_back(s.substr(p, n == std::string::npos ? std::string::npos : n - p));
-    if (n == std::string::npos) break;
-    p = n + 1;
-  }
-  return v;
-}
-}  // namespace detail
-
 /// What a fix run stores besides its patches.
 struct fix_run_info {
   std::string diagnosis_record;
@@ -157,8 +137,8 @@ struct fix_run_info {
     write_json(w, p);
     pi->bind(1, p.id).bind(2, *id).bind(3, static_cast<std::int64_t>(i + 1)).bind(4, p.diagnosis_record).bind(5, p.anomaly_id)
         .bind(6, p.anomaly_type).bind(7, p.handler).bind(8, p.strategy).bind(9, p.suspect_commit).bind(10, p.base_commit)
-        .bind(11, p.test_framework).bind(12, detail::join_nl(p.tests_added)).bind(13, detail::join_nl(p.docs_added))
-        .bind(14, detail::join_nl(p.notes)).bind(15, p.diff).bind(16, json);
+        .bind(11, p.test_framework).bind(12, store::join_nl(p.tests_added)).bind(13, store::join_nl(p.docs_added))
+        .bind(14, store::join_nl(p.notes)).bind(15, p.diff).bind(16, json);
     if (auto r = pi->exec(); !r) return tl::unexpected(r.error());
     for (const auto& f : p.files) {
       fi->bind(1, p.id).bind(2, f.path).bind(3, static_cast<std::int64_t>(f.additions)).bind(4, static_cast<std::int64_t>(f.deletions));
@@ -180,52 +160,45 @@ struct fix_run_info {
 namespace detail {
 
 inline result<std::vector<patch>> load_where(store::database& db, std::string_view column, std::string_view value) {
-  std::vector<patch> out;
-  auto st = db.prepare(
+  auto out = db.query(
       "SELECT patch_id, record_id, diagnosis_record, anomaly_id, anomaly_type, handler, strategy, suspect_commit, base_commit, "
       "test_framework, tests_added, docs_added, notes, diff FROM fix_patches WHERE " +
-      std::string(column) + " = ?1 ORDER BY idx");
-  if (!st) return tl::unexpected(st.error());
-  st->bind(1, value);
-  for (auto row = st->step();; row = st->step()) {
-    if (!row) return tl::unexpected(row.error());
-    if (!*row) break;
-    patch p;
-    p.id = st->column_text(0);
-    p.fix_record = st->column_text(1);
-    p.diagnosis_record = st->column_text(2);
-    p.anomaly_id = st->column_text(3);
-    p.anomaly_type = st->column_text(4);
-    p.handler = st->column_text(5);
-    p.strategy = st->column_text(6);
-    p.suspect_commit = st->column_text(7);
-    p.base_commit = st->column_text(8);
-    p.test_framework = st->column_text(9);
-    p.tests_added = split_nl(st->column_text(10));
-    p.docs_added = split_nl(st->column_text(11));
-    p.notes = split_nl(st->column_text(12));
-    p.diff = st->column_text(13);
-    out.push_back(std::move(p));
-  }
+          std::string(column) + " = ?1 ORDER BY idx",
+      [&](store::statement& q) { q.bind(1, value); },
+      [](const store::statement& st) {
+        patch p;
+        p.id = st.column_text(0);
+        p.fix_record = st.column_text(1);
+        p.diagnosis_record = st.column_text(2);
+        p.anomaly_id = st.column_text(3);
+        p.anomaly_type = st.column_text(4);
+        p.handler = st.column_text(5);
+        p.strategy = st.column_text(6);
+        p.suspect_commit = st.column_text(7);
+        p.base_commit = st.column_text(8);
+        p.test_framework = st.column_text(9);
+        p.tests_added = store::split_nl(st.column_text(10));
+        p.docs_added = store::split_nl(st.column_text(11));
+        p.notes = store::split_nl(st.column_text(12));
+        p.diff = st.column_text(13);
+        return p;
+      });
+  if (!out) return tl::unexpected(out.error());
   auto fs = db.prepare("SELECT path, additions, deletions FROM fix_patch_files WHERE patch_id = ?1 ORDER BY rowid");
   auto ss = db.prepare("SELECT path, tool, ok, message FROM fix_syntax WHERE patch_id = ?1 ORDER BY rowid");
   if (!fs) return tl::unexpected(fs.error());
   if (!ss) return tl::unexpected(ss.error());
-  for (auto& p : out) {
+  for (auto& p : *out) {
     fs->bind(1, p.id);
-    for (auto row = fs->step();; row = fs->step()) {
-      if (!row) return tl::unexpected(row.error());
-      if (!*row) break;
-      p.files.push_back({fs->column_text(0), static_cast<std::size_t>(fs->column_int(1)), static_cast<std::size_t>(fs->column_int(2))});
-    }
-    fs->reset();
+    auto files = fs->each([&](const store::statement& f) {
+      p.files.push_back({f.column_text(0), static_cast<std::size_t>(f.column_int(1)), static_cast<std::size_t>(f.column_int(2))});
+    });
+    if (!files) return tl::unexpected(files.error());
     ss->bind(1, p.id);
-    for (auto row = ss->step();; row = ss->step()) {
-      if (!row) return tl::unexpected(row.error());
-      if (!*row) break;
-      p.syntax.push_back({ss->column_text(0), ss->column_text(1), ss->column_int(2) != 0, ss->column_text(3)});
-    }
-    ss->reset();
+    auto checks = ss->each([&](const store::statement& c) {
+      p.syntax.push_back({c.column_text(0), c.column_text(1), c.column_int(2) != 0, c.column_text(3)});
+    });
+    if (!checks) return tl::unexpected(checks.error());
   }
   return out;
 }

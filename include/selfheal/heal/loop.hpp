@@ -37,6 +37,7 @@
 #include "selfheal/fix/sequence.hpp"
 #include "selfheal/heal/model.hpp"
 #include "selfheal/heal/store.hpp"
+#include "selfheal/heal/timing.hpp"
 #include "selfheal/learning/sequence.hpp"
 #include "selfheal/source/settings.hpp"
 #include "selfheal/store/records.hpp"
@@ -82,6 +83,29 @@ inline void say(const say_fn& f, const std::string& line) {
   if (f) f(line);
 }
 
+/// `run(seq, ctx, req)`, followed by the `externalWait` event of what it waited on (timing.hpp).
+template <class Seq, class Req>
+[[nodiscard]] auto timed_run(const Seq& seq, context& ctx, Req&& req) {
+  const std::int64_t since = external_wait_ns().load();
+  auto r = run(seq, ctx, std::forward<Req>(req));
+  emit_external_wait(ctx, since);
+  return r;
+}
+
+/// The strategies tried for `handler` whose deploy was rolled back: not tried again (HEALING.md).
+inline result<std::vector<std::string>> rolled_back_strategies(store::database& db, const std::string& handler) {
+  auto past = history_of(db, handler);
+  if (!past) return tl::unexpected(past.error());
+  std::vector<std::string> out;
+  for (const auto& a : *past)
+    if (a.status == "rolled_back" && !a.strategy.empty() && std::find(out.begin(), out.end(), a.strategy) == out.end())
+      out.push_back(a.strategy);
+  return out;
+}
+
+/// The built-in code strategies, in the order tried when the recommended one was rolled back before.
+inline constexpr const char* fallback_strategies[] = {"revert", "partial_revert", "config_change"};
+
 }  // namespace detail
 
 namespace detail {
@@ -117,7 +141,7 @@ inline result<void> advance(context& ctx, store::database& db, const source::set
     dr.anomaly_record = record_of(a.id);
     dr.anomaly_ids = {a.id};
     dr.telemetry_record = telemetry_record;
-    auto d = run(diagnosis::analyze_diagnosis, ctx, std::move(dr));
+    auto d = detail::timed_run(diagnosis::analyze_diagnosis, ctx, std::move(dr));
     if (!d) return finish("failed", "diagnose: " + d.error().message());
     a.diagnosis = d->record_id;
     std::string why = "no suspect commit";
@@ -131,22 +155,64 @@ inline result<void> advance(context& ctx, store::database& db, const source::set
     a.story += "Why: " + why + " (" + a.diagnosis + ").\n";
     say("  diagnose " + a.diagnosis + ": " + why);
     if (auto r = save(); !r) return r;
+    kill_point("diagnosis");
   }
   if (a.fix.empty()) {
     if (stopped()) return {};
-    fix::generate_request fr;
-    fr.diagnosis_record = a.diagnosis;
-    fr.repo = repo;
-    fr.config = config;
-    fr.anomaly_ids = {a.id};
-    auto f = run(fix::generate_fix, ctx, std::move(fr));
-    if (!f) return finish("failed", "fix: " + f.error().message());
-    if (f->patches.empty()) {
-      std::string why = "no strategy applies";
-      for (const auto& k : f->skipped) why += "; " + k.strategy + ": " + k.reason;
-      a.fix = f->record_id;
-      return finish("failed", "fix: " + why);
+    // A strategy whose fix was rolled back for this handler is not tried again: the recommended one
+    // first, then the other built-in strategies, each asked for by name.
+    auto excluded = rolled_back_strategies(db, a.handler);
+    if (!excluded) return tl::unexpected(excluded.error());
+    auto is_excluded = [&](const std::string& st) {
+      return std::find(excluded->begin(), excluded->end(), st) != excluded->end();
+    };
+    std::vector<std::string> asks{""};
+    if (!excluded->empty())
+      for (const char* st : fallback_strategies)
+        if (!is_excluded(st)) asks.emplace_back(st);
+    std::optional<fix::generate_summary> chosen;
+    std::string why;
+    for (const auto& ask : asks) {
+      fix::generate_request fr;
+      fr.diagnosis_record = a.diagnosis;
+      fr.repo = repo;
+      fr.config = config;
+      fr.anomaly_ids = {a.id};
+      fr.strategy = ask;
+      fr.store_result = ask.empty() ? excluded->empty() : true;  // a probe of the recommended one stores nothing
+      auto f = detail::timed_run(fix::generate_fix, ctx, std::move(fr));
+      if (!f) {
+        if (ask.empty() && excluded->empty()) return finish("failed", "fix: " + f.error().message());
+        why += "; " + (ask.empty() ? std::string("recommended") : ask) + ": " + f.error().message();
+        continue;
+      }
+      if (!f->patches.empty() && is_excluded(f->patches.front().strategy)) {
+        why += "; " + f->patches.front().strategy + ": rolled back before for " + a.handler;
+        continue;
+      }
+      if (!f->patches.empty() && ask.empty() && !excluded->empty()) {  // recommended and allowed: store it
+        fix::generate_request again;
+        again.diagnosis_record = a.diagnosis;
+        again.repo = repo;
+        again.config = config;
+        again.anomaly_ids = {a.id};
+        again.strategy = f->patches.front().strategy;
+        f = detail::timed_run(fix::generate_fix, ctx, std::move(again));
+        if (!f) return finish("failed", "fix: " + f.error().message());
+      }
+      if (f->patches.empty()) {
+        for (const auto& k : f->skipped) why += "; " + k.strategy + ": " + k.reason;
+        if (!f->record_id.empty()) a.fix = f->record_id;
+        continue;
+      }
+      chosen = std::move(*f);
+      break;
     }
+    if (!chosen) {
+      if (a.fix.empty()) a.fix = "none";
+      return finish("failed", "fix: no strategy applies" + why);
+    }
+    const fix::generate_summary* f = &*chosen;
     const auto& p = f->patches.front();
     a.fix = p.id.empty() ? f->record_id : p.id;
     a.strategy = p.strategy;
@@ -157,6 +223,7 @@ inline result<void> advance(context& ctx, store::database& db, const source::set
                std::to_string(del) + ").\n";
     say("  fix " + a.fix + ": " + p.strategy + ", " + std::to_string(p.files.size()) + " file(s)");
     if (auto r = save(); !r) return r;
+    kill_point("fix");
   }
   if (a.validation.empty()) {
     if (stopped()) return {};
@@ -164,7 +231,7 @@ inline result<void> advance(context& ctx, store::database& db, const source::set
     vr.patch_record = a.fix;
     vr.repo = repo;
     vr.config = config;
-    auto v = run(validation::run_validation, ctx, std::move(vr));
+    auto v = detail::timed_run(validation::run_validation, ctx, std::move(vr));
     if (!v) return finish("failed", "validate: " + v.error().message());
     a.validation = v->record_id;
     std::string evidence = "tests " + std::to_string(v->tests.passed) + " passed, " + std::to_string(v->tests.failed) +
@@ -175,6 +242,7 @@ inline result<void> advance(context& ctx, store::database& db, const source::set
     a.story += "Proof: " + evidence + " (" + a.validation + ", " + v->verdict + ").\n";
     say("  validate " + a.validation + ": " + v->verdict + " — " + evidence);
     if (auto r = save(); !r) return r;
+    kill_point("validation");
     if (v->verdict != "pass") {
       std::string why;
       for (const auto& r : v->reasons) why += (why.empty() ? "" : "; ") + r;
@@ -188,7 +256,7 @@ inline result<void> advance(context& ctx, store::database& db, const source::set
     dq.repo = repo;
     dq.config_path = config;
     dq.actor = "selfheal heal";
-    auto d = run(deployment::deploy_fix, ctx, std::move(dq));
+    auto d = detail::timed_run(deployment::deploy_fix, ctx, std::move(dq));
     if (!d) return finish("failed", "deploy: " + d.error().message());
     a.deployment = d->record_id;
     std::string stages;
@@ -205,6 +273,7 @@ inline result<void> advance(context& ctx, store::database& db, const source::set
                  a.deployment + ").\n";
     }
     if (auto r = save(); !r) return r;
+    kill_point("deployment");
     if (d->status == "blocked" || d->status == "dry_run" || d->status == "failed") {
       std::string why;
       for (const auto& r : d->reasons) why += (why.empty() ? "" : "; ") + r;
@@ -223,7 +292,7 @@ inline result<void> advance(context& ctx, store::database& db, const source::set
     learning::track_request lr;
     lr.deployment_record = a.deployment;
     lr.repo = repo;
-    auto l = run(learning::track_learning, ctx, std::move(lr));
+    auto l = detail::timed_run(learning::track_learning, ctx, std::move(lr));
     if (!l && a.status == "deployed") {  // production has not spoken since the deploy: a later round learns
       a.reason = "learning waits for telemetry after the deploy (" + l.error().message() + ")";
       say("  " + a.id + " " + a.handler + ": deployed; " + a.reason);
@@ -233,11 +302,14 @@ inline result<void> advance(context& ctx, store::database& db, const source::set
     a.learning = l->record_id;
     std::string evidence;
     for (const auto& m : l->metrics)
-      if (m.name == a.handler + ".p50_ms")
-        evidence = m.name + " " + fmt_ms(m.before) + " → " + fmt_ms(m.after);
+      if (m.name == a.handler + ".p50_ms")  // during the anomaly → after the fix, against the healthy baseline
+        evidence = m.name + (m.during ? " " + fmt_ms(*m.during) + " during the anomaly" : std::string()) + " → " +
+                   fmt_ms(m.after) + " after the fix (baseline " + fmt_ms(m.before) + ")";
     const std::string outcome(learning::to_string(l->result));
     a.story += "Learned: " + outcome + (evidence.empty() ? "" : ", " + evidence) + " (" + a.learning + ").\n";
     say("  learn " + a.learning + ": " + outcome + (evidence.empty() ? "" : " — " + evidence));
+    if (auto r = save(); !r) return r;
+    kill_point("learning");
   }
   if (a.status == "deployed") return finish("healed", "");
   return finish(a.status == "open" ? "failed" : a.status, a.reason);
@@ -251,6 +323,15 @@ inline result<void> advance(context& ctx, store::database& db, const source::set
                                               const say_fn& say = {}, const std::atomic<bool>* stop = nullptr) {
   if (!ctx.store) return fail(errc::invalid_request, "heal needs a store");
   store::database& db = *ctx.store;
+  // Every sequence's beat events pass through heal's own sink (timing.hpp): selfheal's share of
+  // the time is read back from them at the end.
+  heal_sink events(ctx.sink);
+  struct sink_scope {
+    context& c;
+    event_sink* previous;
+    ~sink_scope() { c.sink = previous; }
+  } restore{ctx, ctx.sink};
+  ctx.sink = &events;
   if (s.service.telemetry.empty())
     return fail(errc::invalid_request, s.file.string() + ": [service] telemetry: heal needs the logs to watch");
   auto open = open_run(db);
@@ -296,7 +377,7 @@ inline result<void> advance(context& ctx, store::database& db, const source::set
     for (auto& p : pr.paths)
       if (!p.empty() && p.front() != '/') p = (s.repo / p).string();
     pr.window = std::chrono::nanoseconds(static_cast<std::int64_t>(req.window_seconds * 1e9));
-    auto parsed = run(telemetry::parse_telemetry, ctx, std::move(pr));
+    auto parsed = detail::timed_run(telemetry::parse_telemetry, ctx, std::move(pr));
     if (!parsed) return tl::unexpected(parsed.error());
     if (parsed->record_id.empty() || parsed->aggregate.events == 0) {
       detail::say(say, "round " + std::to_string(rep.rounds) + ": no new telemetry");
@@ -315,12 +396,13 @@ inline result<void> advance(context& ctx, store::database& db, const source::set
       if (!latest) {
         anomaly::baseline_request br;
         br.records = {telemetry_record};
-        auto b = run(anomaly::establish_baseline, ctx, std::move(br));
+        auto b = detail::timed_run(anomaly::establish_baseline, ctx, std::move(br));
         if (!b) return tl::unexpected(b.error());
         rep.baseline_record = b->id;
         detail::say(say, "  baseline " + b->id + " from " + telemetry_record + " (" + std::to_string(b->handlers.size()) +
                              " handlers)");
         if (auto r = save_run(db, rep, ctx.now()); !r) return tl::unexpected(r.error());
+        kill_point("baseline");
         continue;
       }
       rep.baseline_record = *latest;
@@ -332,7 +414,7 @@ inline result<void> advance(context& ctx, store::database& db, const source::set
     dq.baseline_id = rep.baseline_record;
     if (!s.service.sequences.empty()) dq.sequences_dir = (s.repo / s.service.sequences).string();
     if (!s.service.slo.empty()) dq.slo_path = (s.repo / s.service.slo).string();
-    auto det = run(anomaly::detect_anomalies, ctx, std::move(dq));
+    auto det = detail::timed_run(anomaly::detect_anomalies, ctx, std::move(dq));
     if (!det) return tl::unexpected(det.error());
     std::size_t added = 0;
     for (const auto& an : det->anomalies) {
@@ -355,6 +437,7 @@ inline result<void> advance(context& ctx, store::database& db, const source::set
       a.story = "What broke: " + an.handler + " — " + an.description + ".\n";
       detail::say(say, "  " + a.id + " " + a.handler + ": " + an.description);
       if (auto r = save_anomaly(db, run_id, a); !r) return tl::unexpected(r.error());
+      kill_point("anomaly");
       rep.anomalies.push_back(std::move(a));
       ++added;
     }
@@ -383,6 +466,10 @@ inline result<void> advance(context& ctx, store::database& db, const source::set
   const bool interrupted = stop && stop->load();
   bool learning_pending = false;
   for (const auto& a : rep.anomalies) learning_pending = learning_pending || a.status == "deployed";
+  const own_share share = share_of(events.ndjson());
+  rep.selfheal_s = share.selfheal_s;
+  rep.external_s = share.external_s;
+  rep.sequences_s = share.sequences_s;
   heal_report stored = rep;
   if (interrupted || blocked || learning_pending)
     stored.status = blocked && !interrupted ? "blocked" : "running";  // the next heal resumes it

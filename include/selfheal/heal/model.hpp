@@ -50,6 +50,12 @@ struct heal_report {
   double time_to_heal_s = 0;  ///< mean over healed anomalies: detecting round → verified full deploy
   double mttr_s = 0;          ///< mean over healed anomalies: onset (event time) → verified full deploy
   std::vector<std::string> notes;  ///< what each round did, for the human output
+  /// This invocation's time, from its own beat events (timing.hpp): inside selfheal's sequences
+  /// (`sequences_s`), of which waiting on child processes and settle waits (`external_s`), and
+  /// selfheal's own share, the difference (`selfheal_s`).
+  double sequences_s = 0;
+  double external_s = 0;
+  double selfheal_s = 0;
 };
 
 }  // namespace selfheal::heal

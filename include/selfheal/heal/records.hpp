@@ -195,6 +195,7 @@ struct shown_record {
   }
   w.end_array();
   w.member("time_to_heal_s", r.time_to_heal_s).member("mttr_s", r.mttr_s);
+  w.member("selfheal_s", r.selfheal_s).member("external_s", r.external_s).member("sequences_s", r.sequences_s);
   w.key("telemetry_records").begin_array();
   for (const auto& t : r.telemetry_records) w.value(t);
   w.end_array().member("baseline_record", r.baseline_record).end_object();

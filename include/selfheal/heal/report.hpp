@@ -291,6 +291,13 @@ inline void escape(std::string& out, std::string_view s) {
   return buf;
 }
 
+/// A duration in ms with three significant digits: 0.000547, 6.42, 1.17e+04.
+[[nodiscard]] inline std::string ms(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", v);
+  return buf;
+}
+
 [[nodiscard]] inline std::string when(std::int64_t ns) {
   return format_iso8601_ms(time_point(std::chrono::nanoseconds(ns)));
 }
@@ -354,12 +361,12 @@ inline void latency_chart(std::string& out, const report_case& c) {
     const double v = y.log ? std::pow(10.0, std::log10(y.lo) + (std::log10(y.hi) - std::log10(y.lo)) * i / 4.0)
                            : y.lo + (y.hi - y.lo) * i / 4.0;
     out += "<text class=\"tick\" x=\"" + std::to_string(pad_l - 6) + "\" y=\"" + num(y(v) + 4, 1) +
-           "\" text-anchor=\"end\">" + num(v, v < 10 ? 2 : 0) + "</text>";
+           "\" text-anchor=\"end\">" + ms(v) + "</text>";
   }
   out += "<text class=\"tick\" x=\"" + std::to_string(pad_l) + "\" y=\"" + std::to_string(chart_h - 8) + "\">" +
          esc(when(t0)) + "</text><text class=\"tick\" x=\"" + std::to_string(chart_w - pad_r) + "\" y=\"" +
          std::to_string(chart_h - 8) + "\" text-anchor=\"end\">" + esc(when(t1)) + "</text>";
-  out += std::string("<text class=\"tick\" x=\"4\" y=\"") + std::to_string(pad_t + 10) + "\">ms" +
+  out += std::string("<text class=\"tick\" x=\"4\" y=\"") + std::to_string(chart_h - pad_b + 14) + "\">ms" +
          (y.log ? " (log)" : "") + "</text>";
   // markers
   for (const auto& m : c.markers) {
@@ -369,10 +376,24 @@ inline void latency_chart(std::string& out, const report_case& c) {
            "</title></line><text class=\"marker-label " + esc(m.kind) + "\" x=\"" + num(x(m.t_ns) + 3, 1) + "\" y=\"" +
            std::to_string(pad_t + 12) + "\">" + esc(m.label) + "</text>";
   }
-  // the two series
+  // the two series, broken where the telemetry has a gap (more than three windows without data:
+  // selfheal was not watching, or the service was down), so no line claims what was not measured
+  std::vector<std::int64_t> steps;
+  for (std::size_t i = 1; i < pts.size(); ++i) steps.push_back(pts[i]->t_ns - pts[i - 1]->t_ns);
+  std::int64_t window = 0;
+  if (!steps.empty()) {
+    std::nth_element(steps.begin(), steps.begin() + static_cast<std::ptrdiff_t>(steps.size() / 2), steps.end());
+    window = steps[steps.size() / 2];
+  }
   for (const bool p95 : {true, false}) {
-    out += std::string("<polyline class=\"") + (p95 ? "p95" : "p50") + "\" fill=\"none\" points=\"";
-    for (const auto* p : pts) out += num(x(p->t_ns), 1) + "," + num(y(p95 ? std::max(p->p95_ms, y.lo) : p->p50_ms), 1) + " ";
+    for (std::size_t i = 0; i < pts.size(); ++i) {
+      const bool gap = i > 0 && window > 0 && pts[i]->t_ns - pts[i - 1]->t_ns > 3 * window;
+      if (i == 0 || gap) {
+        if (i) out += "\"/>";
+        out += std::string("<polyline class=\"") + (p95 ? "p95" : "p50") + "\" fill=\"none\" points=\"";
+      }
+      out += num(x(pts[i]->t_ns), 1) + "," + num(y(p95 ? std::max(pts[i]->p95_ms, y.lo) : pts[i]->p50_ms), 1) + " ";
+    }
     out += "\"/>";
   }
   out += "</svg>";
@@ -418,17 +439,17 @@ inline void distribution_chart(std::string& out, const report_case& c) {
              num(bw / 2 - 1, 1) + "\" height=\"" + num(bh, 1) + "\"><title>" + std::to_string(n) + " windows</title></rect>";
     }
   const auto val = [&](double a) { return log ? std::pow(10.0, a) : a; };
-  out += "<text class=\"tick\" x=\"" + std::to_string(pl) + "\" y=\"" + std::to_string(ht - 8) + "\">" + num(val(l)) +
+  out += "<text class=\"tick\" x=\"" + std::to_string(pl) + "\" y=\"" + std::to_string(ht - 8) + "\">" + ms(val(l)) +
          " ms</text><text class=\"tick\" x=\"" + std::to_string(w - 10) + "\" y=\"" + std::to_string(ht - 8) +
-         "\" text-anchor=\"end\">" + num(val(h)) + " ms" + (log ? " (log bins)" : "") + "</text></svg>";
+         "\" text-anchor=\"end\">" + ms(val(h)) + " ms" + (log ? " (log bins)" : "") + "</text></svg>";
   const auto median = [](std::vector<double> v) {
     if (v.empty()) return 0.0;
     std::sort(v.begin(), v.end());
     return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
   };
   out += "<p class=\"legend\"><span class=\"swatch before\"></span>before: " + std::to_string(c.before_p50_ms.size()) +
-         " windows, median p50 " + num(median(c.before_p50_ms)) + " ms &nbsp; <span class=\"swatch after\"></span>after: " +
-         std::to_string(c.after_p50_ms.size()) + " windows, median p50 " + num(median(c.after_p50_ms)) + " ms</p>";
+         " windows, median p50 " + ms(median(c.before_p50_ms)) + " ms &nbsp; <span class=\"swatch after\"></span>after: " +
+         std::to_string(c.after_p50_ms.size()) + " windows, median p50 " + ms(median(c.after_p50_ms)) + " ms</p>";
 }
 
 inline void diff_block(std::string& out, std::string_view diff) {

@@ -76,46 +76,44 @@ inline outcome parse_outcome(std::string_view s) {
 /// The anomaly `anomaly_id` ("anomaly-3.1") and the baseline its detection compared against.
 [[nodiscard]] inline result<answered_anomaly> load_answered_anomaly(store::database& db, std::string_view anomaly_id) {
   if (auto m = migrate_learning(db); !m) return tl::unexpected(m.error());
-  auto st = db.prepare(
+  auto row = db.query_one(
       "SELECT r.record_id, r.type, r.kind, r.handler, r.sequence, r.onset_ns, a.baseline_record "
-      "FROM anomaly_results r JOIN anomaly_runs a ON a.record_id = r.record_id WHERE r.anomaly_id = ?1");
-  if (!st) return detail::pass(st);
-  st->bind(1, anomaly_id);
-  auto row = st->step();
+      "FROM anomaly_results r JOIN anomaly_runs a ON a.record_id = r.record_id WHERE r.anomaly_id = ?1",
+      [&](store::statement& q) { q.bind(1, anomaly_id); }, [&](const store::statement& st) {
+        answered_anomaly a;
+        a.id = std::string(anomaly_id);
+        a.detection_record = st.column_text(0);
+        a.type = st.column_text(1);
+        a.kind = st.column_text(2);
+        a.handler = st.column_text(3);
+        a.sequence = st.column_text(4);
+        a.onset_ns = st.is_null(5) ? anomaly::no_time_ns : st.column_int(5);
+        a.baseline_record = st.column_text(6);
+        return a;
+      });
   if (!row) return detail::pass(row);
   if (!*row) return fail(errc::not_found, "the deployment answered anomaly '" + std::string(anomaly_id) + "', which is not in the store");
-  answered_anomaly a;
-  a.id = std::string(anomaly_id);
-  a.detection_record = st->column_text(0);
-  a.type = st->column_text(1);
-  a.kind = st->column_text(2);
-  a.handler = st->column_text(3);
-  a.sequence = st->column_text(4);
-  a.onset_ns = st->is_null(5) ? anomaly::no_time_ns : st->column_int(5);
-  a.baseline_record = st->column_text(6);
-  return a;
+  return std::move(**row);
 }
 
 /// The stored posterior of (type, strategy), else the prior from diagnosis's current rate.
 [[nodiscard]] inline result<std::pair<beta_posterior, bool>> load_posterior(store::database& db, std::string_view type,
                                                                             std::string_view strategy) {
   if (auto m = migrate_learning(db); !m) return tl::unexpected(m.error());
-  auto st = db.prepare(
-      "SELECT alpha, beta, prior_mean, observations FROM learning_strategy_priors WHERE anomaly_type = ?1 AND strategy = ?2");
-  if (!st) return detail::pass(st);
-  st->bind(1, type).bind(2, strategy);
-  auto row = st->step();
+  auto row = db.query_one(
+      "SELECT alpha, beta, prior_mean, observations FROM learning_strategy_priors WHERE anomaly_type = ?1 AND strategy = ?2",
+      [&](store::statement& q) { q.bind(1, type).bind(2, strategy); }, [&](const store::statement& st) {
+        beta_posterior p;
+        p.anomaly_type = std::string(type);
+        p.strategy = std::string(strategy);
+        p.alpha = st.column_double(0);
+        p.beta = st.column_double(1);
+        p.prior_mean = st.column_double(2);
+        p.observations = static_cast<std::uint64_t>(st.column_int(3));
+        return p;
+      });
   if (!row) return detail::pass(row);
-  if (*row) {
-    beta_posterior p;
-    p.anomaly_type = std::string(type);
-    p.strategy = std::string(strategy);
-    p.alpha = st->column_double(0);
-    p.beta = st->column_double(1);
-    p.prior_mean = st->column_double(2);
-    p.observations = static_cast<std::uint64_t>(st->column_int(3));
-    return std::pair{p, true};
-  }
+  if (*row) return std::pair{std::move(**row), true};
   auto rates = diagnosis::load_priors(db);
   if (!rates) return detail::pass(rates);
   return std::pair{prior_from_rate(std::string(type), std::string(strategy), rates->rate(type, strategy)), false};
@@ -124,113 +122,83 @@ inline outcome parse_outcome(std::string_view s) {
 /// Every stored posterior, sorted by (type, strategy).
 [[nodiscard]] inline result<std::vector<beta_posterior>> load_posteriors(store::database& db) {
   if (auto m = migrate_learning(db); !m) return tl::unexpected(m.error());
-  auto st = db.prepare(
+  return db.query(
       "SELECT anomaly_type, strategy, alpha, beta, prior_mean, observations FROM learning_strategy_priors "
-      "ORDER BY anomaly_type, strategy");
-  if (!st) return detail::pass(st);
-  std::vector<beta_posterior> out;
-  for (;;) {
-    auto r = st->step();
-    if (!r) return detail::pass(r);
-    if (!*r) break;
-    beta_posterior p;
-    p.anomaly_type = st->column_text(0);
-    p.strategy = st->column_text(1);
-    p.alpha = st->column_double(2);
-    p.beta = st->column_double(3);
-    p.prior_mean = st->column_double(4);
-    p.observations = static_cast<std::uint64_t>(st->column_int(5));
-    out.push_back(std::move(p));
-  }
-  return out;
+      "ORDER BY anomaly_type, strategy",
+      [](store::statement&) {}, [](const store::statement& st) {
+        beta_posterior p;
+        p.anomaly_type = st.column_text(0);
+        p.strategy = st.column_text(1);
+        p.alpha = st.column_double(2);
+        p.beta = st.column_double(3);
+        p.prior_mean = st.column_double(4);
+        p.observations = static_cast<std::uint64_t>(st.column_int(5));
+        return p;
+      });
 }
 
 /// The learning record of `deployment_record`, when it was learned from already.
 [[nodiscard]] inline result<std::optional<std::string>> learned_record_of(store::database& db, std::string_view deployment_record) {
-  auto st = db.prepare("SELECT record_id FROM learning_runs WHERE deployment_record = ?1");
-  if (!st) return detail::pass(st);
-  st->bind(1, deployment_record);
-  auto row = st->step();
-  if (!row) return detail::pass(row);
-  if (!*row) return std::optional<std::string>{};
-  return std::optional<std::string>{st->column_text(0)};
+  return db.query_one("SELECT record_id FROM learning_runs WHERE deployment_record = ?1",
+                      [&](store::statement& q) { q.bind(1, deployment_record); }, [](const store::statement& q) { return q.column_text(0); });
 }
 
 /// Every outcome learned so far, oldest first.
 [[nodiscard]] inline result<std::vector<past_outcome>> load_history(store::database& db) {
   if (auto m = migrate_learning(db); !m) return tl::unexpected(m.error());
-  auto st = db.prepare(
+  return db.query(
       "SELECT record_id, deployment_record, anomaly_type, strategy, handler, outcome, onset_ns, deployed_ns, "
-      "time_to_heal_s FROM learning_runs ORDER BY created_at_ns, record_id");
-  if (!st) return detail::pass(st);
-  std::vector<past_outcome> out;
-  for (;;) {
-    auto r = st->step();
-    if (!r) return detail::pass(r);
-    if (!*r) break;
-    past_outcome p;
-    p.record_id = st->column_text(0);
-    p.deployment_record = st->column_text(1);
-    p.anomaly_type = st->column_text(2);
-    p.strategy = st->column_text(3);
-    p.handler = st->column_text(4);
-    p.result = detail::parse_outcome(st->column_text(5));
-    p.onset_ns = st->is_null(6) ? anomaly::no_time_ns : st->column_int(6);
-    p.deployed_ns = st->column_int(7);
-    p.time_to_heal_s = st->is_null(8) ? -1.0 : st->column_double(8);
-    out.push_back(std::move(p));
-  }
-  return out;
+      "time_to_heal_s FROM learning_runs ORDER BY created_at_ns, record_id",
+      [](store::statement&) {}, [](const store::statement& st) {
+        past_outcome p;
+        p.record_id = st.column_text(0);
+        p.deployment_record = st.column_text(1);
+        p.anomaly_type = st.column_text(2);
+        p.strategy = st.column_text(3);
+        p.handler = st.column_text(4);
+        p.result = detail::parse_outcome(st.column_text(5));
+        p.onset_ns = st.is_null(6) ? anomaly::no_time_ns : st.column_int(6);
+        p.deployed_ns = st.column_int(7);
+        p.time_to_heal_s = st.is_null(8) ? -1.0 : st.column_double(8);
+        return p;
+      });
 }
 
 /// Per handler: in how many detection records it regressed (performance, slo, error) and whether a
 /// coverage gap was ever found on it.
 [[nodiscard]] inline result<std::vector<handler_history>> load_handler_history(store::database& db) {
   if (auto m = migrate_learning(db); !m) return tl::unexpected(m.error());
-  auto st = db.prepare(
+  std::vector<handler_history> out;
+  auto r = db.each(
       "SELECT CASE WHEN handler = '' THEN sequence ELSE handler END AS h, "
       "COUNT(DISTINCT CASE WHEN type IN ('performance', 'slo', 'error') THEN record_id END), "
-      "MAX(CASE WHEN type = 'coverage' THEN 1 ELSE 0 END) FROM anomaly_results GROUP BY h ORDER BY h");
-  if (!st) return detail::pass(st);
-  std::vector<handler_history> out;
-  for (;;) {
-    auto r = st->step();
-    if (!r) return detail::pass(r);
-    if (!*r) break;
-    handler_history h;
-    h.handler = st->column_text(0);
-    h.regressions = static_cast<std::size_t>(st->column_int(1));
-    h.coverage_gap = st->column_int(2) != 0;
-    if (!h.handler.empty()) out.push_back(std::move(h));
-  }
+      "MAX(CASE WHEN type = 'coverage' THEN 1 ELSE 0 END) FROM anomaly_results GROUP BY h ORDER BY h",
+      [](store::statement&) {}, [&](const store::statement& st) {
+        handler_history h;
+        h.handler = st.column_text(0);
+        h.regressions = static_cast<std::size_t>(st.column_int(1));
+        h.coverage_gap = st.column_int(2) != 0;
+        if (!h.handler.empty()) out.push_back(std::move(h));
+      });
+  if (!r) return detail::pass(r);
   return out;
 }
 
 /// The telemetry records holding windows that start at or after `since_ns`, in record order.
 [[nodiscard]] inline result<std::vector<std::string>> telemetry_records_since(store::database& db, std::int64_t since_ns) {
   if (auto m = migrate_learning(db); !m) return tl::unexpected(m.error());
-  auto st = db.prepare(
+  return db.query(
       "SELECT r.id FROM records r WHERE r.kind = 'telemetry' AND EXISTS (SELECT 1 FROM telemetry_window_metrics m "
-      "WHERE m.record_id = r.id AND m.window_start_ns >= ?1) ORDER BY r.seq");
-  if (!st) return detail::pass(st);
-  st->bind(1, since_ns);
-  std::vector<std::string> out;
-  for (;;) {
-    auto r = st->step();
-    if (!r) return detail::pass(r);
-    if (!*r) break;
-    out.push_back(st->column_text(0));
-  }
-  return out;
+      "WHERE m.record_id = r.id AND m.window_start_ns >= ?1) ORDER BY r.seq",
+      [&](store::statement& q) { q.bind(1, since_ns); }, [](const store::statement& q) { return q.column_text(0); });
 }
 
 /// The last feedback id an earlier learning record reported (0 when none).
 [[nodiscard]] inline result<std::int64_t> feedback_reported_through(store::database& db) {
-  auto st = db.prepare("SELECT COALESCE(MAX(feedback_through), 0) FROM learning_runs");
-  if (!st) return detail::pass(st);
-  auto r = st->step();
+  auto r = db.query_one("SELECT COALESCE(MAX(feedback_through), 0) FROM learning_runs", [](store::statement&) {},
+                        [](const store::statement& q) { return q.column_int(0); });
   if (!r) return detail::pass(r);
-  return st->column_int(0);
+  return r->value_or(0);
 }
 
 /// What one `learn` writes.
@@ -272,13 +240,9 @@ struct learning_written {
     return out;  // the transaction rolls back: nothing was written
   }
   std::optional<std::string_view> parent;
-  auto exists = db.prepare("SELECT 1 FROM records WHERE id = ?1");
+  auto exists = store::record_exists(db, w.deployment_record);
   if (!exists) return detail::pass(exists);
-  exists->bind(1, w.deployment_record);
-  auto ex = exists->step();
-  if (!ex) return detail::pass(ex);
-  if (*ex) parent = w.deployment_record;
-  exists->reset();
+  if (*exists) parent = w.deployment_record;
   const std::string summary = std::string(to_string(w.result)) + ": " + w.strategy + " for " + w.anomaly_type + " on " + w.handler;
   auto id = store::create_record(db, learning_record_kind, now, parent, summary);
   if (!id) return detail::pass(id);

@@ -23,6 +23,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -32,14 +33,42 @@
 
 namespace selfheal::store {
 
-namespace detail {
-inline tl::unexpected<error> sqlite_fail(sqlite3* db, int rc, std::string_view what) {
+/// The one translation of a SQLite status into `selfheal::error` (`errc::store_error`): what failed,
+/// the statement it ran (its SQL, shortened), SQLite's message and code.
+/// `what`, then the statement's SQL on one line and shortened (when given), then SQLite's `message`
+/// and `rc`: the text of every store error.
+[[nodiscard]] inline tl::unexpected<error> sqlite_error(int rc, std::string_view what, std::string_view sql, std::string_view message) {
   std::string msg(what);
+  if (!sql.empty()) {
+    std::string one;
+    for (char c : sql.substr(0, 200)) {
+      const bool space = c == '\n' || c == '\t' || c == '\r' || c == ' ';
+      if (space && (one.empty() || one.back() == ' ')) continue;
+      one += space ? ' ' : c;
+    }
+    while (!one.empty() && one.back() == ' ') one.pop_back();
+    if (one.size() > 80) one = one.substr(0, 77) + "...";
+    msg += " '" + one + "'";
+  }
   msg += ": ";
-  msg += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  msg += message;
   msg += " (sqlite code " + std::to_string(rc) + ")";
   return fail(errc::store_error, std::move(msg));
 }
+[[nodiscard]] inline tl::unexpected<error> sqlite_error(sqlite3* db, int rc, std::string_view what, std::string_view sql = {}) {
+  return sqlite_error(rc, what, sql, db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+namespace detail {
+/// What a row function returns, with `result<T>` unwrapped: a row function may fail the loop.
+template <class R>
+struct row_value { using type = R; };
+template <class T>
+struct row_value<result<T>> { using type = T; };
+template <class R>
+inline constexpr bool is_result_v = false;
+template <class T>
+inline constexpr bool is_result_v<result<T>> = true;
 }  // namespace detail
 
 /// One prepared statement. Bind indices are 1-based (SQLite's); columns 0-based.
@@ -79,7 +108,62 @@ class statement {
     const int rc = sqlite3_step(st_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    return detail::sqlite_fail(db_, rc, "step");
+    return sqlite_error(db_, rc, "step of", st_ ? std::string_view(sqlite3_sql(st_)) : std::string_view{});
+  }
+
+  /// The row loop: `row(*this)` for each row, then the statement is reset (bindings cleared) for
+  /// its next use. `row` returns void, or `result<void>` to stop the loop with its error.
+  template <class F>
+  [[nodiscard]] result<void> each(F&& row) {
+    result<void> out;
+    for (auto r = step();; r = step()) {
+      if (!r) { out = tl::unexpected(r.error()); break; }
+      if (!*r) break;
+      if constexpr (detail::is_result_v<std::invoke_result_t<F&, const statement&>>) {
+        if (auto e = row(std::as_const(*this)); !e) { out = tl::unexpected(e.error()); break; }
+      } else {
+        row(std::as_const(*this));
+      }
+    }
+    reset();
+    return out;
+  }
+
+  /// Every row as `row(*this)` (a value, or `result<value>`), in order; then reset.
+  template <class F, class R = typename detail::row_value<std::invoke_result_t<F&, const statement&>>::type>
+  [[nodiscard]] result<std::vector<R>> collect(F&& row) {
+    std::vector<R> out;
+    auto r = each([&](const statement& s) -> result<void> {
+      if constexpr (detail::is_result_v<std::invoke_result_t<F&, const statement&>>) {
+        auto v = row(s);
+        if (!v) return tl::unexpected(v.error());
+        out.push_back(std::move(*v));
+      } else {
+        out.push_back(row(s));
+      }
+      return {};
+    });
+    if (!r) return tl::unexpected(r.error());
+    return out;
+  }
+
+  /// The first row as `row(*this)`, or nullopt when there is none; then reset.
+  template <class F, class R = typename detail::row_value<std::invoke_result_t<F&, const statement&>>::type>
+  [[nodiscard]] result<std::optional<R>> first(F&& row) {
+    auto r = step();
+    std::optional<R> out;
+    if (r && *r) {
+      if constexpr (detail::is_result_v<std::invoke_result_t<F&, const statement&>>) {
+        auto v = row(std::as_const(*this));
+        if (!v) { reset(); return tl::unexpected(v.error()); }
+        out = std::move(*v);
+      } else {
+        out = row(std::as_const(*this));
+      }
+    }
+    reset();
+    if (!r) return tl::unexpected(r.error());
+    return out;
   }
   /// Steps to completion (for INSERT/UPDATE), then resets for reuse.
   [[nodiscard]] result<void> exec() {
@@ -111,6 +195,28 @@ class statement {
   sqlite3_stmt* st_ = nullptr;
 };
 
+/// Lists kept in one TEXT column, one item a line (notes, paths): joined and split back.
+[[nodiscard]] inline std::string join_nl(const std::vector<std::string>& v) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) s += '\n';
+    s += v[i];
+  }
+  return s;
+}
+[[nodiscard]] inline std::vector<std::string> split_nl(std::string_view s) {
+  std::vector<std::string> v;
+  if (s.empty()) return v;
+  std::size_t p = 0;
+  while (true) {
+    const auto n = s.find('\n', p);
+    v.emplace_back(s.substr(p, n == std::string_view::npos ? std::string_view::npos : n - p));
+    if (n == std::string_view::npos) break;
+    p = n + 1;
+  }
+  return v;
+}
+
 /// How long a statement waits for another connection's lock before failing with "database is locked".
 inline constexpr std::chrono::milliseconds default_busy_timeout{5000};
 
@@ -123,7 +229,7 @@ class database {
     sqlite3* raw = nullptr;
     const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
     database db(raw);
-    if (rc != SQLITE_OK) return detail::sqlite_fail(raw, rc, "cannot open store '" + path + "'");
+    if (rc != SQLITE_OK) return sqlite_error(raw, rc, "cannot open store '" + path + "'");
     sqlite3_busy_timeout(raw, static_cast<int>(default_busy_timeout.count()));
     if (auto r = db.exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;"); !r)
       return tl::unexpected(r.error());
@@ -157,7 +263,7 @@ class database {
     if (rc != SQLITE_OK) {
       std::string msg = err ? err : sqlite3_errstr(rc);
       sqlite3_free(err);
-      return fail(errc::store_error, "exec: " + msg + " (sqlite code " + std::to_string(rc) + ")");
+      return sqlite_error(rc, "exec of", sql, msg);
     }
     return {};
   }
@@ -165,8 +271,33 @@ class database {
   [[nodiscard]] result<statement> prepare(std::string_view sql) {
     sqlite3_stmt* st = nullptr;
     const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &st, nullptr);
-    if (rc != SQLITE_OK) return detail::sqlite_fail(db_, rc, "prepare '" + std::string(sql.substr(0, 60)) + "'");
+    if (rc != SQLITE_OK) return sqlite_error(db_, rc, "prepare of", sql);
     return statement(db_, st);
+  }
+
+  /// Prepares `sql`, binds with `bind(statement&)`, and runs the row loop `statement::each`.
+  template <class Bind, class F>
+  [[nodiscard]] result<void> each(std::string_view sql, Bind&& bind, F&& row) {
+    auto st = prepare(sql);
+    if (!st) return tl::unexpected(st.error());
+    bind(*st);
+    return st->each(std::forward<F>(row));
+  }
+  /// Prepares, binds and collects every row (`statement::collect`).
+  template <class Bind, class F>
+  [[nodiscard]] auto query(std::string_view sql, Bind&& bind, F&& row) -> decltype(std::declval<statement&>().collect(row)) {
+    auto st = prepare(sql);
+    if (!st) return tl::unexpected(st.error());
+    bind(*st);
+    return st->collect(std::forward<F>(row));
+  }
+  /// Prepares, binds and reads the first row (`statement::first`).
+  template <class Bind, class F>
+  [[nodiscard]] auto query_one(std::string_view sql, Bind&& bind, F&& row) -> decltype(std::declval<statement&>().first(row)) {
+    auto st = prepare(sql);
+    if (!st) return tl::unexpected(st.error());
+    bind(*st);
+    return st->first(std::forward<F>(row));
   }
 
   [[nodiscard]] std::int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }

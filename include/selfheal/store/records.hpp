@@ -37,23 +37,26 @@ namespace selfheal::store {
 
 /// The newest record of `kind`, or `errc::not_found` saying how to make one.
 [[nodiscard]] inline result<std::string> latest_record(database& db, std::string_view kind) {
-  auto st = db.prepare("SELECT id FROM records WHERE kind = ?1 ORDER BY seq DESC LIMIT 1");
-  if (!st) return tl::unexpected(st.error());
-  st->bind(1, kind);
-  auto row = st->step();
+  auto row = db.query_one("SELECT id FROM records WHERE kind = ?1 ORDER BY seq DESC LIMIT 1", [&](statement& q) { q.bind(1, kind); },
+                          [](const statement& st) { return st.column_text(0); });
   if (!row) return tl::unexpected(row.error());
   if (!*row) return fail(errc::not_found, "the store has no " + std::string(kind) + " record yet");
-  return st->column_text(0);
+  return std::move(**row);
 }
 
 /// Whether record `id` exists and is of `kind`.
 [[nodiscard]] inline result<bool> record_exists(database& db, std::string_view id, std::string_view kind) {
-  auto st = db.prepare("SELECT 1 FROM records WHERE id = ?1 AND kind = ?2");
-  if (!st) return tl::unexpected(st.error());
-  st->bind(1, id).bind(2, kind);
-  auto row = st->step();
+  auto row = db.query_one("SELECT 1 FROM records WHERE id = ?1 AND kind = ?2", [&](statement& q) { q.bind(1, id).bind(2, kind); },
+                          [](const statement&) { return true; });
   if (!row) return tl::unexpected(row.error());
-  return *row;
+  return row->has_value();
+}
+
+/// Whether record `id` exists, of any kind (a parent named by the input may be from elsewhere).
+[[nodiscard]] inline result<bool> record_exists(database& db, std::string_view id) {
+  auto row = db.query_one("SELECT 1 FROM records WHERE id = ?1", [&](statement& q) { q.bind(1, id); }, [](const statement&) { return true; });
+  if (!row) return tl::unexpected(row.error());
+  return row->has_value();
 }
 
 /// Appends to the audit log (append-only: triggers refuse UPDATE/DELETE).

@@ -150,6 +150,9 @@ struct trace_summary {
   std::uint64_t evicted = 0;          ///< of which closed early: too many open at once
   std::uint64_t untraced_beats = 0;   ///< beat events whose correlation id had no open execution
   std::uint64_t carried = 0;          ///< open at the end of a source the next run resumes: counted then
+  /// Times a held distinct path made room for a new one (space-saving, `traces.hpp`): its
+  /// executions went to its sequence's rest row. 0: every path was counted exactly.
+  std::uint64_t paths_replaced = 0;
   friend bool operator==(const trace_summary&, const trace_summary&) = default;
 };
 

@@ -420,7 +420,7 @@ class ndjson_parser {
   // the keys and values straight from the line (stage 1 of the stream has already validated the
   // UTF-8 and the string boundaries) and fills the event exactly as `extract` would. It accepts only
   // strict JSON that `extract` accepts with the same values, and gives up (returns false, nothing
-  // reported) on anything else: an escape in a key or a kept string, a nested object or array, a
+  // reported) on anything else: an escape in a key, a `\u` escape in a kept string (the simple ones are unescaped into a per-line buffer), a nested object or array, a
   // number other than a plain decimal for a number field, any syntax error, content after the
   // object. Such a line takes the On-Demand path (`extract`), which also gives the precise reason.
 
@@ -588,9 +588,46 @@ class ndjson_parser {
     }
   }
 
+  /// Unescapes a string body holding only the escapes `\" \\ \/ \b \f \n \r \t` (as simdjson's
+  /// `get_string` does) into `unescaped_`, which the caller sized for the whole line, so earlier
+  /// views into it stay valid. Any other escape (`\u`, or an invalid one): false, and the line
+  /// takes the On-Demand path.
+  bool unescape(std::string_view body, std::string_view& out) noexcept {
+    const std::size_t start = unescaped_.size();
+    for (std::size_t i = 0; i < body.size(); ++i) {
+      char c = body[i];
+      if (c == '\\') {
+        if (++i >= body.size()) return false;
+        switch (body[i]) {
+          case '"': c = '"'; break;
+          case '\\': c = '\\'; break;
+          case '/': c = '/'; break;
+          case 'b': c = '\b'; break;
+          case 'f': c = '\f'; break;
+          case 'n': c = '\n'; break;
+          case 'r': c = '\r'; break;
+          case 't': c = '\t'; break;
+          default: return false;
+        }
+      }
+      unescaped_.push_back(c);  // within the reserved capacity: no allocation
+    }
+    out = std::string_view(unescaped_.data() + start, unescaped_.size() - start);
+    return true;
+  }
+
   /// See the comment above: true when the line [s, le) was one flat object, read into `e`.
-  static bool scan_flat(const char* s, const char* le, raw_event_view& e) noexcept {
+  bool scan_flat(const char* s, const char* le, raw_event_view& e) noexcept {
     const char* p = s + 1;  // past '{'
+    // unescaped strings of this line go here; never longer than the line
+    unescaped_.clear();
+    if (unescaped_.capacity() < static_cast<std::size_t>(le - s)) {
+      try {
+        unescaped_.reserve(static_cast<std::size_t>(le - s));
+      } catch (...) {
+        return false;
+      }
+    }
     auto skip_ws = [&] {
       while (p < le && is_ws(*p)) ++p;
     };
@@ -626,7 +663,8 @@ class ndjson_parser {
           }
         } else if (c == '"') {
           ++p;
-          if (!scan_string(p, le, text, escaped) || escaped) return false;  // unescaping: On-Demand
+          if (!scan_string(p, le, text, escaped)) return false;
+          if (escaped && !unescape(text, text)) return false;  // other escapes: On-Demand
           k = kind::string;
         } else if (c == '-' || is_digit(c)) {
           if (!scan_number(p, le, num)) return false;
@@ -714,6 +752,7 @@ class ndjson_parser {
 
   simdjson::ondemand::parser stream_parser_;
   simdjson::ondemand::parser line_parser_;
+  std::string unescaped_;  // the fast path's unescaped strings of the current line
   std::size_t batch_size_;
   bool fast_path_ = true;
   const char* begin_ = nullptr;

@@ -16,7 +16,7 @@
 /// | `telemetry_error_samples` | (handler, message) | `record_id`, `handler` ('' when none), `message` (≤512 bytes), `first_seen_ns`, `last_seen_ns`, `count` |
 /// | `telemetry_paths` (migration 2) | (sequence, path) | `id`, `record_id`, `sequence`, `rest` (1: the executions of the paths beyond the per-sequence limit, no steps), `executions`, `failed`, `incomplete`, `first_ns`, `last_ns` (execution starts) |
 /// | `telemetry_path_steps` (migration 2) | beat of a path | `path_id` → telemetry_paths(id), `position` (0-based), `beat`, `topic`, `handler` (as logged, '' when not) |
-/// | `telemetry_traces` (migration 2) | run | `record_id`, `executions`, `incomplete`, `evicted`, `untraced_beats`, `carried` (see `traces.hpp`) |
+/// | `telemetry_traces` (migration 2) | run | `record_id`, `executions`, `incomplete`, `evicted`, `untraced_beats`, `carried`, `paths_replaced` (migration 4; see `traces.hpp`) |
 /// | `telemetry_carried_starts` (migration 2) | start open at the end of a source | `record_id`, `identity` (of the source), `key` (joining-key hash, as a signed 64-bit integer), `ts_ns`: picked up by the run that resumes the source |
 /// | `telemetry_carried_executions`, `telemetry_carried_steps` (migration 2) | execution open at the end of a source, its beats so far | `id`, `record_id`, `identity`, `key` (correlation hash), `sequence`, `first_ns`; `execution_id`, `position`, `beat`, `topic`, `handler`, `ts_ns` |
 ///
@@ -58,7 +58,7 @@ namespace selfheal::telemetry {
 inline constexpr std::string_view record_kind = "telemetry";
 
 /// The telemetry migrations, in order. Append, never edit.
-inline constexpr std::array<std::string_view, 3> telemetry_migrations = {R"sql(
+inline constexpr std::array<std::string_view, 4> telemetry_migrations = {R"sql(
 CREATE TABLE telemetry_runs(
   record_id TEXT PRIMARY KEY REFERENCES records(id),
   started_at_ns INTEGER NOT NULL,
@@ -135,6 +135,8 @@ CREATE TABLE telemetry_source_states(
   end_offset INTEGER NOT NULL, lines INTEGER NOT NULL,
   record_id TEXT NOT NULL REFERENCES telemetry_runs(record_id));
 CREATE INDEX telemetry_source_states_by_fingerprint ON telemetry_source_states(fingerprint_len, fingerprint);
+)sql", R"sql(
+ALTER TABLE telemetry_traces ADD COLUMN paths_replaced INTEGER NOT NULL DEFAULT 0;
 )sql"};
 
 /// Creates or upgrades the telemetry tables (idempotent).
@@ -186,11 +188,11 @@ inline result<void> require_record(store::database& db, std::string_view record_
 namespace detail {
 inline result<void> store_traces(store::database& db, const std::string& id, const trace_summary& t) {
   auto run = db.prepare(
-      "INSERT INTO telemetry_traces(record_id, executions, incomplete, evicted, untraced_beats, carried) "
-      "VALUES (?1,?2,?3,?4,?5,?6)");
+      "INSERT INTO telemetry_traces(record_id, executions, incomplete, evicted, untraced_beats, carried, paths_replaced) "
+      "VALUES (?1,?2,?3,?4,?5,?6,?7)");
   if (!run) return pass(run);
   run->bind(1, id).bind(2, t.executions).bind(3, t.incomplete).bind(4, t.evicted).bind(5, t.untraced_beats)
-      .bind(6, t.carried);
+      .bind(6, t.carried).bind(7, t.paths_replaced);
   if (auto r = run->exec(); !r) return r;
   auto path = db.prepare(
       "INSERT INTO telemetry_paths(record_id, sequence, rest, executions, failed, incomplete, first_ns, last_ns) "
@@ -482,7 +484,7 @@ inline result<void> store_source_states(store::database& db, const std::string& 
   if (auto r = detail::require_record(db, record_id); !r) return tl::unexpected(r.error());
   trace_summary out;
   auto run = db.prepare(
-      "SELECT executions, incomplete, evicted, untraced_beats, carried FROM telemetry_traces WHERE record_id = ?1");
+      "SELECT executions, incomplete, evicted, untraced_beats, carried, paths_replaced FROM telemetry_traces WHERE record_id = ?1");
   if (!run) return detail::pass(run);
   run->bind(1, record_id);
   auto row = run->step();
@@ -493,6 +495,7 @@ inline result<void> store_source_states(store::database& db, const std::string& 
     out.evicted = detail::column_u64(*run, 2);
     out.untraced_beats = detail::column_u64(*run, 3);
     out.carried = detail::column_u64(*run, 4);
+    out.paths_replaced = detail::column_u64(*run, 5);
   }
   auto st = db.prepare(
       "SELECT p.id, p.sequence, p.rest, p.executions, p.failed, p.incomplete, p.first_ns, p.last_ns, "

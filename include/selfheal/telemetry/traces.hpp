@@ -26,6 +26,11 @@
 ///   open at the end of its data is closed as incomplete.
 /// - At most `max_paths_per_sequence` distinct paths are kept per sequence: the executions of the
 ///   rarer paths go into one `rest` row, so every share computed from the paths stays exact.
+/// - During the run at most `max_held_per_sequence` distinct paths are held per sequence (and
+///   `max_paths` in all), so memory does not grow with the input: under that bound every count is
+///   exact; beyond it `path_counter` is a space-saving summary (the least frequent held path makes
+///   room, its executions go to the rest row, counted in `paths_replaced`), which keeps every path
+///   more frequent than 1/`max_held_per_sequence` of its sequence, and totals stay exact.
 /// - A log without `sequence-started` events (OpenTelemetry-style spans have none either; decided
 ///   per file: once a file shows one, its stray beats stay untraced as below): beats
 ///   that carry a correlation id and a sequence are grouped by (correlation id, sequence) into an
@@ -101,10 +106,250 @@ struct trace_limits {
   bool enabled = true;                       ///< off: no paths, no carried executions
   std::size_t max_open = 65536;              ///< open executions per file
   std::size_t max_paths_per_sequence = 256;  ///< distinct paths stored per sequence
-  std::size_t max_paths = 1 << 16;           ///< distinct paths held during the run
+  std::size_t max_paths = 1 << 16;           ///< distinct paths held during the run, all sequences
   /// An execution without `sequence-started` (beats grouped by correlation id and sequence) ends
   /// after this long without a beat, at its sequence-completed/-failed event, or at the end of input.
   std::int64_t idle_timeout_ns = 300'000'000'000;
+  /// Distinct paths held per sequence during the run (space-saving, see `path_counter`); at least
+  /// `max_paths_per_sequence` is held whatever this says.
+  std::size_t max_held_per_sequence = 8192;
+};
+
+namespace detail {
+/// uint64 → uint32 with open addressing (linear probing, backward-shift deletion): one flat
+/// array, no allocation per entry. Keys are hashes; they are mixed once more for the slot.
+class u64_index {
+ public:
+  static constexpr std::uint32_t none = 0xffffffffu;
+  [[nodiscard]] std::uint32_t find(std::uint64_t key) const noexcept {
+    if (slots_.empty()) return none;
+    for (std::size_t i = home(key);; i = (i + 1) & mask_) {
+      const auto& sl = slots_[i];
+      if (sl.value == none) return none;
+      if (sl.key == key) return sl.value;
+    }
+  }
+  /// Sets `key` to `value` (inserting it when absent); `value` must not be `none`.
+  void set(std::uint64_t key, std::uint32_t value) {
+    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
+    for (std::size_t i = home(key);; i = (i + 1) & mask_) {
+      auto& sl = slots_[i];
+      if (sl.value == none) {
+        sl = {key, value};
+        ++size_;
+        return;
+      }
+      if (sl.key == key) {
+        sl.value = value;
+        return;
+      }
+    }
+  }
+  void erase(std::uint64_t key) noexcept {
+    if (slots_.empty()) return;
+    std::size_t i = home(key);
+    for (;; i = (i + 1) & mask_) {
+      if (slots_[i].value == none) return;
+      if (slots_[i].key == key) break;
+    }
+    // backward shift: move later entries of the run into the hole when their home allows it
+    for (std::size_t j = (i + 1) & mask_;; j = (j + 1) & mask_) {
+      if (slots_[j].value == none) break;
+      const std::size_t h = home(slots_[j].key);
+      const bool movable = i <= j ? (h <= i || h > j) : (h <= i && h > j);
+      if (movable) {
+        slots_[i] = slots_[j];
+        i = j;
+      }
+    }
+    slots_[i].value = none;
+    --size_;
+  }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+
+ private:
+  struct slot {
+    std::uint64_t key = 0;
+    std::uint32_t value = none;
+  };
+  [[nodiscard]] std::size_t home(std::uint64_t key) const noexcept {
+    return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 20) & mask_;
+  }
+  void grow() {
+    std::vector<slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 64 : old.size() * 2, slot{});
+    mask_ = slots_.size() - 1;
+    size_ = 0;
+    for (const auto& sl : old)
+      if (sl.value != none) set(sl.key, sl.value);
+  }
+  std::vector<slot> slots_;
+  std::size_t mask_ = 0;
+  std::size_t size_ = 0;
+};
+}  // namespace detail
+
+/// The distinct execution paths of a run with their counts, in bounded memory: per sequence at
+/// most `held_per_sequence` paths, and at most `held_total` over all sequences. Under those bounds
+/// every count is exact. Beyond them it is a space-saving summary (Metwally et al.): a new path
+/// takes the place of the held path with the lowest estimate (its count plus the estimate it
+/// inherited when it came in; ties: the least recently counted), whose exact counts go into its
+/// sequence's rest. So a path more frequent than 1/`held_per_sequence` of its sequence's
+/// executions is always held; a held path's counts are exact since it was last taken in (earlier
+/// ones are in the rest); and the held paths and the rest add up to every execution exactly.
+/// Labels are ids of the caller's label table; a path is (sequence, labels).
+class path_counter {
+ public:
+  static constexpr std::uint32_t none = 0xffffffffu;
+  struct counts {
+    std::uint64_t executions = 0, failed = 0, incomplete = 0;
+    std::int64_t first_ns = no_time, last_ns = no_time;
+    void merge(const counts& o) noexcept {
+      executions += o.executions;
+      failed += o.failed;
+      incomplete += o.incomplete;
+      first_ns = earliest(first_ns, o.first_ns);
+      last_ns = latest(last_ns, o.last_ns);
+    }
+  };
+  struct entry {
+    std::uint32_t sequence = none;
+    std::vector<std::uint32_t> labels;
+    counts c;
+    std::uint64_t hash = 0;
+    std::uint64_t estimate = 0;  ///< space-saving: inherited estimate + executions
+    std::uint64_t touched = 0;   ///< when last counted (ties of the estimate: least recent goes)
+    std::uint32_t heap_pos = 0;  ///< position in its sequence's heap
+    std::uint32_t next = none;   ///< the next entry with the same hash (a collision chain)
+  };
+
+  path_counter(std::size_t held_per_sequence, std::size_t held_total)
+      : held_per_sequence_(std::max<std::size_t>(1, held_per_sequence)), held_total_(std::max<std::size_t>(1, held_total)) {}
+
+  /// Counts `c` (at least one execution) under the path (`sequence`, `labels`).
+  void add(std::uint32_t sequence, const std::uint32_t* labels, std::size_t n, const counts& c) {
+    if (c.executions == 0) return;
+    const std::uint64_t h = detail::short_hash({reinterpret_cast<const char*>(labels), n * sizeof(std::uint32_t)}, sequence);
+    auto& seq = sequence_state(sequence);
+    ++clock_;
+    for (std::uint32_t i = index_.find(h); i != none; i = entries_[i].next) {
+      auto& e = entries_[i];
+      if (e.sequence == sequence && e.labels.size() == n && std::equal(labels, labels + n, e.labels.begin())) {
+        e.c.merge(c);
+        e.estimate += c.executions;
+        e.touched = clock_;
+        sift_down(seq, e.heap_pos);
+        return;
+      }
+    }
+    std::uint32_t slot = none;
+    std::uint64_t inherited = 0;
+    if (seq.heap.size() < held_per_sequence_ && held_ < held_total_) {
+      slot = static_cast<std::uint32_t>(entries_.size());
+      entries_.emplace_back();
+      seq.heap.push_back(slot);
+      entries_[slot].heap_pos = static_cast<std::uint32_t>(seq.heap.size() - 1);
+      ++held_;
+    } else if (!seq.heap.empty()) {
+      // space-saving: the held path with the lowest estimate makes room; its counts go to the rest
+      slot = seq.heap.front();
+      auto& old = entries_[slot];
+      seq.rest.merge(old.c);
+      inherited = old.estimate;
+      unlink(slot);
+      ++replaced_;
+    } else {  // every held path belongs to other sequences
+      seq.rest.merge(c);
+      return;
+    }
+    auto& e = entries_[slot];
+    e.sequence = sequence;
+    e.labels.assign(labels, labels + n);  // keeps its capacity: no allocation once warm
+    e.c = c;
+    e.hash = h;
+    e.estimate = inherited + c.executions;
+    e.touched = clock_;
+    e.next = index_.find(h);
+    index_.set(h, slot);
+    sift_down(seq, e.heap_pos);
+  }
+
+  /// Calls `f(sequence, held entries, rest)` for every sequence seen (`none` first, then by id).
+  template <class F>
+  void for_each_sequence(F&& f) const {
+    std::vector<const entry*> held;
+    for (std::size_t s = 0; s < sequences_.size(); ++s) {
+      const auto& st = sequences_[s];
+      if (st.heap.empty() && st.rest.executions == 0) continue;
+      held.clear();
+      for (const auto i : st.heap) held.push_back(&entries_[i]);
+      f(static_cast<std::uint32_t>(s) - 1u, static_cast<const std::vector<const entry*>&>(held), st.rest);
+    }
+  }
+
+  [[nodiscard]] std::size_t held() const noexcept { return held_; }
+  /// How often a held path made room for another (its executions went to the rest).
+  [[nodiscard]] std::uint64_t replaced() const noexcept { return replaced_; }
+
+ private:
+  struct sequence_paths {
+    std::vector<std::uint32_t> heap;  ///< entries, a min-heap by (estimate, touched)
+    counts rest;
+  };
+
+  /// Sequence ids are dense from 0: sequence s at s + 1, `none` (no sequence) at 0.
+  sequence_paths& sequence_state(std::uint32_t s) {
+    const std::size_t i = static_cast<std::uint32_t>(s + 1u);
+    if (i >= sequences_.size()) sequences_.resize(i + 1);
+    return sequences_[i];
+  }
+
+  [[nodiscard]] bool before(std::uint32_t a, std::uint32_t b) const noexcept {
+    const auto& x = entries_[a];
+    const auto& y = entries_[b];
+    return x.estimate != y.estimate ? x.estimate < y.estimate : x.touched < y.touched;
+  }
+
+  void sift_down(sequence_paths& seq, std::uint32_t pos) {
+    auto& heap = seq.heap;
+    const std::size_t n = heap.size();
+    std::size_t i = pos;
+    for (;;) {
+      const std::size_t l = 2 * i + 1;
+      if (l >= n) break;
+      std::size_t m = l;
+      if (l + 1 < n && before(heap[l + 1], heap[l])) m = l + 1;
+      if (!before(heap[m], heap[i])) break;
+      std::swap(heap[i], heap[m]);
+      entries_[heap[i]].heap_pos = static_cast<std::uint32_t>(i);
+      entries_[heap[m]].heap_pos = static_cast<std::uint32_t>(m);
+      i = m;
+    }
+  }
+
+  /// Takes entry `i` out of the hash index (it keeps its heap place: it is about to be reused).
+  void unlink(std::uint32_t i) {
+    const std::uint64_t h = entries_[i].hash;
+    const std::uint32_t head = index_.find(h);
+    if (head == i) {
+      if (entries_[i].next == none) index_.erase(h);
+      else index_.set(h, entries_[i].next);
+      return;
+    }
+    for (std::uint32_t k = head; k != none; k = entries_[k].next)
+      if (entries_[k].next == i) {
+        entries_[k].next = entries_[i].next;
+        return;
+      }
+  }
+
+  std::size_t held_per_sequence_, held_total_;
+  std::vector<entry> entries_;
+  std::vector<sequence_paths> sequences_;
+  detail::u64_index index_;
+  std::size_t held_ = 0;
+  std::uint64_t clock_ = 0;
+  std::uint64_t replaced_ = 0;
 };
 
 /// What one task saw of executions, with names resolved (the reducer needs none of the worker's
@@ -138,7 +383,7 @@ struct trace_batch {
   /// Executions that started and ended in the task, counted by path here (in parallel).
   struct finished_path {
     std::uint32_t sequence = no_sequence;
-    std::vector<std::uint32_t> labels;       ///< indexes into `labels`
+    std::uint32_t begin = 0, end = 0;        ///< its labels: `finished_labels[begin, end)`
     std::uint64_t executions = 0, failed = 0;
     std::int64_t first_ns = no_time, last_ns = no_time;  ///< earliest / latest start
   };
@@ -149,6 +394,7 @@ struct trace_batch {
   std::vector<headless> others;
   std::uint64_t headless_beats = 0;          ///< beats among `others`
   std::vector<finished_path> finished;
+  std::vector<std::uint32_t> finished_labels;  ///< indexes into `labels`, of every finished path
 };
 
 /// A worker's per-task grouping of beat events by correlation id. `add` is on the ingest's hot
@@ -247,12 +493,16 @@ class trace_builder {
         std::uint64_t h = detail::short_hash({reinterpret_cast<const char*>(path_.data()), path_.size() * sizeof(std::uint32_t)}, seq);
         bool fresh = false;
         auto& slot = finished_key_.find_or_insert(h, static_cast<std::int64_t>(b.finished.size()), fresh);
-        if (!fresh && (b.finished[static_cast<std::size_t>(slot)].sequence != seq || b.finished[static_cast<std::size_t>(slot)].labels != path_)) {
+        if (!fresh && !same_path(b, b.finished[static_cast<std::size_t>(slot)], seq)) {
           // a hash collision: keep the two paths apart (the later one gets its own entry)
           slot = static_cast<std::int64_t>(b.finished.size());
           fresh = true;
         }
-        if (fresh) b.finished.push_back({seq, path_, 0, 0, no_time, no_time});
+        if (fresh) {
+          const auto begin = static_cast<std::uint32_t>(b.finished_labels.size());
+          b.finished_labels.insert(b.finished_labels.end(), path_.begin(), path_.end());
+          b.finished.push_back({seq, begin, static_cast<std::uint32_t>(b.finished_labels.size()), 0, 0, no_time, no_time});
+        }
         auto& p = b.finished[static_cast<std::size_t>(slot)];
         ++p.executions;
         if (f.failed) ++p.failed;
@@ -307,6 +557,12 @@ class trace_builder {
     std::uint32_t handler;
     std::string beat, topic;
   };
+
+  /// Whether `p` of batch `b` is the path at hand (`path_`) of sequence `seq`.
+  [[nodiscard]] bool same_path(const trace_batch& b, const trace_batch::finished_path& p, std::uint32_t seq) const {
+    return p.sequence == seq && p.end - p.begin == path_.size() &&
+           std::equal(path_.begin(), path_.end(), b.finished_labels.begin() + p.begin);
+  }
 
   std::uint32_t label_of(std::uint32_t handler, std::string_view beat, std::string_view topic) {
     // The last two labels of each handler first: a handler's beat and topic rarely change, but
@@ -365,7 +621,8 @@ class trace_table {
     bool explicit_ = false;                  // the file logs sequence-started: no implicit executions
   };
 
-  explicit trace_table(trace_limits limits = {}) : limits_(limits) {}
+  explicit trace_table(trace_limits limits = {})
+      : limits_(limits), paths_(std::max(limits.max_held_per_sequence, limits.max_paths_per_sequence), limits.max_paths) {}
 
   /// Applies one task's batch; batches of a file must come in input order. Headless events go
   /// first: within a task they either precede the start of their correlation id's new execution
@@ -392,15 +649,11 @@ class trace_table {
       }
     }
     for (const auto& p : b.finished) {
-      key_.first = p.sequence == trace_batch::no_sequence ? no_sequence : seq_map_[p.sequence];
-      key_.second.clear();
-      for (const auto l : p.labels) key_.second.push_back(label_map_[l]);
+      const std::uint32_t seq = p.sequence == trace_batch::no_sequence ? no_sequence : seq_map_[p.sequence];
+      path_.clear();
+      for (auto i = p.begin; i < p.end; ++i) path_.push_back(label_map_[b.finished_labels[i]]);
       executions_ += p.executions;
-      auto& c = counts_of(key_);
-      c.executions += p.executions;
-      c.failed += p.failed;
-      c.first_ns = earliest(c.first_ns, p.first_ns);
-      c.last_ns = latest(c.last_ns, p.last_ns);
+      paths_.add(seq, path_.data(), path_.size(), {p.executions, p.failed, 0, p.first_ns, p.last_ns});
     }
     for (const auto& f : b.fragments) {
       const std::uint32_t seq = f.sequence == trace_batch::no_sequence ? no_sequence : seq_map_[f.sequence];
@@ -475,48 +728,50 @@ class trace_table {
     out.evicted = evicted_;
     out.untraced_beats = untraced_beats_;
     out.carried = carried_;
-    std::map<std::uint32_t, std::vector<const std::pair<const path_key, counts>*>> by_sequence;
-    for (const auto& p : paths_) by_sequence[p.first.first].push_back(&p);
-    // sequences by name, so the output does not depend on the order they were first seen in
-    std::vector<std::uint32_t> seqs;
-    for (const auto& [s, v] : by_sequence) seqs.push_back(s);
-    for (const auto& [s, c] : rest_) if (!by_sequence.count(s)) seqs.push_back(s);
-    std::sort(seqs.begin(), seqs.end(), [&](std::uint32_t a, std::uint32_t b) { return sequence_name(a) < sequence_name(b); });
-    for (const auto s : seqs) {
-      auto& v = by_sequence[s];
+    out.paths_replaced = paths_.replaced();
+    // Per sequence: the most frequent paths (ties: by steps), then one rest row. Only those are
+    // made into strings: the held paths may be many.
+    std::vector<std::pair<std::string, std::vector<execution_path>>> per_sequence;
+    const auto by_steps = [this](const path_counter::entry* a, const path_counter::entry* b) {
+      if (a->c.executions != b->c.executions) return a->c.executions > b->c.executions;
+      return std::lexicographical_compare(a->labels.begin(), a->labels.end(), b->labels.begin(), b->labels.end(),
+                                          [this](std::uint32_t x, std::uint32_t y) { return labels_[x] < labels_[y]; });
+    };
+    paths_.for_each_sequence([&](std::uint32_t s, const std::vector<const path_counter::entry*>& held,
+                                 const path_counter::counts& rest_counts) {
+      std::vector<const path_counter::entry*> top = held;
+      const std::size_t k = std::min(top.size(), limits_.max_paths_per_sequence);
+      std::partial_sort(top.begin(), top.begin() + static_cast<std::ptrdiff_t>(k), top.end(), by_steps);
       std::vector<execution_path> list;
-      for (const auto* p : v) {
+      list.reserve(k + 1);
+      for (std::size_t i = 0; i < k; ++i) {
         execution_path e;
         e.sequence = sequence_name(s);
-        for (const auto l : p->first.second) e.steps.push_back(labels_[l]);
-        put(e, p->second);
+        for (const auto l : top[i]->labels) e.steps.push_back(labels_[l]);
+        put(e, top[i]->c);
         list.push_back(std::move(e));
       }
-      std::sort(list.begin(), list.end(), [](const execution_path& a, const execution_path& b) {
-        if (a.executions != b.executions) return a.executions > b.executions;
-        return a.steps < b.steps;
-      });
-      execution_path rest;
-      rest.sequence = sequence_name(s);
-      rest.rest = true;
-      if (auto it = rest_.find(s); it != rest_.end()) put(rest, it->second);
-      for (std::size_t i = limits_.max_paths_per_sequence; i < list.size(); ++i) merge_counts(rest, list[i]);
-      if (list.size() > limits_.max_paths_per_sequence) list.resize(limits_.max_paths_per_sequence);
+      path_counter::counts rest = rest_counts;
+      for (std::size_t i = k; i < top.size(); ++i) rest.merge(top[i]->c);
+      if (rest.executions) {
+        execution_path r;
+        r.sequence = sequence_name(s);
+        r.rest = true;
+        put(r, rest);
+        list.push_back(std::move(r));
+      }
+      per_sequence.emplace_back(sequence_name(s), std::move(list));
+    });
+    // sequences by name, so the output does not depend on the order they were first seen in
+    std::sort(per_sequence.begin(), per_sequence.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& [name, list] : per_sequence)
       for (auto& e : list) out.paths.push_back(std::move(e));
-      if (rest.executions) out.paths.push_back(std::move(rest));
-    }
     return out;
   }
 
  private:
   static constexpr std::uint32_t no_sequence = 0xffffffffu;
-  using path_key = std::pair<std::uint32_t, std::vector<std::uint32_t>>;
-  struct counts {
-    std::uint64_t executions = 0, failed = 0, incomplete = 0;
-    std::int64_t first_ns = no_time, last_ns = no_time;
-  };
-
-  static void put(execution_path& e, const counts& c) {
+  static void put(execution_path& e, const path_counter::counts& c) {
     e.executions = c.executions;
     e.failed = c.failed;
     e.incomplete = c.incomplete;
@@ -624,27 +879,10 @@ class trace_table {
 
   /// Counts one finished execution under its canonical path.
   void record(file_state::open_execution& x, bool failed, bool incomplete) {
-    key_.first = x.sequence;
-    const std::int64_t start = detail::canonical_path(x.steps, x.first_ns, key_.second);
+    const std::int64_t start = detail::canonical_path(x.steps, x.first_ns, path_);
     ++executions_;
     if (incomplete) ++incomplete_;
-    add(counts_of(key_), failed, incomplete, start);
-  }
-
-  /// The counts of a path; past `max_paths` distinct ones, its sequence's rest.
-  counts& counts_of(const path_key& key) {
-    auto it = paths_.find(key);
-    if (it != paths_.end()) return it->second;
-    if (paths_.size() >= limits_.max_paths) return rest_[key.first];
-    return paths_.emplace(key, counts{}).first->second;
-  }
-
-  static void add(counts& c, bool failed, bool incomplete, std::int64_t start) {
-    ++c.executions;
-    if (failed) ++c.failed;
-    if (incomplete) ++c.incomplete;
-    c.first_ns = earliest(c.first_ns, start);
-    c.last_ns = latest(c.last_ns, start);
+    paths_.add(x.sequence, path_.data(), path_.size(), {1, failed ? 1u : 0u, incomplete ? 1u : 0u, start, start});
   }
 
   trace_limits limits_;
@@ -653,9 +891,8 @@ class trace_table {
   std::map<std::string, std::uint32_t> sequence_ids_;
   std::vector<std::string> sequences_;
   std::vector<std::uint32_t> label_map_, seq_map_;  // the current batch's ids → global ids
-  std::map<path_key, counts> paths_;
-  std::map<std::uint32_t, counts> rest_;
-  path_key key_;
+  path_counter paths_;
+  std::vector<std::uint32_t> path_;  // the path at hand (global label ids)
   std::uint64_t executions_ = 0, incomplete_ = 0, evicted_ = 0, untraced_beats_ = 0, carried_ = 0;
 };
 

@@ -52,29 +52,6 @@ inline constexpr std::array<std::string_view, 1> validation_migrations = {R"sql(
   return store::migrate(db, "validation", validation_migrations);
 }
 
-namespace detail {
-inline std::string join_nl(const std::vector<std::string>& v) {
-  std::string s;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    if (i) s += '\n';
-    s += v[i];
-  }
-  return s;
-}
-inline std::vector<std::string> split_nl(const std::string& s) {
-  std::vector<std::string> v;
-  if (s.empty()) return v;
-  std::size_t p = 0;
-  for (;;) {
-    const auto n = s.find('\n', p);
-    v.push_back(s.substr(p, n == std::string::npos ? std::string::npos : n - p));
-    if (n == std::string::npos) break;
-    p = n + 1;
-  }
-  return v;
-}
-}  // namespace detail
-
 /// One transaction: a `records` row ("validation-N", parent = the fix record when the store has it),
 /// the run, its checks, failed and flaky tests, and the handlers compared. Returns the record id;
 /// on error nothing is written.
@@ -83,12 +60,9 @@ inline std::vector<std::string> split_nl(const std::string& s) {
   store::transaction tx(db);
   std::optional<std::string_view> parent;
   if (!r.fix_record.empty()) {
-    auto exists = db.prepare("SELECT 1 FROM records WHERE id = ?1");
+    auto exists = store::record_exists(db, r.fix_record);
     if (!exists) return tl::unexpected(exists.error());
-    exists->bind(1, r.fix_record);
-    auto row = exists->step();
-    if (!row) return tl::unexpected(row.error());
-    if (*row) parent = r.fix_record;
+    if (*exists) parent = r.fix_record;
   }
   const std::string summary = r.verdict + " " + (r.patch_id.empty() ? std::string("patch") : r.patch_id);
   auto id = store::create_record(db, record_kind, now, parent, summary);
@@ -104,7 +78,7 @@ inline std::vector<std::string> split_nl(const std::string& s) {
   const auto& p = r.performance;
   run->bind(1, *id).bind(2, r.fix_record).bind(3, r.patch_id).bind(4, r.base_commit).bind(5, r.handler)
       .bind(6, r.anomaly_id).bind(7, r.anomaly_type).bind(8, r.strategy).bind(9, r.diff).bind(10, r.verdict)
-      .bind(11, detail::join_nl(r.reasons)).bind(12, static_cast<std::int64_t>(t.passed))
+      .bind(11, store::join_nl(r.reasons)).bind(12, static_cast<std::int64_t>(t.passed))
       .bind(13, static_cast<std::int64_t>(t.failed)).bind(14, static_cast<std::int64_t>(t.skipped))
       .bind(15, static_cast<std::int64_t>(t.flaky)).bind(16, t.format).bind(17, static_cast<std::int64_t>(t.attempts))
       .bind(18, p.handler).bind(19, p.main_p50_ms).bind(20, p.candidate_p50_ms).bind(21, p.ratio).bind(22, p.p_value)
@@ -154,71 +128,61 @@ inline std::vector<std::string> split_nl(const std::string& s) {
     if (!latest) return tl::unexpected(latest.error());
     rid = *latest;
   }
-  auto run = db.prepare(
+  const auto by_record = [&](store::statement& q) { q.bind(1, rid); };
+  auto run = db.query_one(
       "SELECT fix_record, patch_id, base_commit, handler, anomaly_id, anomaly_type, strategy, diff, verdict, reasons, "
       "tests_passed, tests_failed, tests_skipped, tests_flaky, tests_format, tests_attempts, perf_handler, "
-      "perf_main_p50_ms, perf_candidate_p50_ms, perf_ratio, perf_p_value FROM validation_runs WHERE record_id = ?1");
+      "perf_main_p50_ms, perf_candidate_p50_ms, perf_ratio, perf_p_value FROM validation_runs WHERE record_id = ?1",
+      by_record, [&](const store::statement& row) {
+        report r;
+        r.record_id = rid;
+        r.fix_record = row.column_text(0);
+        r.patch_id = row.column_text(1);
+        r.base_commit = row.column_text(2);
+        r.handler = row.column_text(3);
+        r.anomaly_id = row.column_text(4);
+        r.anomaly_type = row.column_text(5);
+        r.strategy = row.column_text(6);
+        r.diff = row.column_text(7);
+        r.verdict = row.column_text(8);
+        r.reasons = store::split_nl(row.column_text(9));
+        r.tests.passed = static_cast<std::size_t>(row.column_int(10));
+        r.tests.failed = static_cast<std::size_t>(row.column_int(11));
+        r.tests.skipped = static_cast<std::size_t>(row.column_int(12));
+        r.tests.flaky = static_cast<std::size_t>(row.column_int(13));
+        r.tests.format = row.column_text(14);
+        r.tests.attempts = static_cast<std::size_t>(row.column_int(15));
+        r.performance.handler = row.column_text(16);
+        r.performance.main_p50_ms = row.column_double(17);
+        r.performance.candidate_p50_ms = row.column_double(18);
+        r.performance.ratio = row.column_double(19);
+        r.performance.p_value = row.column_double(20);
+        return r;
+      });
   if (!run) return tl::unexpected(run.error());
-  run->bind(1, rid);
-  auto row = run->step();
-  if (!row) return tl::unexpected(row.error());
-  if (!*row) return fail(errc::not_found, "the store has no validation record '" + rid + "' (run `selfheal validate`)");
-  report r;
-  r.record_id = rid;
-  r.fix_record = run->column_text(0);
-  r.patch_id = run->column_text(1);
-  r.base_commit = run->column_text(2);
-  r.handler = run->column_text(3);
-  r.anomaly_id = run->column_text(4);
-  r.anomaly_type = run->column_text(5);
-  r.strategy = run->column_text(6);
-  r.diff = run->column_text(7);
-  r.verdict = run->column_text(8);
-  r.reasons = detail::split_nl(run->column_text(9));
-  r.tests.passed = static_cast<std::size_t>(run->column_int(10));
-  r.tests.failed = static_cast<std::size_t>(run->column_int(11));
-  r.tests.skipped = static_cast<std::size_t>(run->column_int(12));
-  r.tests.flaky = static_cast<std::size_t>(run->column_int(13));
-  r.tests.format = run->column_text(14);
-  r.tests.attempts = static_cast<std::size_t>(run->column_int(15));
-  r.performance.handler = run->column_text(16);
-  r.performance.main_p50_ms = run->column_double(17);
-  r.performance.candidate_p50_ms = run->column_double(18);
-  r.performance.ratio = run->column_double(19);
-  r.performance.p_value = run->column_double(20);
-  auto ck = db.prepare("SELECT name, status, seconds, detail, output FROM validation_checks WHERE record_id = ?1 ORDER BY idx");
-  if (!ck) return tl::unexpected(ck.error());
-  ck->bind(1, rid);
-  for (;;) {
-    auto s = ck->step();
-    if (!s) return tl::unexpected(s.error());
-    if (!*s) break;
-    r.checks.push_back({ck->column_text(0), ck->column_text(1), ck->column_double(2), ck->column_text(3), ck->column_text(4)});
-  }
-  auto ts = db.prepare("SELECT kind, name, message FROM validation_tests WHERE record_id = ?1 ORDER BY idx");
-  if (!ts) return tl::unexpected(ts.error());
-  ts->bind(1, rid);
-  for (;;) {
-    auto s = ts->step();
-    if (!s) return tl::unexpected(s.error());
-    if (!*s) break;
-    if (ts->column_text(0) == "flaky") r.tests.flaky_tests.push_back(ts->column_text(1));
-    else r.tests.failures.push_back({ts->column_text(1), ts->column_text(2)});
-  }
-  auto pf = db.prepare("SELECT handler, main_p50_ms, candidate_p50_ms, ratio, p_value, regression "
-                       "FROM validation_performance WHERE record_id = ?1 ORDER BY idx");
-  if (!pf) return tl::unexpected(pf.error());
-  pf->bind(1, rid);
-  for (;;) {
-    auto s = pf->step();
-    if (!s) return tl::unexpected(s.error());
-    if (!*s) break;
-    handler_comparison h{pf->column_text(0), pf->column_double(1), pf->column_double(2), pf->column_double(3),
-                         pf->column_double(4)};
-    if (pf->column_int(5) != 0) r.performance.regressions.push_back(h.handler);
-    r.performance.handlers.push_back(std::move(h));
-  }
-  return r;
+  if (!*run) return fail(errc::not_found, "the store has no validation record '" + rid + "' (run `selfheal validate`)");
+  report& r = **run;
+  auto checks = db.each("SELECT name, status, seconds, detail, output FROM validation_checks WHERE record_id = ?1 ORDER BY idx", by_record,
+                        [&](const store::statement& ck) {
+                          r.checks.push_back({ck.column_text(0), ck.column_text(1), ck.column_double(2), ck.column_text(3), ck.column_text(4)});
+                        });
+  if (!checks) return tl::unexpected(checks.error());
+  auto tests = db.each("SELECT kind, name, message FROM validation_tests WHERE record_id = ?1 ORDER BY idx", by_record,
+                       [&](const store::statement& ts) {
+                         if (ts.column_text(0) == "flaky") r.tests.flaky_tests.push_back(ts.column_text(1));
+                         else r.tests.failures.push_back({ts.column_text(1), ts.column_text(2)});
+                       });
+  if (!tests) return tl::unexpected(tests.error());
+  auto perf = db.each("SELECT handler, main_p50_ms, candidate_p50_ms, ratio, p_value, regression "
+                      "FROM validation_performance WHERE record_id = ?1 ORDER BY idx",
+                      by_record, [&](const store::statement& pf) {
+                        handler_comparison h{pf.column_text(0), pf.column_double(1), pf.column_double(2), pf.column_double(3),
+                                             pf.column_double(4)};
+                        if (pf.column_int(5) != 0) r.performance.regressions.push_back(h.handler);
+                        r.performance.handlers.push_back(std::move(h));
+                      });
+  if (!perf) return tl::unexpected(perf.error());
+  return std::move(r);
 }
 
 }  // namespace selfheal::validation

@@ -1,6 +1,7 @@
-// shop: serves checkout requests. `shop --requests N [--rate R] [--seed S] [--log FILE]` runs N
-// generated orders (R per second, 0 = as fast as it can), each through the checkout sequence, and
-// appends the beat events to FILE (default: standard output).
+// shop: serves checkout requests. `shop --requests N [--rate R] [--seed S] [--log FILE]
+// [--gateway-delay-us US]` runs N generated orders (R per second, 0 = as fast as it can), each
+// through the checkout sequence, and appends the beat events to FILE (default: standard output).
+// US is the card gateway's round trip (default 0: the sandbox).
 
 #include <chrono>
 #include <cstdint>
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--rate")) rate = std::atof(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--seed")) seed = std::strtoull(argv[i + 1], nullptr, 10);
     else if (!std::strcmp(argv[i], "--log")) log = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--gateway-delay-us")) shop::gateway_delay_us = std::atol(argv[i + 1]);
     else {
       std::fprintf(stderr, "shop: unknown option %s\n", argv[i]);
       return 2;
