@@ -1,5 +1,7 @@
 #pragma once
 // The subcommands of the `selfheal` program, one translation unit each (examples/cli/<command>.cpp).
+// `add_<command>` registers the command, its one option holder and its callback, which sets
+// `exit_code` (cli::exit_ok, exit_failed, exit_usage).
 
 #include <CLI/CLI.hpp>
 
@@ -20,5 +22,8 @@ void add_deploy(CLI::App& app, globals& g, int& exit_code);  // deploy, approve,
 void add_heal(CLI::App& app, globals& g, int& exit_code);
 void add_report(CLI::App& app, globals& g, int& exit_code);
 void add_export(CLI::App& app, globals& g, int& exit_code);
+void add_records(CLI::App& app, globals& g, int& exit_code);
+void add_show(CLI::App& app, globals& g, int& exit_code);
+void add_prune(CLI::App& app, globals& g, int& exit_code);
 
 }  // namespace selfheal::cli

@@ -126,7 +126,7 @@ TEST_CASE("baseline.establish builds and stores per-handler baselines", "[anomal
     both.since_ns = day0;
     auto r = selfheal::run(an::establish_baseline, ctx, both);
     REQUIRE_FALSE(r.has_value());
-    CHECK(r.error().message() == "beat 1 establishBaselineRequested: give either --record or --since/--until, not both");
+    CHECK(r.error().message() == "beat 1 establishBaselineRequested: give either telemetry records or a period (since, until), not both");
     an::baseline_request unknown;
     unknown.records = {"telemetry-99"};
     auto u = selfheal::run(an::establish_baseline, ctx, unknown);

@@ -19,12 +19,23 @@
 #include <vector>
 
 #include "selfheal/anomaly/stats.hpp"
+#include "selfheal/core/clock.hpp"
 #include "selfheal/telemetry/metrics.hpp"
 
 namespace selfheal::anomaly {
 
 /// "No time" marker (no onset, unknown timestamp).
 inline constexpr std::int64_t no_time_ns = std::numeric_limits<std::int64_t>::min();
+
+/// The record an anomaly id belongs to: "anomaly-3" for "anomaly-3.1" (ids are `<record>.<n>`);
+/// nothing for an id that names no single anomaly (a record id such as "anomaly-3").
+[[nodiscard]] inline std::optional<std::string> record_of_anomaly(std::string_view id) {
+  const auto dot = id.rfind('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == id.size()) return std::nullopt;
+  for (char c : id.substr(dot + 1))
+    if (c < '0' || c > '9') return std::nullopt;
+  return std::string(id.substr(0, dot));
+}
 
 namespace detail {
 /// A number for messages: `precision` significant digits, no trailing noise.
@@ -35,35 +46,10 @@ inline std::string fmt_num(double v, int precision = 3) {
 }
 }  // namespace detail
 
-/// UTC nanoseconds → "YYYY-MM-DDTHH:MM:SS.mmmZ" (H. Hinnant's civil-from-days); "" for `no_time_ns`.
+/// UTC nanoseconds → "YYYY-MM-DDTHH:MM:SS.mmmZ" (core's `format_iso8601`); "" for `no_time_ns`.
 [[nodiscard]] inline std::string iso8601(std::int64_t ns) {
   if (ns == no_time_ns) return {};
-  std::int64_t ms = ns / 1'000'000;
-  if (ns < 0 && ns % 1'000'000 != 0) --ms;
-  std::int64_t days = ms / 86'400'000;
-  std::int64_t rem = ms % 86'400'000;
-  if (rem < 0) { rem += 86'400'000; --days; }
-  const std::int64_t z = days + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const std::int64_t doe = z - era * 146097;
-  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  std::int64_t y = yoe + era * 400;
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::int64_t mp = (5 * doy + 2) / 153;
-  const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) ++y;
-  char buf[40];
-  const auto two = [](char* p, std::int64_t v) { p[0] = static_cast<char>('0' + v / 10); p[1] = static_cast<char>('0' + v % 10); };
-  std::int64_t yy = y;
-  for (int i = 3; i >= 0; --i) { buf[i] = static_cast<char>('0' + yy % 10); yy /= 10; }
-  buf[4] = '-'; two(buf + 5, m); buf[7] = '-'; two(buf + 8, d); buf[10] = 'T';
-  two(buf + 11, rem / 3'600'000); buf[13] = ':'; two(buf + 14, rem / 60'000 % 60); buf[16] = ':';
-  two(buf + 17, rem / 1000 % 60); buf[19] = '.';
-  const std::int64_t milli = rem % 1000;
-  buf[20] = static_cast<char>('0' + milli / 100); buf[21] = static_cast<char>('0' + milli / 10 % 10);
-  buf[22] = static_cast<char>('0' + milli % 10); buf[23] = 'Z';
-  return std::string(buf, 24);
+  return format_iso8601(ns);
 }
 
 // ---- input: windowed metrics -------------------------------------------------------------------

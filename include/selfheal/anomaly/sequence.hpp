@@ -162,7 +162,7 @@ struct load_telemetry_data {
         s.coverage_symbols = std::move(*idx);
       }
     } else if (!s.request.repo_path.empty()) {
-      s.warnings.push_back("--repo " + s.request.repo_path + " not used: it maps a --coverage tracefile, and none was given");
+      s.warnings.push_back("the repository " + s.request.repo_path + " is not used: it maps a coverage tracefile to handlers, and none was given");
     }
     return s;
   }
@@ -317,11 +317,11 @@ inline std::vector<std::string> assess_confidence(baseline& b, const baseline_op
 struct establish_baseline_requested {
   result<baseline_plan> operator()(baseline_request req) const {
     for (const auto& r : req.records)
-      if (r.empty()) return fail(errc::invalid_request, "an empty --record id");
+      if (r.empty()) return fail(errc::invalid_request, "an empty telemetry record id");
     if (!req.records.empty() && (req.since_ns != no_time_ns || req.until_ns != no_time_ns))
-      return fail(errc::invalid_request, "give either --record or --since/--until, not both");
+      return fail(errc::invalid_request, "give either telemetry records or a period (since, until), not both");
     if (req.since_ns != no_time_ns && req.until_ns != no_time_ns && req.since_ns >= req.until_ns)
-      return fail(errc::invalid_request, "--since must be before --until");
+      return fail(errc::invalid_request, "the period's start must be before its end");
     return baseline_plan{std::move(req)};
   }
 };

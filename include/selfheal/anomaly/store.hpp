@@ -385,7 +385,7 @@ struct telemetry_selection {
   st->bind(1, id);
   auto row = st->step();
   if (!row) return detail::pass(row);
-  if (!*row) return fail(errc::not_found, "no baseline '" + std::string(id) + "' in the store (omit --baseline for the latest, or establish one with `selfheal baseline`)");
+  if (!*row) return fail(errc::not_found, "no baseline '" + std::string(id) + "' in the store (establish one with `selfheal baseline`)");
   baseline b;
   b.id = std::string(id);
   b.created_ns = st->column_int(0);

@@ -47,11 +47,16 @@ class manual_clock final : public clock_source {
   return clock;
 }
 
-/// Appends "2025-11-15T16:38:23.985Z": ISO-8601 UTC with milliseconds, as beat events carry it.
-/// Computed with Howard Hinnant's days-to-civil algorithm: no locale, no libc time calls.
-inline void append_iso8601_ms(std::string& out, time_point t) {
-  using namespace std::chrono;
-  const std::int64_t ms_total = duration_cast<milliseconds>(t.time_since_epoch()).count();
+/// How much of the second `append_iso8601` writes.
+enum class iso_precision { seconds, milliseconds };
+
+/// Appends UTC time `ns` (nanoseconds since the epoch) as ISO-8601: "2025-11-15T16:38:23.985Z", or
+/// "2025-11-15T16:38:23Z" with `iso_precision::seconds`; times before the epoch round down. The one
+/// ISO-8601 formatter of selfheal (beat events, anomaly onsets, commit times, record listings).
+/// Howard Hinnant's days-to-civil algorithm: no locale, no libc time calls.
+inline void append_iso8601(std::string& out, std::int64_t ns, iso_precision precision = iso_precision::milliseconds) {
+  std::int64_t ms_total = ns / 1'000'000;
+  if (ns < 0 && ns % 1'000'000 != 0) --ms_total;
   std::int64_t days = ms_total / 86'400'000;
   std::int64_t ms_of_day = ms_total % 86'400'000;
   if (ms_of_day < 0) { ms_of_day += 86'400'000; days -= 1; }
@@ -79,10 +84,26 @@ inline void append_iso8601_ms(std::string& out, time_point t) {
   put(14, ms_of_day / 60'000 % 60, 2);
   buf[16] = ':';
   put(17, ms_of_day / 1000 % 60, 2);
+  if (precision == iso_precision::seconds) {
+    buf[19] = 'Z';
+    out.append(buf, 20);
+    return;
+  }
   buf[19] = '.';
   put(20, ms_of_day % 1000, 3);
   buf[23] = 'Z';
   out.append(buf, sizeof buf);
+}
+
+[[nodiscard]] inline std::string format_iso8601(std::int64_t ns, iso_precision precision = iso_precision::milliseconds) {
+  std::string out;
+  append_iso8601(out, ns, precision);
+  return out;
+}
+
+/// Appends "2025-11-15T16:38:23.985Z": ISO-8601 UTC with milliseconds, as beat events carry it.
+inline void append_iso8601_ms(std::string& out, time_point t) {
+  append_iso8601(out, std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
 }
 
 [[nodiscard]] inline std::string format_iso8601_ms(time_point t) {

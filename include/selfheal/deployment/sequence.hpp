@@ -191,7 +191,7 @@ inline result<process_output> run_command(const std::vector<std::string>& argv, 
 /// Beat 1: Validate; validation record.
 struct deploy_requested {
   result<requested_deploy> operator()(deploy_request req) const {
-    if (req.repo.empty()) return fail(errc::invalid_request, "no repository given (--repo DIR)");
+    if (req.repo.empty()) return fail(errc::invalid_request, "no repository given");
     if (!req.validation_record.empty() && !detail::valid_record_id(req.validation_record))
       return fail(errc::invalid_request, "validation record id '" + req.validation_record + "' is malformed (expected e.g. validation-4)");
     requested_deploy out;
@@ -207,7 +207,7 @@ struct deploy_requested {
 struct load_validation_results {
   result<loaded_deploy> operator()(requested_deploy in, context& ctx) const {
     auto& s = in.s;
-    if (!ctx.store) return fail(errc::invalid_request, "no store to read the validation from (--db FILE)");
+    if (!ctx.store) return fail(errc::invalid_request, "no store to read the validation from");
     auto& db = *ctx.store;
     if (s.request.validation_report) {
       s.validation = *s.request.validation_report;

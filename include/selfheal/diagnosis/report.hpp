@@ -13,25 +13,19 @@
 /// ```
 
 #include <cstdint>
-#include <ctime>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "selfheal/core/clock.hpp"
 #include "selfheal/core/json_writer.hpp"
 #include "selfheal/diagnosis/model.hpp"
 
 namespace selfheal::diagnosis {
 
-/// Seconds since the epoch as ISO-8601 UTC: `2025-03-02T10:00:00Z`.
+/// Seconds since the epoch as ISO-8601 UTC: `2025-03-02T10:00:00Z` (core's `format_iso8601`).
 [[nodiscard]] inline std::string iso8601_utc(std::int64_t seconds) {
-  const auto t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
+  return format_iso8601(seconds * 1'000'000'000, iso_precision::seconds);
 }
 
 inline void write_json(json_writer& w, const diagnosis_item& d) {

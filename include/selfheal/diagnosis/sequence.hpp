@@ -136,12 +136,23 @@ inline bool valid_record_id(std::string_view id) {
 /// Beat 1: Validate; anomaly record (default latest); repository path.
 struct analyze_requested {
   result<validated_request> operator()(analyze_request req) const {
-    if (req.repo.empty()) return fail(errc::invalid_request, "no repository given (--repo DIR)");
+    if (req.repo.empty()) return fail(errc::invalid_request, "no repository given");
     if (!req.anomaly_record.empty() && !detail::valid_record_id(req.anomaly_record))
       return fail(errc::invalid_request, "anomaly record id '" + req.anomaly_record + "' is malformed (expected e.g. anomaly-3)");
     if (!req.telemetry_record.empty() && !detail::valid_record_id(req.telemetry_record))
       return fail(errc::invalid_request, "telemetry record id '" + req.telemetry_record + "' is malformed");
     if (req.weights.max_suspects == 0) return fail(errc::invalid_request, "max_suspects must be at least 1");
+    // Single anomalies name their record ("anomaly-2.1" is of "anomaly-2"): that record is read,
+    // whether or not it is the latest.
+    if (req.anomalies.empty() && req.detected.empty()) {
+      for (const auto& id : req.anomaly_ids) {
+        const auto rec = anomaly::record_of_anomaly(id);
+        if (!rec) return fail(errc::invalid_request, "anomaly id '" + id + "' is malformed (expected e.g. anomaly-3.1)");
+        if (req.anomaly_record.empty()) req.anomaly_record = *rec;
+        else if (*rec != req.anomaly_record)
+          return fail(errc::invalid_request, "anomaly " + id + " is not of the record " + req.anomaly_record + ": diagnose one record at a time");
+      }
+    }
     validated_request a;
     a.anomaly_record = req.anomaly_record;
     a.request = std::move(req);

@@ -247,7 +247,7 @@ struct load_diagnosis {
       }
     // The repository and its settings.
     std::filesystem::path root = req.repo.empty() ? std::filesystem::path(run_repo) : std::filesystem::path(req.repo);
-    if (root.empty()) return fail(errc::invalid_request, "no repository given (--repo DIR)");
+    if (root.empty()) return fail(errc::invalid_request, "no repository given");
     std::error_code ec;
     if (!std::filesystem::is_directory(root, ec)) return fail(errc::not_found, "repository '" + root.string() + "' is not a directory");
     auto settings = detail::read_fix_settings(root, req.config);

@@ -242,7 +242,7 @@ class database {
   [[nodiscard]] static result<database> open_existing(const std::string& path) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec))
-      return fail(errc::not_found, "no store at '" + path + "' (a mistyped --db? run `selfheal parse` first to create one)");
+      return fail(errc::not_found, "no store at '" + path + "' (run `selfheal parse` first)");
     return open(path);
   }
 

@@ -99,10 +99,10 @@ struct parse_telemetry_requested {
     for (const auto& p : req.paths)
       if (p.empty()) return fail(errc::invalid_request, "an input path is empty");
     if (req.window < std::chrono::milliseconds(1))
-      return fail(errc::invalid_request, "--window must be at least 1ms");
-    if (req.threads > 1024) return fail(errc::invalid_request, "--threads must be at most 1024");
+      return fail(errc::invalid_request, "the aggregation window must be at least 1ms");
+    if (req.threads > 1024) return fail(errc::invalid_request, "at most 1024 threads");
     if (req.execution_timeout < std::chrono::milliseconds(1))
-      return fail(errc::invalid_request, "--execution-timeout must be at least 1ms");
+      return fail(errc::invalid_request, "the execution timeout must be at least 1ms");
     if (req.chunk_size < 4096 || req.chunk_size > (std::size_t{1} << 30))
       return fail(errc::invalid_request, "chunk size must be between 4 KiB and 1 GiB");
     if (req.format == log_format::binary) return fail(errc::invalid_request, "'binary' is not a format to parse with");

@@ -135,9 +135,9 @@ inline std::string percent(double share) {
 /// Beat 1: Validate; patch record.
 struct validate_requested {
   result<validation_request> operator()(run_request req) const {
-    if (req.repo.empty()) return fail(errc::invalid_request, "no repository given (--repo DIR)");
+    if (req.repo.empty()) return fail(errc::invalid_request, "no repository given");
     if (!req.patch_record.empty() && !req.patch_file.empty())
-      return fail(errc::invalid_request, "give either a fix record (--fix) or a patch file (--patch), not both");
+      return fail(errc::invalid_request, "give either a fix record or a patch file, not both");
     if (!req.patch_record.empty() && !detail::valid_id(req.patch_record))
       return fail(errc::invalid_request, "fix id '" + req.patch_record + "' is malformed (expected e.g. fix-3 or fix-3.1)");
     if (!req.base.empty() && !std::all_of(req.base.begin(), req.base.end(), [](char c) {
