@@ -32,11 +32,8 @@ void add_export(CLI::App& app, globals& g, int& exit_code) {
   sub->add_flag("--prometheus", o->prometheus, "the Prometheus text exposition format (the only one so far)")->required();
   sub->add_option("--out", o->out, "write to this file atomically instead of standard output (textfile collector)");
   sub->callback([o, &g, &exit_code] {
-    auto db = store::database::open_existing(g.db);
-    if (!db) {
-      exit_code = report_error(g, "export", db.error());
-      return;
-    }
+    auto db = open_store(g, "export", exit_code);
+    if (!db) return;
     auto text = heal::export_prometheus(*db);
     if (!text) {
       exit_code = report_error(g, "export", text.error());

@@ -36,11 +36,8 @@ void add_report(CLI::App& app, globals& g, int& exit_code) {
   sub->add_option("--html", o->html, "the HTML file to write")->required();
   sub->add_option("--record", o->records, "deployment or heal record id(s) (default: every deployment)");
   sub->callback([o, &g, &exit_code] {
-    auto db = store::database::open_existing(g.db);
-    if (!db) {
-      exit_code = report_error(g, "report", db.error());
-      return;
-    }
+    auto db = open_store(g, "report", exit_code);
+    if (!db) return;
     system_clock_source clock;
     auto data = heal::gather_report(*db, o->records, clock.now());
     if (!data) {

@@ -137,12 +137,6 @@ namespace detail_report {
   return out;
 }
 
-/// The anomaly record id of an anomaly id: "anomaly-4.2" → "anomaly-4".
-[[nodiscard]] inline std::string record_of_anomaly(std::string_view anomaly_id) {
-  const auto dot = anomaly_id.rfind('.');
-  return std::string(dot == std::string_view::npos ? anomaly_id : anomaly_id.substr(0, dot));
-}
-
 }  // namespace detail_report
 
 /// Reads what the report shows. `records` names deployment or heal records (a heal record stands for
@@ -224,7 +218,8 @@ namespace detail_report {
     std::int64_t onset = telemetry::no_time;
     if (auto it = progress_of.find(dep_id); it != progress_of.end() && it->second.onset_ns) onset = it->second.onset_ns;
     if (onset == telemetry::no_time && !c.deploy.anomaly_id.empty()) {
-      if (auto as = anomaly::load_anomalies(db, detail_report::record_of_anomaly(c.deploy.anomaly_id))) {
+      const auto record = anomaly::record_of_anomaly(c.deploy.anomaly_id);
+      if (auto as = record ? anomaly::load_anomalies(db, *record) : result<std::vector<anomaly::stored_anomaly>>{}) {
         for (const auto& a : *as)
           if (a.id == c.deploy.anomaly_id && a.onset_ns != anomaly::no_time_ns) onset = a.onset_ns;
       }
