@@ -88,5 +88,6 @@ else
   echo >&2
   echo "heal round: $(awk -v a="$start" -v b="$end" 'BEGIN{printf "%.1f", b-a}') s wall, status $round_status; main is now $(git -C "$repo" log -1 --format='%h %s' main)" >&2
 fi
+step "$selfheal" report --html "$out/report.html" --db "$db" >&2
 echo "production: $(readlink "$prod/current")" >&2
-echo "left for you: $repo, $prod, $db (selfheal's own beat events: $events)" >&2
+echo "left for you: $repo, $prod, $db, $out/report.html (selfheal's own beat events: $events)" >&2
