@@ -15,7 +15,9 @@ if [[ "$sanitize" == 1 ]]; then
   [[ "${CXX:-}" == *clang* ]] && extra+=(-DSELFHEAL_FUZZ=ON)  # libFuzzer is clang's
   extra+=(-DCMAKE_BUILD_TYPE=Debug -DSELFHEAL_BUILD_BENCHMARKS=OFF -DSELFHEAL_SKIP_SLOW=ON
           "-DCMAKE_CXX_FLAGS=-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined")
-  export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
+  export ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 UBSAN_OPTIONS=print_stacktrace=1
+  export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp"
+  command -v llvm-symbolizer >/dev/null && export ASAN_SYMBOLIZER_PATH="$(command -v llvm-symbolizer)"
 else
   extra+=(-DCMAKE_BUILD_TYPE=Release)
 fi
@@ -30,7 +32,9 @@ if [[ "$sanitize" == 1 && -n "${SELFHEAL_SANITIZE_MODULES:-}" ]]; then
     for f in tests/fuzz/*.fuzz.cpp; do n=$(basename "$f" .fuzz.cpp); targets+=("fuzz_$n"); done
   fi
   select=(-L "^($(tr ' ' '|' <<< "$SELFHEAL_SANITIZE_MODULES")|fuzz)\$")
+  skip_program=ON  # the selfheal program is not built in this pass: leave out the tests that run it
 fi
+extra+=("-DSELFHEAL_SKIP_PROGRAM_TESTS=${skip_program:-OFF}")
 cmake -S . -B "$dir" -G Ninja "${extra[@]}" >/dev/null
 cmake --build "$dir" -j "$jobs" --target "${targets[@]}"
 if [[ "$sanitize" != 1 ]]; then

@@ -82,7 +82,7 @@ void write_log(const fs::path& file, std::int64_t t0, bool current) {
 }
 }  // namespace
 
-TEST_CASE("selfheal baseline and detect end to end, as child processes", "[anomaly][cli]") {
+TEST_CASE("selfheal baseline and detect end to end, as child processes", "[anomaly][cli][program]") {
   const char* bin = std::getenv("SELFHEAL_BINARY_DIR");
   INFO("SELFHEAL_BINARY_DIR names the build folder holding the selfheal program (ctest sets it)");
   REQUIRE(bin != nullptr);
@@ -150,7 +150,7 @@ TEST_CASE("selfheal baseline and detect end to end, as child processes", "[anoma
 }
 
 TEST_CASE("a short dense period through the real program: 1,000 calls in a minute, then 500 at 3.5 ms",
-          "[anomaly][cli][samples]") {
+          "[anomaly][cli][samples][program]") {
   const char* bin = std::getenv("SELFHEAL_BINARY_DIR");
   INFO("SELFHEAL_BINARY_DIR names the build folder holding the selfheal program (ctest sets it)");
   REQUIRE(bin != nullptr);
