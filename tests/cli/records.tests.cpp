@@ -385,7 +385,7 @@ TEST_CASE("records, show and prune migrate a store of an older schema version", 
         static_cast<std::int64_t>(sh::telemetry::telemetry_migrations.size()));
 }
 
-TEST_CASE("records reads while another connection writes; prune waits for it", "[cli][records]") {
+TEST_CASE("records reads while another connection writes, and prune waits for it", "[cli][records]") {
   full_store s;
   auto writer = sh::store::database::open(s.path);
   REQUIRE(writer);

@@ -116,7 +116,7 @@ TEST_CASE("report: latency per window with onset and stage, before/after, escape
   CHECK(data->audit.front().action == "deploy.requested");
 }
 
-TEST_CASE("report: a rollback is marked; records that are not deployments are refused by name", "[heal][report]") {
+TEST_CASE("report: a rollback is marked, and records that are not deployments are refused by name", "[heal][report]") {
   healed_shop s;
   auto dep = sh::deployment::load_deployment(s.db, s.deployment_id);
   REQUIRE(dep);
