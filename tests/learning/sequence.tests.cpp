@@ -55,6 +55,30 @@ std::int64_t count(sh::store::database& db, const char* sql) {
 
 }  // namespace
 
+TEST_CASE("the anomalous period ends where the first stage began: canary traffic already runs the fix",
+          "[learning][sequence]") {
+  // baseline 0–19, checkout ×2 in 20–29, a canary from window 30 serving the fix (fast) until the
+  // full stage finished at window 45, then the healthy period 45–59
+  shop s;
+  s.baseline(s.parse({0, 20}));
+  s.parse({20, 30, 2.0});
+  const auto d = s.detect();
+  const auto anomaly_id = anomaly_on(d, "checkout");
+  REQUIRE(!anomaly_id.empty());
+  s.parse({30, 60});
+  ln::track_request req;
+  req.deployment = deployed("deployment-1", anomaly_id, "revert", 45);
+  req.deployment->stages.front().started_ns = t0 + 30 * W;  // the canary began at window 30
+  auto r = sh::run(ln::track_learning, s.ctx, std::move(req));
+  REQUIRE(r);
+  const auto* p50 = metric(*r, "checkout.p50_ms");
+  REQUIRE(p50);
+  REQUIRE(p50->during);
+  // windows 20–29 only: 2 x 13 ms. Ending at the deploy, the fifteen fast canary windows outnumbered
+  // the ten slow ones and "during" read as healthy.
+  CHECK(*p50->during == Approx(26).margin(1.0));
+}
+
 TEST_CASE("a fix that brings the handler back is a success, with a refreshed baseline", "[learning][sequence][assessSuccess]") {
   learned_shop s(period{0, 0, 1.0});
   auto r = s.learn("deployment-1");

@@ -184,7 +184,7 @@ struct load_deployment_info {
 };
 
 /// Beat 3: Metrics after the deploy (windows starting at or after the verified deploy, any telemetry
-/// record), during the anomaly (onset → deploy) and of the baseline's own period (for a refresh).
+/// record), during the anomaly (onset → the first stage's start) and of the baseline's own period (for a refresh).
 struct collect_post_deployment_metrics {
   result<metrics_collected> operator()(deployment_loaded in, sh::context& ctx) const {
     if (ctx.store == nullptr) return fail(errc::invalid_request, "no store: learning.track needs a database in the context");
@@ -204,10 +204,15 @@ struct collect_post_deployment_metrics {
       s.after = std::move(*after);
       s.after_records = std::move(*records);
     }
-    if (s.answered.onset_ns != anomaly::no_time_ns && s.answered.onset_ns < deployed) {
+    // the anomalous period ends when the fix began to reach production (the first stage), not when
+    // the last stage finished: a canary's traffic already runs the fix
+    std::int64_t fix_reached = deployed;
+    for (const auto& st : s.deployment.stages)
+      if (st.started_ns > 0 && st.started_ns < fix_reached) fix_reached = st.started_ns;
+    if (s.answered.onset_ns != anomaly::no_time_ns && s.answered.onset_ns < fix_reached) {
       anomaly::telemetry_selection during_sel;
       during_sel.since_ns = s.answered.onset_ns;
-      during_sel.until_ns = deployed;
+      during_sel.until_ns = fix_reached;
       auto during = anomaly::load_telemetry(db, during_sel);
       if (!during) return tl::unexpected(during.error());
       s.during = std::move(*during);
