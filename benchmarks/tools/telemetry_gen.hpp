@@ -87,6 +87,41 @@ inline std::string iso(std::int64_t ns, int offset_minutes = 0) {
   }
   return out;
 }
+
+/// One execution's lines, written interleaved with other executions' lines.
+struct flight {
+  std::uint64_t id;
+  std::vector<std::string> lines;
+  std::size_t next = 0;
+};
+
+/// Writes the executions `make(id)` builds until `opt.target_bytes`, eight in flight, each line
+/// taken from one of them at random (as concurrent requests' lines interleave in a real log);
+/// `now` moves 0.2 ms per line. Returns how many executions were written to their end.
+template <class Uniform, class Rng, class Make>
+std::uint64_t write_interleaved(std::FILE* out, const options& opt, truth& t, Uniform& u, Rng& rng, std::int64_t& now,
+                                Make& make) {
+  std::vector<flight> in_flight;
+  std::uint64_t next_id = 0, finished = 0;
+  while (t.bytes < opt.target_bytes) {
+    while (in_flight.size() < 8) in_flight.push_back(make(next_id++));
+    const std::size_t i = static_cast<std::size_t>(u(rng) * static_cast<double>(in_flight.size())) % in_flight.size();
+    auto& f = in_flight[i];
+    const std::string& l = f.lines[f.next++];
+    std::fputs(l.c_str(), out);
+    std::fputc('\n', out);
+    t.bytes += l.size() + 1;
+    ++t.lines;
+    ++t.events;
+    now += 200'000;
+    if (f.next == f.lines.size()) {
+      ++finished;
+      if (i + 1 != in_flight.size()) f = std::move(in_flight.back());
+      in_flight.pop_back();
+    }
+  }
+  return finished;
+}
 }  // namespace detail
 
 /// Writes NDJSON to `out` until `opt.target_bytes`; returns the truth.
@@ -281,13 +316,10 @@ inline truth write_executions(std::FILE* out, const options& opt) {
   std::string pad;
   static const char words[] = "user session cart item region shard pool worker queue cache ";
   for (std::size_t i = 0; i < opt.pad_bytes; ++i) pad += words[i % (sizeof words - 1)];
-  struct flight { std::uint64_t id; std::vector<std::string> lines; std::size_t next = 0; };
-  std::vector<flight> in_flight;
-  std::uint64_t next_id = 0;
   std::int64_t now = opt.start_ns;
   char buf[1024];
   const auto make = [&](std::uint64_t id) {
-    flight f{id, {}, 0};
+    detail::flight f{id, {}, 0};
     const bool skip = u(rng) < 0.02;
     std::int64_t ts = now;
     const auto line = [&](const char* event, int beat) {
@@ -311,23 +343,7 @@ inline truth write_executions(std::FILE* out, const options& opt) {
     line("sequence-completed", 0);
     return f;
   };
-  while (t.bytes < opt.target_bytes) {
-    while (in_flight.size() < 8) in_flight.push_back(make(next_id++));
-    const std::size_t i = static_cast<std::size_t>(u(rng) * static_cast<double>(in_flight.size())) % in_flight.size();
-    auto& f = in_flight[i];
-    const std::string& l = f.lines[f.next++];
-    std::fputs(l.c_str(), out);
-    std::fputc('\n', out);
-    t.bytes += l.size() + 1;
-    ++t.lines;
-    ++t.events;
-    now += 200'000;
-    if (f.next == f.lines.size()) {
-      ++t.executions;
-      if (i + 1 != in_flight.size()) f = std::move(in_flight.back());
-      in_flight.pop_back();
-    }
-  }
+  t.executions += detail::write_interleaved(out, opt, t, u, rng, now, make);
   return t;
 }
 
@@ -350,13 +366,10 @@ inline truth write_nested(std::FILE* out, const options& opt) {
   const char* errors[] = {R"(card \"declined\" by issuer\nretry in 30s)", R"(timeout after 5000ms: upstream \"pricing\")",
                           R"(constraint \"stock >= 0\" violated at C:\\svc\\stock.cs)"};
   const char* tags[] = {"\"canary\"", "\"eu-west\"", "\"v2\"", "\"retry\"", "\"batch\"", "\"mobile\""};
-  struct flight { std::uint64_t id; std::vector<std::string> lines; std::size_t next = 0; };
-  std::vector<flight> in_flight;
-  std::uint64_t next_id = 0;
   std::int64_t now = opt.start_ns;
   char buf[1024];
   const auto make = [&](std::uint64_t id) {
-    flight f{id, {}, 0};
+    detail::flight f{id, {}, 0};
     std::int64_t ts = now;
     const int host = static_cast<int>(u(rng) * 40);
     const int pid = 1000 + static_cast<int>(u(rng) * 9000);
@@ -393,22 +406,7 @@ inline truth write_nested(std::FILE* out, const options& opt) {
     line(failure ? "sequence-failed" : "sequence-completed", 0, {}, failure, -1);
     return f;
   };
-  while (t.bytes < opt.target_bytes) {
-    while (in_flight.size() < 8) in_flight.push_back(make(next_id++));
-    const std::size_t i = static_cast<std::size_t>(u(rng) * static_cast<double>(in_flight.size())) % in_flight.size();
-    auto& f = in_flight[i];
-    const std::string& l = f.lines[f.next++];
-    std::fputs(l.c_str(), out);
-    std::fputc('\n', out);
-    t.bytes += l.size() + 1;
-    ++t.lines;
-    ++t.events;
-    now += 200'000;
-    if (f.next == f.lines.size()) {
-      if (i + 1 != in_flight.size()) f = std::move(in_flight.back());
-      in_flight.pop_back();
-    }
-  }
+  detail::write_interleaved(out, opt, t, u, rng, now, make);  // executions: counted per beat above
   return t;
 }
 
