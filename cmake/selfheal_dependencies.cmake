@@ -7,7 +7,8 @@
 #   selfheal::catalog    + simdjson (libsimdjson-dev)
 #   selfheal::source     + store, libgit2 (libgit2-dev), toml++ (libtomlplusplus-dev), yaml-cpp
 #                          (libyaml-cpp-dev), simdjson (config files)
-#   selfheal::telemetry  + store, simdjson, zlib (zlib1g-dev, .gz logs)
+#   selfheal::telemetry  + store, simdjson, zlib (zlib1g-dev, .gz logs), fmt (libfmt-dev: every
+#                          number and column the layers from here up print)
 #   selfheal::selfheal   everything: all of the above, cmark (libcmark-dev),
 #                        expat (libexpat1-dev: JUnit XML of test runs)
 # This file is included by the build (REQUIRED finds) and, installed, by selfheal-config.cmake
@@ -77,7 +78,8 @@ macro(selfheal_find_component_dependencies component)
   elseif("${component}" STREQUAL "telemetry")
     _selfheal_find(simdjson CONFIG)
     _selfheal_find(ZLIB)
-    set(SELFHEAL_telemetry_LIBRARIES simdjson::simdjson ZLIB::ZLIB)
+    _selfheal_find(fmt 9 CONFIG)               # 9.1
+    set(SELFHEAL_telemetry_LIBRARIES simdjson::simdjson ZLIB::ZLIB fmt::fmt)
   elseif("${component}" STREQUAL "selfheal")
     _selfheal_pkg(LIBCMARK libcmark)           # runbook checks
     _selfheal_find(EXPAT)                      # JUnit XML of test runs

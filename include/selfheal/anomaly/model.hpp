@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <limits>
 #include <map>
 #include <optional>
@@ -17,6 +16,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "selfheal/anomaly/stats.hpp"
 #include "selfheal/core/clock.hpp"
@@ -40,9 +41,7 @@ inline constexpr std::int64_t no_time_ns = std::numeric_limits<std::int64_t>::mi
 namespace detail {
 /// A number for messages: `precision` significant digits, no trailing noise.
 inline std::string fmt_num(double v, int precision = 3) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*g", precision, v);
-  return buf;
+  return fmt::format("{:.{}g}", v, precision);
 }
 }  // namespace detail
 

@@ -27,7 +27,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -83,9 +82,7 @@ namespace detail {
 /// A ratio for messages: "1740x" rather than "1.74e+03x".
 inline std::string fmt_ratio(double r) {
   if (!(r >= 100) || !std::isfinite(r)) return fmt_num(r);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.0f", r);
-  return buf;
+  return fmt::format("{:.0f}", r);
 }
 }  // namespace detail
 

@@ -16,7 +16,6 @@
 #include <array>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
@@ -26,6 +25,8 @@
 #include <string_view>
 #include <tuple>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "selfheal/anomaly/model.hpp"
 #include "selfheal/core/clock.hpp"
@@ -90,11 +91,9 @@ ALTER TABLE anomaly_baseline_handlers ADD COLUMN latency_sketch BLOB;
 namespace detail {
 inline std::string join_numbers(std::span<const double> xs) {
   std::string out;
-  char buf[40];
   for (std::size_t i = 0; i < xs.size(); ++i) {
     if (i) out.push_back(' ');
-    std::snprintf(buf, sizeof buf, "%.17g", xs[i]);
-    out += buf;
+    fmt::format_to(std::back_inserter(out), "{:.17g}", xs[i]);
   }
   return out;
 }

@@ -39,6 +39,8 @@
 #include <string_view>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "selfheal/anomaly/stats.hpp"
 #include "selfheal/deployment/config.hpp"
 #include "selfheal/deployment/model.hpp"
@@ -325,9 +327,7 @@ struct shift_estimate {
 
 namespace detail {
 inline std::string fmt(double v) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.4g", v);
-  return buf;
+  return fmt::format("{:.4g}", v);
 }
 }  // namespace detail
 

@@ -7,10 +7,11 @@
 /// hide or forge content, bounded length.
 
 #include <cstddef>
-#include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "selfheal/deployment/config.hpp"
 #include "selfheal/deployment/model.hpp"
@@ -85,9 +86,7 @@ struct diff_stat_line {
 
 namespace detail {
 inline std::string num(double v) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.4g", v);
-  return buf;
+  return fmt::format("{:.4g}", v);
 }
 }  // namespace detail
 

@@ -7,8 +7,9 @@
 /// approved_by, critical per metric) and its text form.
 
 #include <chrono>
-#include <cstdio>
 #include <string>
+
+#include <fmt/format.h>
 
 #include "selfheal/core/clock.hpp"
 #include "selfheal/core/json_writer.hpp"
@@ -84,9 +85,7 @@ inline void write_json(json_writer& w, const record& r) {
   if (r.pr) t += "  pull request " + r.pr->id + ": " + r.pr->title + (r.pr->url.empty() ? "" : " " + r.pr->url) + "\n";
   if (!r.merge_commit.empty()) t += "  merged as " + r.merge_commit.substr(0, 12) + " (previous " + r.previous.substr(0, 12) + ")\n";
   for (const auto& s : r.stages) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.4g", s.score);
-    t += "  stage " + s.stage + " " + s.commit.substr(0, 12) + ": " + s.verdict + " (score " + buf + ")\n";
+    t += fmt::format("  stage {} {}: {} (score {:.4g})\n", s.stage, s.commit.substr(0, 12), s.verdict, s.score);
     for (const auto& m : s.metrics)
       if (m.classification != "pass") t += "    " + m.name + ": " + m.classification + "\n";
   }

@@ -37,6 +37,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "selfheal/diagnosis/history.hpp"
 #include "selfheal/diagnosis/model.hpp"
 #include "selfheal/diagnosis/symbols.hpp"
@@ -94,9 +96,7 @@ inline std::string human_duration(std::int64_t seconds) {
 }
 
 inline std::string fixed(double v, int decimals = 2) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
+  return fmt::format("{:.{}f}", v, decimals);
 }
 
 /// Position `x` (1-based, in the file after a commit) mapped to the file before it. Lines inside

@@ -13,11 +13,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "selfheal/anomaly/model.hpp"
 #include "selfheal/diagnosis/model.hpp"
@@ -52,11 +53,7 @@ namespace selfheal::diagnosis {
   const double ratio = std::max(r50, r95);
   const double err_rate = a.handler_count ? static_cast<double>(a.error_count) / static_cast<double>(a.handler_count) : 0.0;
   auto pct = [](double v) { return std::to_string(static_cast<int>(std::lround(v * 100))) + "%"; };
-  auto x = [](double v) {
-    char b[32];
-    std::snprintf(b, sizeof b, "×%.2f", v);
-    return std::string(b);
-  };
+  auto x = [](double v) { return fmt::format("×{:.2f}", v); };
   im.reasons.push_back("handles " + pct(im.traffic_share) + " of traffic");
   if (!im.sequences.empty()) im.reasons.push_back("in " + std::to_string(im.sequences.size()) + " sequence(s)");
   if (ratio > 0) im.reasons.push_back("latency " + x(ratio) + " the baseline");

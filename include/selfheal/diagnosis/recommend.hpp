@@ -67,6 +67,8 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "selfheal/core/result.hpp"
 #include "selfheal/diagnosis/model.hpp"
 #include "selfheal/diagnosis/symbols.hpp"
@@ -128,9 +130,7 @@ struct strategy_priors {
 
 namespace detail {
 inline std::string pct(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.0f%%", v * 100.0);
-  return b;
+  return fmt::format("{:.0f}%", v * 100.0);
 }
 }  // namespace detail
 

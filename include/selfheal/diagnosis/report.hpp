@@ -13,9 +13,10 @@
 /// ```
 
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "selfheal/core/clock.hpp"
 #include "selfheal/core/json_writer.hpp"
@@ -96,8 +97,7 @@ inline void write_json(json_writer& w, const diagnosis_item& d) {
 /// A readable diagnosis: the slow function, the commit to blame, the evidence, the fix.
 [[nodiscard]] inline std::string diagnosis_text(const diagnosis_item& d) {
   std::string s;
-  char conf[32];
-  std::snprintf(conf, sizeof conf, "%.0f%%", d.confidence * 100);
+  const std::string conf = fmt::format("{:.0f}%", d.confidence * 100);
   s += "● " + d.type + " anomaly in " + subject(d) + "  [severity " + d.effect.severity + ", confidence " + conf + "]\n";
   if (d.where)
     s += "  where:   " + d.where->symbol + " at " + d.where->file + ":" + std::to_string(d.where->line) +
@@ -107,8 +107,7 @@ inline void write_json(json_writer& w, const diagnosis_item& d) {
     s += "  blame:\n";
     for (std::size_t i = 0; i < d.suspects.size() && i < 3; ++i) {
       const auto& c = d.suspects[i];
-      char sc[32];
-      std::snprintf(sc, sizeof sc, "%.2f", c.score);
+      const std::string sc = fmt::format("{:.2f}", c.score);
       s += "    " + std::to_string(i + 1) + ". " + c.commit.substr(0, 12) + " " + c.summary + " (" + c.author + ", " +
            iso8601_utc(c.time) + ", score " + sc + ")\n";
       for (const auto& r : c.reasons) s += "         - " + r + "\n";
@@ -126,8 +125,7 @@ inline void write_json(json_writer& w, const diagnosis_item& d) {
   if (!d.recommendations.empty()) {
     s += "  fix:\n";
     for (const auto& r : d.recommendations) {
-      char b[32];
-      std::snprintf(b, sizeof b, "%.2f", r.expected_benefit);
+      const std::string b = fmt::format("{:.2f}", r.expected_benefit);
       s += "    " + std::to_string(r.priority) + ". " + r.strategy + " (expected benefit " + b + "): " + r.rationale + "\n";
     }
   }

@@ -26,12 +26,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <cstdio>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "selfheal/diagnosis/model.hpp"
 #include "selfheal/fix/cmake.hpp"
@@ -356,13 +357,10 @@ struct latency_budget {
   if (ev.baseline_p50_ms <= 0 && ev.baseline_p95_ms <= 0) return std::nullopt;
   const double p95 = ev.baseline_p95_ms > 0 ? ev.baseline_p95_ms : ev.baseline_p50_ms;
   double b = std::max(3 * ev.baseline_p50_ms, 2 * p95);
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "max(3 x baseline p50 %.3f ms, 2 x baseline p95 %.3f ms)", ev.baseline_p50_ms, p95);
-  std::string how = buf;
+  std::string how = fmt::format("max(3 x baseline p50 {:.3f} ms, 2 x baseline p95 {:.3f} ms)", ev.baseline_p50_ms, p95);
   if (ev.current_p50_ms > 0 && b >= 0.8 * ev.current_p50_ms) {
     b = std::sqrt(p95 * ev.current_p50_ms);
-    std::snprintf(buf, sizeof buf, "geometric mean of baseline p95 %.3f ms and anomalous p50 %.3f ms", p95, ev.current_p50_ms);
-    how = buf;
+    how = fmt::format("geometric mean of baseline p95 {:.3f} ms and anomalous p50 {:.3f} ms", p95, ev.current_p50_ms);
   }
   return latency_budget{b, how};
 }
@@ -407,9 +405,7 @@ inline std::string one_line(std::string_view s, std::size_t max = 160) {
   return o;
 }
 inline std::string fmt_ms(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
-  return buf;
+  return fmt::format("{:.3f}", v);
 }
 /// The directory holding the repository's tests of `lang` (most test files), or "tests".
 inline std::string test_dir(const repo_view& repo, source_language lang) {

@@ -29,6 +29,8 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "selfheal/anomaly/sequence.hpp"
 #include "selfheal/core/context.hpp"
 #include "selfheal/core/run.hpp"
@@ -111,9 +113,7 @@ inline constexpr const char* fallback_strategies[] = {"revert", "partial_revert"
 namespace detail {
 
 inline std::string fmt_ms(double ms) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, ms < 0.1 ? "%.4f ms" : "%.2f ms", ms);
-  return buf;
+  return ms < 0.1 ? fmt::format("{:.4f} ms", ms) : fmt::format("{:.2f} ms", ms);
 }
 
 inline std::string short_sha(std::string_view sha) { return std::string(sha.substr(0, 12)); }

@@ -11,11 +11,12 @@
 /// line of its own.
 
 #include <cstdint>
-#include <cstdio>
 #include <initializer_list>
 #include <map>
 #include <string>
 #include <string_view>
+
+#include <fmt/format.h>
 
 #include "selfheal/core/result.hpp"
 #include "selfheal/deployment/store.hpp"
@@ -38,9 +39,7 @@ inline void label_value(std::string& out, std::string_view v) {
 }
 
 [[nodiscard]] inline std::string number(double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  return fmt::format("{:.17g}", v);
 }
 
 inline void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {

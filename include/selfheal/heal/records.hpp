@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "selfheal/anomaly/report.hpp"
 #include "selfheal/anomaly/store.hpp"
 #include "selfheal/core/clock.hpp"
@@ -241,7 +243,6 @@ namespace detail {
     w.begin_object().member("path", s.path).member("format", s.format).member("bytes", s.bytes).member("lines", s.lines)
         .member("events", s.events).member("bad_lines", s.bad_lines).member("note", s.note).end_object();
   w.end_array();
-  char buf[256];
   out.text = line.id + ": " + std::to_string(run->events) + " events, " + std::to_string(run->executions) + " handler calls, " +
              std::to_string(run->bad_lines) + " bad lines from " + std::to_string(sources->size()) + " source(s)\n";
   for (const auto& s : *sources) out.text += "  source " + s.path + " (" + s.format + "): " + std::to_string(s.events) + " events\n";
@@ -252,11 +253,9 @@ namespace detail {
       w.begin_object().member("name", h.name).member("count", st.count).member("errors", st.errors)
           .member("error_rate", st.error_rate()).member("p50_ms", st.quantile_ms(0.5)).member("p95_ms", st.quantile_ms(0.95))
           .member("p99_ms", st.quantile_ms(0.99)).member("max_ms", st.max_ms()).end_object();
-      std::snprintf(buf, sizeof buf, "  %-9s %-40s %8llu  err %5.1f%%  p50 %9.3f ms  p95 %9.3f ms  max %9.3f ms\n",
-                    std::string(key == "handlers" ? "handler" : "sequence").c_str(), h.name.c_str(),
-                    static_cast<unsigned long long>(st.count), 100.0 * st.error_rate(), st.quantile_ms(0.5),
-                    st.quantile_ms(0.95), st.max_ms());
-      out.text += buf;
+      fmt::format_to(std::back_inserter(out.text), "  {:<9} {:<40} {:>8}  err {:5.1f}%  p50 {:9.3f} ms  p95 {:9.3f} ms  max {:9.3f} ms\n",
+                     key == "handlers" ? "handler" : "sequence", h.name, st.count, 100.0 * st.error_rate(),
+                     st.quantile_ms(0.5), st.quantile_ms(0.95), st.max_ms());
     }
     w.end_array();
   };
@@ -284,16 +283,14 @@ namespace detail {
     if (h.low_confidence) s.low_confidence.push_back(h.handler);
   shown_record out;
   out.json = anomaly::to_json(s);
-  char buf[256];
   out.text = line.id + ": " + std::to_string(s.handlers.size()) + " handlers and " + std::to_string(s.sequences.size()) +
              " sequences over " + std::to_string(s.windows) + " windows from";
   for (const auto& r : s.records) out.text += " " + r;
   out.text += "\n";
   for (const auto& h : s.handlers) {
-    std::snprintf(buf, sizeof buf, "  %-40s %8llu calls  err %5.2f%%  p50 %9.3f ms  p95 %9.3f ms  conf %.2f%s\n", h.handler.c_str(),
-                  static_cast<unsigned long long>(h.samples), 100.0 * h.error_rate(), h.p50_ms, h.p95_ms, h.confidence,
-                  h.low_confidence ? "  (low)" : "");
-    out.text += buf;
+    fmt::format_to(std::back_inserter(out.text), "  {:<40} {:>8} calls  err {:5.2f}%  p50 {:9.3f} ms  p95 {:9.3f} ms  conf {:.2f}{}\n",
+                   h.handler, h.samples, 100.0 * h.error_rate(), h.p50_ms, h.p95_ms, h.confidence,
+                   h.low_confidence ? "  (low)" : "");
   }
   out.line = std::move(line);
   return out;
@@ -325,12 +322,9 @@ namespace detail {
   out.json = anomaly::to_json(s);
   out.text = line.id + ": " + std::to_string(s.anomalies.size()) + " anomalies in " + s.telemetry_record + " against " +
              s.baseline_id + "\n";
-  char buf[512];
   for (const auto& a : s.anomalies) {
-    std::snprintf(buf, sizeof buf, "  %-14s %-8s %-22s %-28s score %.2f  ", a.id.c_str(),
-                  std::string(anomaly::to_string(a.level)).c_str(), std::string(anomaly::to_string(a.kind)).c_str(),
-                  a.handler.c_str(), a.score);
-    out.text += buf + a.description + "\n";
+    fmt::format_to(std::back_inserter(out.text), "  {:<14} {:<8} {:<22} {:<28} score {:.2f}  {}\n", a.id,
+                   anomaly::to_string(a.level), anomaly::to_string(a.kind), a.handler, a.score, a.description);
   }
   out.line = std::move(line);
   return out;
@@ -402,12 +396,9 @@ namespace detail {
   out.text = line.id + ": " + std::string(learning::to_string(s.result)) + " for " + s.deployment_record + " (" + s.anomaly_id +
              ", " + s.strategy + " on " + s.handler + ")\n";
   for (const auto& r : s.reasons) out.text += "  because " + r + "\n";
-  char buf[256];
-  for (const auto& c : s.metrics) {
-    std::snprintf(buf, sizeof buf, "  %-36s before %10.4g  after %10.4g  change %+10.4g  CI [%+.4g, %+.4g]\n", c.name.c_str(),
-                  c.before, c.after, c.change, c.ci_low, c.ci_high);
-    out.text += buf;
-  }
+  for (const auto& c : s.metrics)
+    fmt::format_to(std::back_inserter(out.text), "  {:<36} before {:10.4g}  after {:10.4g}  change {:+10.4g}  CI [{:+.4g}, {:+.4g}]\n",
+                   c.name, c.before, c.after, c.change, c.ci_low, c.ci_high);
   for (const auto& i : s.insights) out.text += "  - " + i.text + "\n";
   out.line = std::move(line);
   return out;

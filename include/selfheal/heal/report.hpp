@@ -13,13 +13,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <map>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "selfheal/anomaly/store.hpp"
 #include "selfheal/core/clock.hpp"
@@ -281,16 +282,12 @@ inline void escape(std::string& out, std::string_view s) {
 }
 
 [[nodiscard]] inline std::string num(double v, int precision = 2) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", precision, v);
-  return buf;
+  return fmt::format("{:.{}f}", v, precision);
 }
 
 /// A duration in ms with three significant digits: 0.000547, 6.42, 1.17e+04.
 [[nodiscard]] inline std::string ms(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3g", v);
-  return buf;
+  return fmt::format("{:.3g}", v);
 }
 
 [[nodiscard]] inline std::string when(std::int64_t ns) {

@@ -29,13 +29,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <optional>
 #include <set>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "selfheal/anomaly/baseline.hpp"
 #include "selfheal/anomaly/model.hpp"
@@ -200,9 +201,7 @@ struct assessment {
 
 namespace detail {
 inline std::string num(double v, int precision = 3) {
-  char b[48];
-  std::snprintf(b, sizeof b, "%.*g", precision, v);
-  return b;
+  return fmt::format("{:.{}g}", v, precision);
 }
 inline std::string describe(const metric_change& m) {
   const bool rate = m.stat == "error_rate";

@@ -13,12 +13,13 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
 #include <map>
 #include <span>
 #include <string>
 #include <tuple>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "selfheal/learning/compare.hpp"
 #include "selfheal/learning/model.hpp"
@@ -28,16 +29,12 @@ namespace selfheal::learning {
 
 namespace detail {
 inline std::string pct(double part, double whole) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.0f%%", whole > 0 ? 100.0 * part / whole : 0.0);
-  return b;
+  return fmt::format("{:.0f}%", whole > 0 ? 100.0 * part / whole : 0.0);
 }
 inline std::string duration_text(double s) {
-  char b[48];
-  if (s < 120) std::snprintf(b, sizeof b, "%.0f s", s);
-  else if (s < 7200) std::snprintf(b, sizeof b, "%.1f min", s / 60);
-  else std::snprintf(b, sizeof b, "%.1f h", s / 3600);
-  return b;
+  if (s < 120) return fmt::format("{:.0f} s", s);
+  if (s < 7200) return fmt::format("{:.1f} min", s / 60);
+  return fmt::format("{:.1f} h", s / 3600);
 }
 }  // namespace detail
 

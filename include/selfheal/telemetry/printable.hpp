@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <fmt/format.h>
+
 
 namespace selfheal::telemetry {
 
@@ -20,18 +22,15 @@ namespace selfheal::telemetry {
 [[nodiscard]] inline std::string printable(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  char buf[8];
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c == '\t') {
       out += "\\t";
     } else if (c < 0x20 || c == 0x7f) {
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
+      fmt::format_to(std::back_inserter(out), "\\x{:02x}", c);
     } else if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
                static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(s[i + 1]));
-      out += buf;
+      fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned char>(s[i + 1]));
       ++i;
     } else {
       out += static_cast<char>(c);

@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -31,6 +30,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+
+#include <fmt/format.h>
 
 #include "selfheal/core/result.hpp"
 #include "selfheal/telemetry/model.hpp"
@@ -177,9 +178,7 @@ inline void add_directory(const std::string& root, expanded_sources& out, std::s
     h ^= static_cast<unsigned char>(buf[i]);
     h *= 1099511628211ull;
   }
-  char out[48];
-  std::snprintf(out, sizeof out, "%016llx:%zd", static_cast<unsigned long long>(h), n);
-  return out;
+  return fmt::format("{:016x}:{}", h, n);
 }
 
 /// Bytes of a source's start that make its content fingerprint.
@@ -192,9 +191,7 @@ inline constexpr std::size_t fingerprint_bytes = 1024;
     h ^= static_cast<unsigned char>(c);
     h *= 1099511628211ull;
   }
-  char out[24];
-  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
-  return out;
+  return fmt::format("{:016x}", h);
 }
 
 /// The first `fingerprint_bytes` of a source's content (uncompressed for `.gz`), or fewer for a

@@ -11,8 +11,9 @@
 ///                 "regressions":[],"handlers":[…]}}
 /// ```
 
-#include <cstdio>
 #include <string>
+
+#include <fmt/format.h>
 
 #include "selfheal/core/json_writer.hpp"
 #include "selfheal/validation/model.hpp"
@@ -67,8 +68,7 @@ namespace selfheal::validation {
   std::string s = "validation " + r.record_id + " of " + (r.patch_id.empty() ? std::string("the patch") : r.patch_id) +
                   " on " + r.base_commit.substr(0, 12) + ": " + r.verdict + "\n";
   for (const auto& c : r.checks) {
-    char secs[32];
-    std::snprintf(secs, sizeof secs, "%.2f s", c.seconds);
+    const std::string secs = fmt::format("{:.2f} s", c.seconds);
     s += "  " + c.name + std::string(c.name.size() < 12 ? 12 - c.name.size() : 1, ' ') + c.status +
          std::string(c.status.size() < 8 ? 8 - c.status.size() : 1, ' ') + secs + "  " + c.detail + "\n";
   }
