@@ -95,7 +95,7 @@ void add_heal(CLI::App& app, globals& g, int& exit_code) {
           std::printf("\n");
         }
       }
-      std::printf("\nTime in selfheal's sequences: %.1f s, of which builds, tests, deploys and waits %.1f s; "
+      std::printf("\nTime in selfheal's sequences: %.2f s, of which builds, tests, deploys and waits %.2f s; "
                   "selfheal's own share %.2f s.\n",
                   r->sequences_s, r->external_s, r->selfheal_s);
     }

@@ -90,6 +90,29 @@ TEST_CASE("a fix that passes the tests while production stays slow is rolled bac
   CHECK(s.sql("PRAGMA integrity_check") == "ok");
 }
 
+TEST_CASE("a deployed fix that learning judges a failure leaves the anomaly failed, not healed", "[heal][e2e][slow]") {
+  service s;
+  baseline(s);
+  s.regress("payment: audit every charge synchronously", slow_pay(handlers_v1), "Linus Torvalds");
+  s.traffic();
+  auto r = s.heal();
+  INFO(r.err);
+  INFO(r.out);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(column(s, "status", "pay") == "deployed");
+  // after the verified deploy the payment processor itself turns twice as slow as the regression was:
+  // production says the fix did not help, whatever the canary saw
+  { std::ofstream(s.prod / "processor-slow-ms") << "8"; }
+  s.traffic();
+  auto next = s.heal();
+  INFO(next.err);
+  INFO(next.out);
+  CHECK(s.count("SELECT count(*) FROM learning_runs WHERE outcome = 'failure'") == 1);
+  CHECK(column(s, "status", "pay") == "failed");
+  CHECK(column(s, "reason", "pay").find("judged the deployed fix a failure") != std::string::npos);
+  CHECK(s.count("SELECT count(*) FROM heal_anomalies WHERE status = 'healed'") == 0);
+}
+
 TEST_CASE("approve mode: heal stops at the gate, selfheal approve, heal again: healed", "[heal][e2e][slow]") {
   service s("approve");
   baseline(s);

@@ -10,6 +10,7 @@
 // `checkout` (handler `pay`). The regressions are real code: a commit that makes `pay` (or `total`)
 // wait 4 ms per call. `prod/processor-slow` makes the payment processor itself slow (the world, not
 // the code): a revert cannot help, so the canary fails and the fix is rolled back.
+// `prod/processor-slow-ms` holding N makes it N ms slow per charge.
 
 #include <catch2/catch.hpp>
 
@@ -145,6 +146,8 @@ now = int(time.time() * 1000)
 last = int(open(clock).read()) if os.path.exists(clock) else 0
 start = max(now - n * step, last + step)
 slow_processor = os.path.exists(os.path.join(prod, "processor-slow"))
+slow_ms = os.path.join(prod, "processor-slow-ms")  # a slower processor: this many ms per charge
+processor_wait = float(open(slow_ms).read()) / 1000 if os.path.exists(slow_ms) else 0.004
 os.makedirs(os.path.join(prod, "logs"), exist_ok=True)
 with open(os.path.join(prod, "logs", "shop.ndjson"), "a") as log:
     for i in range(n):
@@ -153,8 +156,8 @@ with open(os.path.join(prod, "logs", "shop.ndjson"), "a") as log:
         t0 = time.perf_counter()
         amount = handlers.total(items)
         t1 = time.perf_counter()
-        if slow_processor:
-            time.sleep(0.004)
+        if slow_processor or os.path.exists(slow_ms):
+            time.sleep(processor_wait)
         handlers.pay(amount)
         t2 = time.perf_counter()
         log.write(json.dumps({"ts": ts, "event": "beat-completed", "sequence": "cart", "beat": 1,

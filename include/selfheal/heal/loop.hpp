@@ -311,7 +311,17 @@ inline result<void> advance(context& ctx, store::database& db, const source::set
     if (auto r = save(); !r) return r;
     kill_point("learning");
   }
-  if (a.status == "deployed") return finish("healed", "");
+  if (a.status == "deployed") {
+    // Deployed is not healed until production agrees: a fix learning judged a failure (the handler
+    // did not come back towards its baseline) leaves the anomaly failed, and its time is not counted.
+    auto learned = learning::learned_outcome(db, a.learning);
+    if (!learned) return tl::unexpected(learned.error());
+    if (*learned == learning::outcome::failure) {
+      a.healed_ns = 0;
+      return finish("failed", "learning " + a.learning + " judged the deployed fix a failure");
+    }
+    return finish("healed", "");
+  }
   return finish(a.status == "open" ? "failed" : a.status, a.reason);
 }
 

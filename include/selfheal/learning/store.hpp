@@ -143,6 +143,14 @@ inline outcome parse_outcome(std::string_view s) {
                       [&](store::statement& q) { q.bind(1, deployment_record); }, [](const store::statement& q) { return q.column_text(0); });
 }
 
+/// The outcome of learning record `record_id`, or nullopt when there is no such record.
+[[nodiscard]] inline result<std::optional<outcome>> learned_outcome(store::database& db, std::string_view record_id) {
+  if (auto m = migrate_learning(db); !m) return tl::unexpected(m.error());
+  return db.query_one("SELECT outcome FROM learning_runs WHERE record_id = ?1",
+                      [&](store::statement& q) { q.bind(1, record_id); },
+                      [](const store::statement& q) { return detail::parse_outcome(q.column_text(0)); });
+}
+
 /// Every outcome learned so far, oldest first.
 [[nodiscard]] inline result<std::vector<past_outcome>> load_history(store::database& db) {
   if (auto m = migrate_learning(db); !m) return tl::unexpected(m.error());
