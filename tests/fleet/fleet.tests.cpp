@@ -232,7 +232,7 @@ TEST_CASE("batches appended to one stream record read back merged, exactly", "[f
   CHECK(*done == std::set<std::uint64_t>{1, seq});
 }
 
-TEST_CASE("ship and one worker over a real server: parse's counts; a restarted server loses nothing", "[fleet][slow]") {
+TEST_CASE("ship and one worker over a real server give parse's counts, and a restarted server loses nothing", "[fleet][slow]") {
   sh::test::temp_dir tmp;
   sh::test::nats_server server(tmp.path() / "nats");
   const auto logs = tmp.path() / "logs";
