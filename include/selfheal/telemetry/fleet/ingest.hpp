@@ -291,15 +291,30 @@ inline std::string default_worker_name() {
   return {};
 }
 
+/// Opens (creating) the store and its fleet tables. Workers starting together on a new store race
+/// for its first write (switching it to WAL): a locked store is retried for up to 10 s.
+[[nodiscard]] inline result<store::database> open_store(const std::string& path) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto locked = [](const error& e) {
+    return e.detail.find("locked") != std::string::npos || e.detail.find("busy") != std::string::npos;
+  };
+  for (;;) {
+    auto db = store::database::open(path);
+    result<void> ready = db ? migrate_fleet(*db) : result<void>(tl::unexpected(db.error()));
+    if (ready) return db;
+    if (!locked(ready.error()) || std::chrono::steady_clock::now() >= until) return tl::unexpected(ready.error());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 /// Runs one worker until `idle_exit` passes without a message or `stop` is set.
 [[nodiscard]] inline result<worker_stats> run_worker(const worker_options& o) {
   const auto started = std::chrono::steady_clock::now();
   worker_stats stats;
   if (o.stream.empty()) return fail(errc::invalid_request, "no stream given");
   if (o.batch < 1) return fail(errc::invalid_request, "the batch must hold at least one message");
-  auto db = store::database::open(o.db_path);
+  auto db = open_store(o.db_path);
   if (!db) return tl::unexpected(db.error());
-  if (auto m = migrate_fleet(*db); !m) return tl::unexpected(m.error());
   auto link = nats_link::connect(o.url);
   if (!link) return tl::unexpected(link.error());
   // the stream may not exist yet (no shipper has run): wait for it as for messages
@@ -340,6 +355,10 @@ inline std::string default_worker_name() {
 /// and returns their summed statistics; fails if any worker failed (its error text is joined).
 [[nodiscard]] inline result<worker_stats> run_worker_processes(unsigned n, const worker_options& o) {
   if (n <= 1) return run_worker(o);
+  {  // create the store and its tables once, before the workers race for it
+    auto db = open_store(o.db_path);
+    if (!db) return tl::unexpected(db.error());
+  }
   const auto started = std::chrono::steady_clock::now();
   struct child {
     pid_t pid = -1;
