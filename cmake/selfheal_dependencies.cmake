@@ -9,18 +9,22 @@
 #                          (libyaml-cpp-dev), simdjson (config files)
 #   selfheal::telemetry  + store, simdjson, zlib (zlib1g-dev, .gz logs), fmt (libfmt-dev: every
 #                          number and column the layers from here up print)
+#   selfheal::fleet      + telemetry, the NATS C client (libnats-dev 3.4; server: nats-server 2.9):
+#                          telemetry/fleet/, `selfheal ship` and `selfheal ingest`. Not part of
+#                          selfheal::selfheal: hosts that do not ship or ingest link nothing new.
 #   selfheal::selfheal   everything: all of the above, cmark (libcmark-dev),
 #                        expat (libexpat1-dev: JUnit XML of test runs)
 # This file is included by the build (REQUIRED finds) and, installed, by selfheal-config.cmake
 # (find_dependency, only for the components a consumer asks for).
 include(CMakeFindDependencyMacro OPTIONAL)
 
-set(SELFHEAL_COMPONENTS core store catalog source telemetry selfheal)
+set(SELFHEAL_COMPONENTS core store catalog source telemetry fleet selfheal)
 set(SELFHEAL_COMPONENT_DEPENDS_core "")
 set(SELFHEAL_COMPONENT_DEPENDS_store core)
 set(SELFHEAL_COMPONENT_DEPENDS_catalog core)
 set(SELFHEAL_COMPONENT_DEPENDS_source core store)
 set(SELFHEAL_COMPONENT_DEPENDS_telemetry core store)
+set(SELFHEAL_COMPONENT_DEPENDS_fleet core store telemetry)
 set(SELFHEAL_COMPONENT_DEPENDS_selfheal core store catalog source telemetry)
 
 # The components `wanted` need, themselves included, dependencies first, into `out`.
@@ -80,6 +84,9 @@ macro(selfheal_find_component_dependencies component)
     _selfheal_find(ZLIB)
     _selfheal_find(fmt 9 CONFIG)               # 9.1
     set(SELFHEAL_telemetry_LIBRARIES simdjson::simdjson ZLIB::ZLIB fmt::fmt)
+  elseif("${component}" STREQUAL "fleet")
+    _selfheal_pkg(LIBNATS libnats)             # 3.4: JetStream ship/ingest
+    set(SELFHEAL_fleet_LIBRARIES PkgConfig::LIBNATS)
   elseif("${component}" STREQUAL "selfheal")
     _selfheal_pkg(LIBCMARK libcmark)           # runbook checks
     _selfheal_find(EXPAT)                      # JUnit XML of test runs

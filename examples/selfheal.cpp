@@ -66,6 +66,8 @@ int main(int argc, char** argv) {
   cli::add_prune(app, g, exit_code);
   cli::add_report(app, g, exit_code);
   cli::add_export(app, g, exit_code);
+  cli::add_ship(app, g, exit_code);
+  cli::add_ingest(app, g, exit_code);
 
   // The first word names the command: one that is not a command is rejected by name.
   if (argc > 1) {

@@ -25,5 +25,7 @@ void add_export(CLI::App& app, globals& g, int& exit_code);
 void add_records(CLI::App& app, globals& g, int& exit_code);
 void add_show(CLI::App& app, globals& g, int& exit_code);
 void add_prune(CLI::App& app, globals& g, int& exit_code);
+void add_ship(CLI::App& app, globals& g, int& exit_code);    // NATS JetStream (selfheal::fleet)
+void add_ingest(CLI::App& app, globals& g, int& exit_code);  // NATS JetStream (selfheal::fleet)
 
 }  // namespace selfheal::cli

@@ -584,7 +584,7 @@ class ingest_engine {
   /// executions are closed as incomplete. Standard input is never resumed.
   void close_file(std::size_t file, bool carry) {
     auto& f = files_[file];
-    carry = carry && plans_[file].path != "-";
+    carry = carry && plans_[file].path != "-" && plans_[file].memory.data() == nullptr;
     result_.unmatched_starts += f.pairs.open_starts();
     if (carry) {
       auto& out = result_.sources[file].carried;

@@ -201,6 +201,10 @@ struct source_plan {
   std::uint64_t fingerprint_len = 0;
   std::int64_t state_id = 0;     ///< its row in `telemetry_source_states` (0: a new source)
   std::string previous_path;     ///< where it was read last time, when resumed
+  /// Data held in memory (a message of `selfheal ingest`), read instead of `path` when its
+  /// `data()` is not null; must outlive the ingest. Read to its last byte (like standard input),
+  /// and what is left open at its end is closed, never carried to a later run.
+  std::string_view memory{};
 };
 
 /// A path that could not be used as a source, with the reason (unreadable, loop, not found …).

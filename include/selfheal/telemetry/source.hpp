@@ -328,6 +328,8 @@ class chunk_reader {
       pending_ = std::move(o.pending_);
       spill_ = std::move(o.spill_);
       path_ = std::move(o.path_);
+      memory_ = o.memory_;
+      memory_pos_ = o.memory_pos_;
     }
     return *this;
   }
@@ -341,6 +343,11 @@ class chunk_reader {
     r.offset_ = plan.start_offset;
     r.first_ = plan.start_offset == 0;
     r.hold_tail_ = plan.path != "-" && !plan.gzip;  // stdin and .gz files are not appended to
+    if (plan.memory.data() != nullptr) {  // a buffer: whole lines, read to its end
+      r.memory_ = plan.memory;
+      r.hold_tail_ = false;
+      return r;
+    }
     if (plan.path == "-") {
       r.fd_ = 0;
       r.own_fd_ = false;
@@ -562,6 +569,12 @@ class chunk_reader {
   }
 
   result<std::size_t> read_raw(char* dst, std::size_t n) {
+    if (memory_.data() != nullptr) {
+      const std::size_t k = std::min(n, memory_.size() - memory_pos_);
+      if (k > 0) std::memcpy(dst, memory_.data() + memory_pos_, k);
+      memory_pos_ += k;
+      return k;
+    }
     if (gz_ != nullptr) {
       const int got = ::gzread(gz_, dst, static_cast<unsigned>(std::min<std::size_t>(n, 1u << 30)));
       if (got < 0) {
@@ -628,6 +641,8 @@ class chunk_reader {
   std::string spill_;      // UTF-8 bytes converted but not handed out yet
   std::string held_;
   std::string path_;
+  std::string_view memory_{};  // a memory source (`source_plan::memory`)
+  std::size_t memory_pos_ = 0;
 };
 
 }  // namespace selfheal::telemetry

@@ -42,6 +42,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "selfheal/core/clock.hpp"
@@ -450,6 +451,13 @@ inline result<void> store_source_states(store::database& db, const std::string& 
     if (!sketch)
       return fail(errc::store_error, "telemetry record '" + std::string(record_id) + "': corrupt sketch for " + m.name);
     m.stats.sketch = std::move(*sketch);
+    // Rows of the same (scope, name, window) are parts of one cell written by different batches
+    // (`selfheal ingest` appends per batch): merged exactly, sketches included.
+    if (!out.empty() && out.back().scope == m.scope && out.back().window_start_ns == m.window_start_ns &&
+        out.back().name == m.name) {
+      out.back().stats.merge(m.stats);
+      continue;
+    }
     out.push_back(std::move(m));
   }
   return out;
@@ -461,8 +469,8 @@ inline result<void> store_source_states(store::database& db, const std::string& 
   if (auto m = migrate_telemetry(db); !m) return tl::unexpected(m.error());
   if (auto r = detail::require_record(db, record_id); !r) return tl::unexpected(r.error());
   auto st = db.prepare(
-      "SELECT handler, message, first_seen_ns, last_seen_ns, count FROM telemetry_error_samples "
-      "WHERE record_id = ?1 ORDER BY count DESC, handler, message");
+      "SELECT handler, message, MIN(first_seen_ns), MAX(last_seen_ns), SUM(count) AS n FROM telemetry_error_samples "
+      "WHERE record_id = ?1 GROUP BY handler, message ORDER BY n DESC, handler, message");
   if (!st) return detail::pass(st);
   st->bind(1, record_id);
   std::vector<error_sample> out;
@@ -475,6 +483,42 @@ inline result<void> store_source_states(store::database& db, const std::string& 
   }
   return out;
 }
+
+namespace detail {
+/// Folds rows of the same path (sequence, rest, steps) into one: a record that `selfheal ingest`
+/// appends to holds one row per path per batch. Without duplicates the order is left as stored;
+/// with them, the result is ordered by sequence, then executions (desc), then steps, `rest` last.
+inline void merge_duplicate_paths(std::vector<execution_path>& paths) {
+  auto key_less = [](const execution_path& a, const execution_path& b) {
+    auto steps = [](const execution_path& p) {
+      std::vector<std::tuple<std::string_view, std::string_view, std::string_view>> v;
+      for (const auto& s : p.steps) v.emplace_back(s.beat, s.topic, s.handler);
+      return v;
+    };
+    return std::tie(a.sequence, a.rest) < std::tie(b.sequence, b.rest) ||
+           (std::tie(a.sequence, a.rest) == std::tie(b.sequence, b.rest) && steps(a) < steps(b));
+  };
+  auto same = [](const execution_path& a, const execution_path& b) {
+    return a.sequence == b.sequence && a.rest == b.rest && a.steps == b.steps;
+  };
+  std::vector<execution_path> sorted = paths;
+  std::stable_sort(sorted.begin(), sorted.end(), key_less);
+  bool dup = false;
+  for (std::size_t i = 1; i < sorted.size() && !dup; ++i) dup = same(sorted[i - 1], sorted[i]);
+  if (!dup) return;
+  std::vector<execution_path> out;
+  for (auto& p : sorted) {
+    if (!out.empty() && same(out.back(), p)) merge_counts(out.back(), p);
+    else out.push_back(std::move(p));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const execution_path& a, const execution_path& b) {
+    if (a.sequence != b.sequence) return a.sequence < b.sequence;
+    if (a.rest != b.rest) return !a.rest;
+    return a.executions > b.executions;
+  });
+  paths = std::move(out);
+}
+}  // namespace detail
 
 /// Execution paths of `record_id` in stored order (by sequence, then executions descending, the
 /// `rest` row last), with the run's trace counters. A record written before paths were stored has
@@ -522,6 +566,7 @@ inline result<void> store_source_states(store::database& db, const std::string& 
     }
     if (!st->is_null(8)) out.paths.back().steps.push_back({st->column_text(8), st->column_text(9), st->column_text(10)});
   }
+  detail::merge_duplicate_paths(out.paths);
   return out;
 }
 
@@ -566,8 +611,8 @@ inline result<void> store_source_states(store::database& db, const std::string& 
   if (auto m = migrate_telemetry(db); !m) return tl::unexpected(m.error());
   if (auto r = detail::require_record(db, record_id); !r) return tl::unexpected(r.error());
   auto st = db.prepare(
-      "SELECT window_start_ns, release, first_seen_ns, last_seen_ns, count FROM telemetry_releases "
-      "WHERE record_id = ?1 ORDER BY window_start_ns IS NOT NULL, window_start_ns, release");
+      "SELECT window_start_ns, release, MIN(first_seen_ns), MAX(last_seen_ns), SUM(count) FROM telemetry_releases "
+      "WHERE record_id = ?1 GROUP BY window_start_ns, release ORDER BY window_start_ns IS NOT NULL, window_start_ns, release");
   if (!st) return detail::pass(st);
   st->bind(1, record_id);
   std::vector<release_marker> out;
