@@ -328,6 +328,7 @@ TEST_CASE("the PostgreSQL dialect translates only what is syntax", "[store][dial
   CHECK(pg("begin immediate") == "BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(st::postgres_writer_lock_key) + ")");
   CHECK(pg("SELECT 'INTEGER', \"REAL\" -- BLOB ?1\nFROM t") == "SELECT 'INTEGER', \"REAL\" -- BLOB ?1\nFROM t");
   CHECK(pg("SELECT CAST(x AS INTEGER) FROM t WHERE a = ? AND b = ?") == "SELECT CAST(x AS BIGINT) FROM t WHERE a = $1 AND b = $2");
+  CHECK(pg("SELECT s.overlaps, user FROM s") == "SELECT s.\"overlaps\", \"user\" FROM s");
 }
 
 TEST_CASE("without PostgreSQL support a postgresql:// store is refused clearly", "[store][database]") {

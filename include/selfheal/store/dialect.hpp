@@ -16,13 +16,16 @@
 /// | `CREATE TABLE t(…) WITHOUT ROWID` | `CREATE TABLE t(…)` (no rowid column) |
 /// | `BEGIN IMMEDIATE` / `BEGIN EXCLUSIVE` | `BEGIN; SELECT pg_advisory_xact_lock(<selfheal's key>)`: one writer at a time, as in SQLite |
 /// | `BEGIN DEFERRED` | `BEGIN` |
+/// | a column named like a word PostgreSQL reserves and SQLite does not (`overlaps`, `user`, …, see `postgres_quoted_words`) | the name quoted: `"overlaps"` |
 ///
 /// Everything else that differs is written in the stores as SQL both accept (`INSERT … ON CONFLICT
 /// … DO NOTHING / DO UPDATE`, `RETURNING`, `'\n'` instead of `char(10)`, …). Table-existence checks
 /// (`sqlite_master`) and column lists (`pragma_table_info(t)`) read a view and a function of the same
 /// names that the PostgreSQL core schema creates (see `postgres.hpp`).
 
+#include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -39,6 +42,14 @@ struct postgres_sql {
   std::string text;
   int parameters = 0;
 };
+
+/// Words PostgreSQL reserves (they cannot name a column there) that SQLite does not use as keywords:
+/// in the stores' SQL they can only be identifiers, so the translation quotes them.
+inline constexpr std::string_view postgres_quoted_words[] = {
+    "ALLOCATE", "ANALYSE", "ARRAY", "ASYMMETRIC", "AUTHORIZATION", "BINARY", "BOTH", "COLLATION", "CONCURRENTLY",
+    "CURRENT_CATALOG", "CURRENT_ROLE", "CURRENT_SCHEMA", "CURRENT_USER", "FETCH", "FREEZE", "GRANT", "ILIKE", "LATERAL",
+    "LEADING", "LOCALTIME", "LOCALTIMESTAMP", "ONLY", "OVERLAPS", "PLACING", "SESSION_USER", "SIMILAR", "SOME",
+    "SYMMETRIC", "TABLESAMPLE", "TRAILING", "USER", "VARIADIC", "VERBOSE"};
 
 namespace detail {
 struct sql_token {
@@ -181,6 +192,11 @@ inline bool is_word(const sql_token& t, std::string_view w) {
       tok.text = "DOUBLE PRECISION";
     } else if (is_word(tok, "BLOB")) {
       tok.text = "BYTEA";
+    } else if (std::any_of(std::begin(postgres_quoted_words), std::end(postgres_quoted_words),
+                           [&](std::string_view w) { return is_word(tok, w); })) {
+      std::string lower;
+      for (char c : tok.text) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      tok.text = "\"" + lower + "\"";
     } else if (is_word(tok, "AUTOINCREMENT")) {
       drop_word(i);
     } else if (is_word(tok, "BEGIN")) {

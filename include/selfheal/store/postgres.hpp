@@ -112,7 +112,12 @@ struct pg_connection {
   result<void> exec(std::string_view translated, std::string_view original) {
     const std::string text(translated);
     pg_result r(PQexec(conn, text.c_str()));
-    return check(r.get(), "exec of", original);
+    auto out = check(r.get(), "exec of", original);
+    // `BEGIN; SELECT pg_advisory_xact_lock(…)` that timed out on the lock: leave no aborted
+    // transaction behind (SQLite's BEGIN IMMEDIATE fails without one)
+    if (!out && text.starts_with("BEGIN") && PQtransactionStatus(conn) == PQTRANS_INERROR)
+      pg_result(PQexec(conn, "ROLLBACK"));
+    return out;
   }
 };
 
