@@ -84,7 +84,11 @@ TEST_CASE("a failed write leaves no half record", "[validation][storeValidationR
   REQUIRE(db);
   REQUIRE(val::migrate_validation(*db));
   // a trigger makes the checks insert fail after the run row went in
-  REQUIRE(db->exec("CREATE TRIGGER no_checks BEFORE INSERT ON validation_checks BEGIN SELECT RAISE(ABORT, 'disk full'); END;"));
+  if (db->is_postgres())  // the same trigger in PL/pgSQL
+    REQUIRE(db->exec("CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$; "
+                     "CREATE TRIGGER no_checks BEFORE INSERT ON validation_checks FOR EACH ROW EXECUTE FUNCTION disk_full();"));
+  else
+    REQUIRE(db->exec("CREATE TRIGGER no_checks BEFORE INSERT ON validation_checks BEGIN SELECT RAISE(ABORT, 'disk full'); END;"));
   auto id = val::store_validation(*db, sample(), selfheal::time_point{});
   REQUIRE_FALSE(id);
   auto n = db->prepare("SELECT (SELECT COUNT(*) FROM records) + (SELECT COUNT(*) FROM validation_runs)");
