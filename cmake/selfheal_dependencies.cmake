@@ -4,6 +4,10 @@
 # the layers it includes need:
 #   selfheal::core       Hana (libboost1.81-dev), tl::expected (libexpected-dev), threads
 #   selfheal::store      + SQLite (libsqlite3-dev)
+#   selfheal::postgresql + store, libpq (libpq-dev): defines SELFHEAL_WITH_POSTGRESQL=1 so that
+#                          store::database opens postgresql:// URLs too. Optional: selfheal::selfheal
+#                          does not need it (a SQLite-only host links no libpq); the CLI and the
+#                          tests link it.
 #   selfheal::catalog    + simdjson (libsimdjson-dev)
 #   selfheal::source     + store, libgit2 (libgit2-dev), toml++ (libtomlplusplus-dev), yaml-cpp
 #                          (libyaml-cpp-dev), simdjson (config files)
@@ -18,9 +22,10 @@
 # (find_dependency, only for the components a consumer asks for).
 include(CMakeFindDependencyMacro OPTIONAL)
 
-set(SELFHEAL_COMPONENTS core store catalog source telemetry fleet selfheal)
+set(SELFHEAL_COMPONENTS core store postgresql catalog source telemetry fleet selfheal)
 set(SELFHEAL_COMPONENT_DEPENDS_core "")
 set(SELFHEAL_COMPONENT_DEPENDS_store core)
+set(SELFHEAL_COMPONENT_DEPENDS_postgresql core store)
 set(SELFHEAL_COMPONENT_DEPENDS_catalog core)
 set(SELFHEAL_COMPONENT_DEPENDS_source core store)
 set(SELFHEAL_COMPONENT_DEPENDS_telemetry core store)
@@ -70,6 +75,9 @@ macro(selfheal_find_component_dependencies component)
   elseif("${component}" STREQUAL "store")
     _selfheal_find(SQLite3)
     set(SELFHEAL_store_LIBRARIES SQLite::SQLite3)
+  elseif("${component}" STREQUAL "postgresql")
+    _selfheal_pkg(LIBPQ libpq)                 # 15
+    set(SELFHEAL_postgresql_LIBRARIES PkgConfig::LIBPQ)
   elseif("${component}" STREQUAL "catalog")
     _selfheal_find(simdjson CONFIG)            # 3.0.1
     set(SELFHEAL_catalog_LIBRARIES simdjson::simdjson)

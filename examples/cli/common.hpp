@@ -31,7 +31,7 @@ struct globals {
 };
 
 inline void add_common_options(CLI::App* sub, globals& g) {
-  sub->add_option("--db", g.db, "the SQLite store file")->capture_default_str();
+  sub->add_option("--db", g.db, "the store: an SQLite file, or a postgresql:// URL (libpq connection URI)")->capture_default_str();
   sub->add_flag("--json", g.json, "print exactly one JSON object on standard output");
 }
 

@@ -27,6 +27,7 @@
 #include "selfheal/telemetry/sequence.hpp"
 #include "selfheal/telemetry/store.hpp"
 #include "selfheal/validation/store.hpp"
+#include "postgres.hpp"  // both backends: SQLite and a throwaway PostgreSQL
 #include "temp_dir.hpp"
 
 namespace sh = selfheal;
@@ -34,6 +35,14 @@ using sh::test::cli::one_object;
 using sh::test::cli::run_selfheal;
 
 namespace {
+
+// REQUIRE on a result, saying its error when it has one
+#define REQUIRE_OK(...)                                                           \
+  do {                                                                            \
+    const auto& ok_ = (__VA_ARGS__);                                              \
+    INFO((ok_ ? std::string() : ok_.error().detail));                             \
+    REQUIRE(static_cast<bool>(ok_));                                              \
+  } while (0)
 
 constexpr std::int64_t day_ns = 86'400'000'000'000;
 constexpr std::int64_t day0_ns = sh::test::cli::t0_ms * 1'000'000 + day_ns;  // 2026-01-02
@@ -56,7 +65,7 @@ std::int64_t count(sh::store::database& db, const std::string& sql) {
 /// fix-1, validation-1, deployment-1, learning-1, heal-1, and their audit rows.
 struct full_store {
   sh::test::temp_dir dir;
-  std::string path = (dir.path() / "store.db").string();
+  std::string path;  // an SQLite file or a postgresql:// URL
   std::filesystem::path log = dir.path() / "shop.ndjson";
   sh::manual_clock clock{at(day0_ns), std::chrono::milliseconds(1)};
 
@@ -65,11 +74,12 @@ struct full_store {
     req.paths = {log.string()};
     req.threads = 1;
     auto s = sh::run(sh::telemetry::parse_telemetry, ctx, std::move(req));
-    REQUIRE(s);
+    REQUIRE_OK(s);
     return s->record_id;
   }
 
-  full_store() {
+  explicit full_store(sh::test::store_backend backend = sh::test::store_backend::sqlite)
+      : path(sh::test::fresh_store_url(backend, dir, "store.db")) {
     auto db = sh::store::database::open(path);
     REQUIRE(db);
     sh::context ctx;
@@ -80,13 +90,13 @@ struct full_store {
     sh::anomaly::baseline_request breq;
     breq.records = {"telemetry-1"};
     auto b = sh::run(sh::anomaly::establish_baseline, ctx, std::move(breq));
-    REQUIRE(b);
+    REQUIRE_OK(b);
     sh::test::cli::write_shop_log(log, 20, 30, 3.0);
     REQUIRE(parse(ctx) == "telemetry-2");
     sh::anomaly::detect_request dreq;
     dreq.record_id = "telemetry-2";
     auto d = sh::run(sh::anomaly::detect_anomalies, ctx, std::move(dreq));
-    REQUIRE(d);
+    REQUIRE_OK(d);
     REQUIRE(d->record_id == "anomaly-1");
     REQUIRE_FALSE(d->anomalies.empty());
     sh::test::cli::write_shop_log(log, 30, 32);
@@ -100,7 +110,7 @@ struct full_store {
     item.confidence = 0.9;
     sh::diagnosis::run_info run{"anomaly-1", "/srv/shop", "abc", 10, "scanner", 3, 3};
     auto diag = sh::diagnosis::store_diagnoses(*db, run, {item}, clock.now());
-    REQUIRE(diag);
+    REQUIRE_OK(diag);
     REQUIRE(*diag == "diagnosis-1");
 
     sh::fix::patch p;
@@ -113,7 +123,7 @@ struct full_store {
     p.diff = "--- a/shop.py\n+++ b/shop.py\n@@ -1 +1 @@\n-slow_checkout()\n+fast_checkout()\n";
     std::vector<sh::fix::patch> patches{p};
     auto fx = sh::fix::store_patches(*db, {"diagnosis-1", "/srv/shop", "abc"}, patches, {}, clock.now());
-    REQUIRE(fx);
+    REQUIRE_OK(fx);
     REQUIRE(*fx == "fix-1");
 
     sh::validation::report v;
@@ -134,7 +144,7 @@ struct full_store {
     tests.detail = "3 passed";
     v.checks = {apply, tests};
     auto val = sh::validation::store_validation(*db, v, clock.now());
-    REQUIRE(val);
+    REQUIRE_OK(val);
     REQUIRE(*val == "validation-1");
 
     sh::deployment::record dep;
@@ -151,10 +161,10 @@ struct full_store {
     canary.score = 100;
     dep.stages = {canary};
     auto dr = sh::deployment::create_deployment(*db, dep, clock.now(), "tester");
-    REQUIRE(dr);
+    REQUIRE_OK(dr);
     REQUIRE(*dr == "deployment-1");
     dep.record_id = *dr;
-    REQUIRE(sh::deployment::save_deployment(*db, dep, clock.now()));  // its stages, as deploy saves them
+    REQUIRE_OK(sh::deployment::save_deployment(*db, dep, clock.now()));  // its stages, as deploy saves them
 
     sh::learning::learning_write lw;
     lw.deployment_record = "deployment-1";
@@ -185,16 +195,16 @@ struct full_store {
     post.beta = 1;
     lw.posterior = post;
     auto lr = sh::learning::write_learning(*db, lw, clock.now());
-    REQUIRE(lr);
+    REQUIRE_OK(lr);
     REQUIRE(lr->record_id == "learning-1");
 
     auto hr = sh::heal::create_run(*db, clock.now());
-    REQUIRE(hr);
+    REQUIRE_OK(hr);
     sh::heal::heal_report rep;
     rep.record_id = *hr;
     rep.status = "healed";
     rep.rounds = 2;
-    REQUIRE(sh::heal::save_run(*db, rep, clock.now()));
+    REQUIRE_OK(sh::heal::save_run(*db, rep, clock.now()));
 
     clock.set(at(day0_ns + 10 * day_ns));  // ten days later
     sh::test::cli::write_shop_log(log, 32, 34);
@@ -217,7 +227,7 @@ std::string text_of(simdjson::dom::element e, const char* key) {
 
 TEST_CASE("records, show and prune on an empty store", "[cli][records]") {
   sh::test::temp_dir d;
-  const std::string db = (d.path() / "empty.db").string();
+  const std::string db = sh::test::fresh_store_url(GENERATE(sh::test::store_backend::sqlite, sh::test::store_backend::postgresql), d);
   REQUIRE(sh::store::database::open(db));
   const auto text = run_selfheal({"records", "--db", db});
   CHECK(text.exit_code == 0);
@@ -235,7 +245,8 @@ TEST_CASE("records, show and prune on an empty store", "[cli][records]") {
 }
 
 TEST_CASE("records lists every kind newest first, show prints each in full", "[cli][records]") {
-  full_store s;
+  full_store s(GENERATE(sh::test::store_backend::sqlite, sh::test::store_backend::postgresql));
+  CAPTURE(s.path);
   simdjson::dom::parser parser;
   const auto all = run_selfheal({"records", "--db", s.path, "--json"});
   INFO(all.err);
@@ -306,7 +317,8 @@ TEST_CASE("records lists every kind newest first, show prints each in full", "[c
 }
 
 TEST_CASE("prune deletes old telemetry nobody refers to, in one transaction, never an audit row", "[cli][prune]") {
-  full_store s;
+  full_store s(GENERATE(sh::test::store_backend::sqlite, sh::test::store_backend::postgresql));
+  CAPTURE(s.path);
   std::int64_t audit_before = 0, records_before = 0;
   {
     auto db = sh::store::database::open(s.path);
@@ -386,7 +398,8 @@ TEST_CASE("records, show and prune migrate a store of an older schema version", 
 }
 
 TEST_CASE("records reads while another connection writes, and prune waits for it", "[cli][records]") {
-  full_store s;
+  full_store s(GENERATE(sh::test::store_backend::sqlite, sh::test::store_backend::postgresql));
+  CAPTURE(s.path);
   auto writer = sh::store::database::open(s.path);
   REQUIRE(writer);
   REQUIRE(writer->exec("BEGIN IMMEDIATE"));

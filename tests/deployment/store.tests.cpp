@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "postgres.hpp"  // both backends: SQLite and a throwaway PostgreSQL
 #include "temp_dir.hpp"
 
 #include <chrono>
@@ -31,7 +32,7 @@ dep::record sample() {
 
 TEST_CASE("a deployment record round-trips through the store", "[deployment][store]") {
   selfheal::test::temp_dir tmp;
-  auto db = st::database::open((tmp.path() / "s.db").string());
+  auto db = st::database::open(selfheal::test::fresh_store_url(GENERATE(selfheal::test::store_backend::sqlite, selfheal::test::store_backend::postgresql), tmp));
   REQUIRE(db);
   auto r = sample();
   auto id = dep::create_deployment(*db, r, at(100), "tester");
@@ -91,7 +92,7 @@ TEST_CASE("a deployment record round-trips through the store", "[deployment][sto
 
 TEST_CASE("step states, the open deployment of a validation, the handler's deploy history", "[deployment][store]") {
   selfheal::test::temp_dir tmp;
-  auto db = st::database::open((tmp.path() / "s.db").string());
+  auto db = st::database::open(selfheal::test::fresh_store_url(GENERATE(selfheal::test::store_backend::sqlite, selfheal::test::store_backend::postgresql), tmp));
   REQUIRE(db);
   auto r = sample();
   auto id = dep::create_deployment(*db, r, at(100), "tester");
@@ -122,7 +123,7 @@ TEST_CASE("step states, the open deployment of a validation, the handler's deplo
 
 TEST_CASE("approvals and rejections are stored with their audit rows", "[deployment][store]") {
   selfheal::test::temp_dir tmp;
-  auto db = st::database::open((tmp.path() / "s.db").string());
+  auto db = st::database::open(selfheal::test::fresh_store_url(GENERATE(selfheal::test::store_backend::sqlite, selfheal::test::store_backend::postgresql), tmp));
   REQUIRE(db);
   auto id = dep::create_deployment(*db, sample(), at(100), "tester");
   REQUIRE(id);

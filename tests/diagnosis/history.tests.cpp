@@ -5,6 +5,7 @@
 #include "scenario.hpp"
 #include "selfheal/diagnosis/history.hpp"
 #include "selfheal/store/database.hpp"
+#include "postgres.hpp"  // both backends: SQLite and a throwaway PostgreSQL
 #include "temp_dir.hpp"
 
 namespace dx = selfheal::diagnosis;
@@ -79,7 +80,8 @@ TEST_CASE("history reads commits, authors, times, hunks and tags through libgit2
 
 TEST_CASE("the history cache reads only new commits on the second run", "[diagnosis][history]") {
   selfheal::test::temp_dir dir;
-  auto db = selfheal::store::database::open((dir.path() / "store.db").string());
+  auto db = selfheal::store::database::open(selfheal::test::fresh_store_url(
+      GENERATE(selfheal::test::store_backend::sqlite, selfheal::test::store_backend::postgresql), dir, "store.db"));
   REQUIRE(db);
   git_repo repo;
   for (int i = 0; i < 5; ++i) {

@@ -9,6 +9,7 @@
 #include "scenario.hpp"
 #include "selfheal/diagnosis/codebase.hpp"
 #include "selfheal/store/database.hpp"
+#include "postgres.hpp"  // both backends: SQLite and a throwaway PostgreSQL
 #include "temp_dir.hpp"
 
 // The symbol cache of load_codebase: real git repositories, a real store file, real ctags.
@@ -107,7 +108,8 @@ TEST_CASE("the symbol cache indexes only files that changed and gives the uncach
   git_repo repo;
   make_fixture(repo);
   selfheal::test::temp_dir dir;
-  auto db = selfheal::store::database::open((dir.path() / "store.db").string());
+  auto db = selfheal::store::database::open(selfheal::test::fresh_store_url(
+      GENERATE(selfheal::test::store_backend::sqlite, selfheal::test::store_backend::postgresql), dir, "store.db"));
   REQUIRE(db);
 
   auto first = dx::load_codebase(repo.root(), &*db);
@@ -195,7 +197,8 @@ TEST_CASE("the symbol cache keeps only ctags results, never the fallback scanner
   git_repo repo;
   make_fixture(repo);
   selfheal::test::temp_dir dir;
-  auto db = selfheal::store::database::open((dir.path() / "store.db").string());
+  auto db = selfheal::store::database::open(selfheal::test::fresh_store_url(
+      GENERATE(selfheal::test::store_backend::sqlite, selfheal::test::store_backend::postgresql), dir, "store.db"));
   REQUIRE(db);
 
   dx::codebase_options broken;
@@ -243,7 +246,8 @@ TEST_CASE("the symbol cache does not keep files modified in the last two seconds
   git_repo repo;
   make_fixture(repo);
   selfheal::test::temp_dir dir;
-  auto db = selfheal::store::database::open((dir.path() / "store.db").string());
+  auto db = selfheal::store::database::open(selfheal::test::fresh_store_url(
+      GENERATE(selfheal::test::store_backend::sqlite, selfheal::test::store_backend::postgresql), dir, "store.db"));
   REQUIRE(db);
   // Far enough in the future to be inside the window however slow this run is.
   const auto p = repo.root() / "src/b.py";

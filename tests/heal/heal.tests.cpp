@@ -13,6 +13,7 @@
 #include "selfheal/heal/loop.hpp"
 #include "selfheal/heal/store.hpp"
 #include "selfheal/source/settings.hpp"
+#include "postgres.hpp"  // both backends: SQLite and a throwaway PostgreSQL
 #include "temp_dir.hpp"
 
 namespace hl = selfheal::heal;
@@ -39,7 +40,8 @@ void append_traffic(const std::filesystem::path& log, std::int64_t t0, int n, do
 
 TEST_CASE("a heal run keeps each step's record and is resumed while it did not finish", "[heal][store]") {
   selfheal::test::temp_dir dir;
-  auto db = selfheal::store::database::open((dir.path() / "s.db").string());
+  auto db = selfheal::store::database::open(selfheal::test::fresh_store_url(
+      GENERATE(selfheal::test::store_backend::sqlite, selfheal::test::store_backend::postgresql), dir));
   REQUIRE(db);
   auto none = hl::open_run(*db);
   REQUIRE(none);

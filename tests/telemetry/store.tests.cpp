@@ -4,6 +4,7 @@
 #include <string>
 #include <unistd.h>
 
+#include "postgres.hpp"  // both backends: SQLite and a throwaway PostgreSQL
 #include "selfheal/store/database.hpp"
 #include "selfheal/telemetry/store.hpp"
 
@@ -57,9 +58,11 @@ tel::telemetry_aggregate sample_aggregate() {
 }
 }  // namespace
 
-TEST_CASE("telemetry runs round-trip through a real SQLite store", "[telemetry][storeTelemetryDatabase]") {
-  const auto path = temp_db("roundtrip.db");
-  auto db = selfheal::store::database::open(path.string());
+TEST_CASE("telemetry runs round-trip through a real store", "[telemetry][storeTelemetryDatabase]") {
+  const auto backend = GENERATE(selfheal::test::store_backend::sqlite, selfheal::test::store_backend::postgresql);
+  CAPTURE(selfheal::test::to_string(backend));
+  const auto path = backend == selfheal::test::store_backend::sqlite ? temp_db("roundtrip.db").string() : selfheal::test::fresh_postgres_url();
+  auto db = selfheal::store::database::open(path);
   REQUIRE(db);
   const auto agg = sample_aggregate();
   const auto t0 = selfheal::time_point(std::chrono::seconds(1'735'689'700));
@@ -127,7 +130,9 @@ TEST_CASE("telemetry runs round-trip through a real SQLite store", "[telemetry][
 }
 
 TEST_CASE("an empty store has no latest telemetry record", "[telemetry][storeTelemetryDatabase]") {
-  auto db = selfheal::store::database::open(temp_db("empty.db").string());
+  const auto backend = GENERATE(selfheal::test::store_backend::sqlite, selfheal::test::store_backend::postgresql);
+  auto db = selfheal::store::database::open(backend == selfheal::test::store_backend::sqlite ? temp_db("empty.db").string()
+                                                                                            : selfheal::test::fresh_postgres_url());
   REQUIRE(db);
   auto r = tel::latest_telemetry_record(*db);
   REQUIRE_FALSE(r);

@@ -5,6 +5,7 @@
 #include "selfheal/store/database.hpp"
 #include "selfheal/validation/report.hpp"
 #include "selfheal/validation/store.hpp"
+#include "postgres.hpp"  // both backends: SQLite and a throwaway PostgreSQL
 #include "temp_dir.hpp"
 
 namespace val = selfheal::validation;
@@ -43,7 +44,7 @@ val::report sample() {
 
 TEST_CASE("a stored validation reads back whole, in one record", "[validation][storeValidationResults]") {
   selfheal::test::temp_dir dir;
-  auto db = selfheal::store::database::open((dir.path() / "s.db").string());
+  auto db = selfheal::store::database::open(selfheal::test::fresh_store_url(GENERATE(selfheal::test::store_backend::sqlite, selfheal::test::store_backend::postgresql), dir));
   REQUIRE(db);
   const auto r = sample();
   auto id = val::store_validation(*db, r, selfheal::time_point{std::chrono::seconds{1'700'000'000}});
@@ -79,11 +80,15 @@ TEST_CASE("a stored validation reads back whole, in one record", "[validation][s
 
 TEST_CASE("a failed write leaves no half record", "[validation][storeValidationResults]") {
   selfheal::test::temp_dir dir;
-  auto db = selfheal::store::database::open((dir.path() / "s.db").string());
+  auto db = selfheal::store::database::open(selfheal::test::fresh_store_url(GENERATE(selfheal::test::store_backend::sqlite, selfheal::test::store_backend::postgresql), dir));
   REQUIRE(db);
   REQUIRE(val::migrate_validation(*db));
   // a trigger makes the checks insert fail after the run row went in
-  REQUIRE(db->exec("CREATE TRIGGER no_checks BEFORE INSERT ON validation_checks BEGIN SELECT RAISE(ABORT, 'disk full'); END;"));
+  if (db->is_postgres())  // the same trigger in PL/pgSQL
+    REQUIRE(db->exec("CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$; "
+                     "CREATE TRIGGER no_checks BEFORE INSERT ON validation_checks FOR EACH ROW EXECUTE FUNCTION disk_full();"));
+  else
+    REQUIRE(db->exec("CREATE TRIGGER no_checks BEFORE INSERT ON validation_checks BEGIN SELECT RAISE(ABORT, 'disk full'); END;"));
   auto id = val::store_validation(*db, sample(), selfheal::time_point{});
   REQUIRE_FALSE(id);
   auto n = db->prepare("SELECT (SELECT COUNT(*) FROM records) + (SELECT COUNT(*) FROM validation_runs)");

@@ -186,8 +186,8 @@ struct feedback_entry {
   auto up = db.prepare(
       "INSERT INTO anomaly_thresholds(handler, factor, false_positives, true_positives, updated_at_ns) "
       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(handler) DO UPDATE SET factor = excluded.factor, "
-      "false_positives = false_positives + excluded.false_positives, "
-      "true_positives = true_positives + excluded.true_positives, updated_at_ns = excluded.updated_at_ns");
+      "false_positives = anomaly_thresholds.false_positives + excluded.false_positives, "  // qualified: PostgreSQL
+      "true_positives = anomaly_thresholds.true_positives + excluded.true_positives, updated_at_ns = excluded.updated_at_ns");
   if (!up) return tl::unexpected(up.error());
   const bool fp = v == verdict::false_positive;
   up->bind(1, e.handler).bind(2, e.factor_after).bind(3, fp ? 1 : 0).bind(4, fp ? 0 : 1).bind(5, e.at_ns);

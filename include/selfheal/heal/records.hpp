@@ -551,7 +551,7 @@ struct reference_column {
   for (const auto& c : cols) {
     const std::string q = "\"" + c.column + "\"";
     const std::string sql = "SELECT 1 FROM \"" + c.table + "\" WHERE " + q + " = ?1 OR (' ' || replace(replace(replace(replace(" + q +
-                            ", '+', ' '), ',', ' '), '\"', ' '), char(10), ' ') || ' ') LIKE '% ' || ?1 || ' %' LIMIT 1";
+                            ", '+', ' '), ',', ' '), '\"', ' '), '\n', ' ') || ' ') LIKE '% ' || ?1 || ' %' LIMIT 1";
     auto st = db.prepare(sql);
     if (!st) return pass(st);
     st->bind(1, id);
@@ -568,7 +568,7 @@ struct reference_column {
   if (!st) return pass(st);
   st->bind(1, id);
   if (auto r = st->exec(); !r) return r;
-  rows += static_cast<std::uint64_t>(sqlite3_changes(db.native_handle()));
+  rows += static_cast<std::uint64_t>(db.changes());
   return {};
 }
 

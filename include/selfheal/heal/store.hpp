@@ -159,8 +159,15 @@ inline anomaly_progress read_anomaly(const store::statement& st, int c = 0) {
 
 /// Inserts or replaces one anomaly's row (its steps so far).
 [[nodiscard]] inline result<void> save_anomaly(store::database& db, std::string_view run, const anomaly_progress& a) {
-  auto st = db.prepare("INSERT OR REPLACE INTO heal_anomalies(record_id, " + std::string(detail::anomaly_columns) +
-                       ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)");
+  // INSERT … ON CONFLICT DO UPDATE: the one upsert SQLite and PostgreSQL both accept
+  auto st = db.prepare("INSERT INTO heal_anomalies(record_id, " + std::string(detail::anomaly_columns) +
+                       ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18) "
+                       "ON CONFLICT(record_id, anomaly_id) DO UPDATE SET handler = excluded.handler, type = excluded.type, "
+                       "kind = excluded.kind, description = excluded.description, onset_ns = excluded.onset_ns, "
+                       "detected_ns = excluded.detected_ns, healed_ns = excluded.healed_ns, diagnosis = excluded.diagnosis, "
+                       "fix = excluded.fix, validation = excluded.validation, deployment = excluded.deployment, "
+                       "learning = excluded.learning, strategy = excluded.strategy, status = excluded.status, "
+                       "reason = excluded.reason, story = excluded.story");
   if (!st) return tl::unexpected(st.error());
   st->bind(1, run).bind(2, a.id).bind(3, a.handler).bind(4, a.type).bind(5, a.kind).bind(6, a.description)
       .bind(7, a.onset_ns).bind(8, a.detected_ns).bind(9, a.healed_ns).bind(10, a.diagnosis).bind(11, a.fix)

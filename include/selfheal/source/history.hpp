@@ -239,7 +239,7 @@ struct history_options {
   }
   if (cache) {
     if (auto r = migrate_source(*cache); !r) return tl::unexpected(r.error());
-    auto ins = cache->prepare("INSERT OR IGNORE INTO source_repos(path) VALUES (?1)");
+    auto ins = cache->prepare("INSERT INTO source_repos(path) VALUES (?1) ON CONFLICT(path) DO NOTHING");
     if (!ins) return tl::unexpected(ins.error());
     ins->bind(1, canonical);
     if (auto r = ins->exec(); !r) return tl::unexpected(r.error());
@@ -389,8 +389,10 @@ struct history_options {
     if (!fresh.empty() || std::find(old_tips.begin(), old_tips.end(), h.head) == old_tips.end()) {
       store::transaction tx(*cache);
       auto put = cache->prepare(
-          "INSERT OR REPLACE INTO source_commits(repo, sha, author, email, time, commit_time, summary, "
-          "message, parents, state) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
+          "INSERT INTO source_commits(repo, sha, author, email, time, commit_time, summary, "
+          "message, parents, state) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) ON CONFLICT(repo, sha) DO UPDATE SET "
+          "author = excluded.author, email = excluded.email, time = excluded.time, commit_time = excluded.commit_time, "
+          "summary = excluded.summary, message = excluded.message, parents = excluded.parents, state = excluded.state");
       auto del_files = cache->prepare("DELETE FROM source_commit_files WHERE repo = ?1 AND sha = ?2");
       auto del_hunks = cache->prepare("DELETE FROM source_commit_hunks WHERE repo = ?1 AND sha = ?2");
       auto put_file = cache->prepare(
@@ -428,7 +430,7 @@ struct history_options {
         }
       }
       if (!opts.max_new_commits || fresh.size() < opts.max_new_commits) {
-        auto tip = cache->prepare("INSERT OR IGNORE INTO source_tips(repo, sha) VALUES (?1, ?2)");
+        auto tip = cache->prepare("INSERT INTO source_tips(repo, sha) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
         if (!tip) return tl::unexpected(tip.error());
         tip->bind(1, repo_id).bind(2, h.head);
         if (auto r = tip->exec(); !r) return tl::unexpected(r.error());

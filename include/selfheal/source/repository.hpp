@@ -550,7 +550,7 @@ inline result<std::int64_t> cache_repo_id(store::database& db, const std::filesy
   std::error_code ec;
   std::string canonical = std::filesystem::weakly_canonical(root, ec).string();
   if (ec) canonical = root.string();
-  auto ins = db.prepare("INSERT OR IGNORE INTO source_repos(path) VALUES (?1)");
+  auto ins = db.prepare("INSERT INTO source_repos(path) VALUES (?1) ON CONFLICT(path) DO NOTHING");
   if (!ins) return tl::unexpected(ins.error());
   ins->bind(1, canonical);
   if (auto r = ins->exec(); !r) return tl::unexpected(r.error());
@@ -690,7 +690,8 @@ struct cached_file {
       auto del_file = db.prepare("DELETE FROM source_symbol_files WHERE repo = ?1 AND path = ?2");
       if (!del_file) return tl::unexpected(del_file.error());
       auto put_file = db.prepare(
-          "INSERT OR REPLACE INTO source_symbol_files(repo, path, size, mtime_ns) VALUES (?1, ?2, ?3, ?4)");
+          "INSERT INTO source_symbol_files(repo, path, size, mtime_ns) VALUES (?1, ?2, ?3, ?4) "
+          "ON CONFLICT(repo, path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns");
       if (!put_file) return tl::unexpected(put_file.error());
       auto put_sym = db.prepare(
           "INSERT INTO source_symbols(repo, path, name, scope, kind, language, line, end_line, end_scanned) "

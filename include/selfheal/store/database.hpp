@@ -1,8 +1,27 @@
 #pragma once
 /// \file
-/// The SQLite store: one file (WAL, foreign keys on), RAII handles, prepared statements, RAII
-/// transactions, and schema migrations per component. SQLite's result codes are translated into
-/// `selfheal::error` here and never leak past this header.
+/// The store: RAII handles, prepared statements, RAII transactions, and schema migrations per
+/// component, over one of two backends. SQLite's result codes and PostgreSQL's SQLSTATEs are
+/// translated into `selfheal::error` here and never leak past this header.
+///
+/// **The backend concept.** `database::open(url)` chooses the backend from the text it is given:
+/// - a `postgresql://` or `postgres://` URL (a libpq connection URI, e.g.
+///   `postgresql:///selfheal?host=/run/postgresql` or `postgresql://user@db.example/selfheal`) opens
+///   PostgreSQL (`postgres.hpp`), when the program was built with the `selfheal::postgresql` CMake
+///   component (`SELFHEAL_WITH_POSTGRESQL=1`, links libpq); without it such a URL is refused with
+///   "built without PostgreSQL support";
+/// - anything else is an SQLite file (WAL, foreign keys on): the default, as it always was.
+/// `database` and `statement` each hold one backend handle (`sqlite3*`/`sqlite3_stmt*`, or a
+/// `detail::pg_connection`/`detail::pg_statement`) and every member dispatches on which is set, so
+/// callers see one API: prepare / bind(i, …) / bind_blob / bind_null / step / each / collect / first /
+/// exec / reset / is_null / column_*, database::exec / each / query / query_one / last_insert_rowid /
+/// changes / user_version / set_busy_timeout, `transaction`, `migrate`.
+/// The stores write their SQL once, in the SQLite dialect restricted to what PostgreSQL also accepts;
+/// the PostgreSQL backend translates what is purely syntactic (`dialect.hpp`: `?N` → `$N`, INTEGER →
+/// BIGINT, BLOB → BYTEA, integer keys → identity columns, SQLite's implicit `rowid`, `BEGIN
+/// IMMEDIATE` → `BEGIN` + an advisory lock so writers serialise as in SQLite). On PostgreSQL a
+/// statement runs at its first `step()` (`PQexecParams`) and the rows are read from its result;
+/// `last_insert_rowid` is the session's `lastval()`, `user_version` a one-row table.
 ///
 /// \code
 /// auto db = store::database::open("selfheal.db");            // result<database>
@@ -30,8 +49,30 @@
 #include <sqlite3.h>
 
 #include "selfheal/core/result.hpp"
+#include "selfheal/store/dialect.hpp"
+#include "selfheal/store/postgres.hpp"
 
 namespace selfheal::store {
+
+/// Whether the store named `url` is PostgreSQL (`postgresql://…` or `postgres://…`), not an SQLite file.
+[[nodiscard]] inline bool is_postgres_url(std::string_view url) noexcept {
+  return url.starts_with("postgresql://") || url.starts_with("postgres://");
+}
+
+/// Whether this build can open PostgreSQL stores (the `selfheal::postgresql` component).
+[[nodiscard]] constexpr bool postgres_supported() noexcept {
+#if defined(SELFHEAL_WITH_POSTGRESQL) && SELFHEAL_WITH_POSTGRESQL
+  return true;
+#else
+  return false;
+#endif
+}
+
+#if defined(SELFHEAL_WITH_POSTGRESQL) && SELFHEAL_WITH_POSTGRESQL
+#define SELFHEAL_STORE_PG(...) __VA_ARGS__
+#else
+#define SELFHEAL_STORE_PG(...)
+#endif
 
 /// The one translation of a SQLite status into `selfheal::error` (`errc::store_error`): what failed,
 /// the statement it ran (its SQL, shortened), SQLite's message and code.
@@ -76,35 +117,57 @@ class statement {
  public:
   statement() = default;
   statement(sqlite3* db, sqlite3_stmt* st) : db_(db), st_(st) {}
-  statement(statement&& o) noexcept : db_(o.db_), st_(std::exchange(o.st_, nullptr)) {}
+  SELFHEAL_STORE_PG(explicit statement(std::unique_ptr<detail::pg_statement> pg) : pg_(std::move(pg)) {})
+  statement(statement&& o) noexcept
+      : db_(o.db_), st_(std::exchange(o.st_, nullptr)) SELFHEAL_STORE_PG(, pg_(std::move(o.pg_))) {}
   statement& operator=(statement&& o) noexcept {
-    if (this != &o) { finalize(); db_ = o.db_; st_ = std::exchange(o.st_, nullptr); }
+    if (this != &o) {
+      finalize();
+      db_ = o.db_;
+      st_ = std::exchange(o.st_, nullptr);
+      SELFHEAL_STORE_PG(pg_ = std::move(o.pg_);)
+    }
     return *this;
   }
   statement(const statement&) = delete;
   statement& operator=(const statement&) = delete;
   ~statement() { finalize(); }
 
-  statement& bind(int i, std::int64_t v) { sqlite3_bind_int64(st_, i, v); return *this; }
-  statement& bind(int i, int v) { sqlite3_bind_int64(st_, i, v); return *this; }
-  statement& bind(int i, std::uint64_t v) { sqlite3_bind_int64(st_, i, static_cast<std::int64_t>(v)); return *this; }
-  statement& bind(int i, double v) { sqlite3_bind_double(st_, i, v); return *this; }
+  statement& bind(int i, std::int64_t v) {
+    SELFHEAL_STORE_PG(if (pg_) { pg_->bind_int(i, v); return *this; })
+    sqlite3_bind_int64(st_, i, v);
+    return *this;
+  }
+  statement& bind(int i, int v) { return bind(i, std::int64_t{v}); }
+  statement& bind(int i, std::uint64_t v) { return bind(i, static_cast<std::int64_t>(v)); }
+  statement& bind(int i, double v) {
+    SELFHEAL_STORE_PG(if (pg_) { pg_->bind_double(i, v); return *this; })
+    sqlite3_bind_double(st_, i, v);
+    return *this;
+  }
   statement& bind(int i, std::string_view v) {
+    SELFHEAL_STORE_PG(if (pg_) { pg_->bind_text(i, v); return *this; })
     sqlite3_bind_text64(st_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
     return *this;
   }
   statement& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
   statement& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
   statement& bind_blob(int i, std::span<const std::byte> v) {
+    SELFHEAL_STORE_PG(if (pg_) { pg_->bind_blob(i, v); return *this; })
     sqlite3_bind_blob64(st_, i, v.data(), v.size(), SQLITE_TRANSIENT);
     return *this;
   }
-  statement& bind_null(int i) { sqlite3_bind_null(st_, i); return *this; }
+  statement& bind_null(int i) {
+    SELFHEAL_STORE_PG(if (pg_) { pg_->bind_null(i); return *this; })
+    sqlite3_bind_null(st_, i);
+    return *this;
+  }
   template <class T>
   statement& bind(int i, const std::optional<T>& v) { return v ? bind(i, *v) : bind_null(i); }
 
   /// Runs one step: `true` when a row is ready, `false` when done.
   [[nodiscard]] result<bool> step() {
+    SELFHEAL_STORE_PG(if (pg_) return pg_->step();)
     const int rc = sqlite3_step(st_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
@@ -173,26 +236,46 @@ class statement {
     if (!r) return tl::unexpected(r.error());
     return {};
   }
-  void reset() { sqlite3_reset(st_); sqlite3_clear_bindings(st_); }
+  void reset() {
+    SELFHEAL_STORE_PG(if (pg_) { pg_->reset(); return; })
+    sqlite3_reset(st_);
+    sqlite3_clear_bindings(st_);
+  }
 
-  [[nodiscard]] bool is_null(int col) const { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
-  [[nodiscard]] std::int64_t column_int(int col) const { return sqlite3_column_int64(st_, col); }
-  [[nodiscard]] double column_double(int col) const { return sqlite3_column_double(st_, col); }
+  [[nodiscard]] bool is_null(int col) const {
+    SELFHEAL_STORE_PG(if (pg_) return pg_->is_null(col);)
+    return sqlite3_column_type(st_, col) == SQLITE_NULL;
+  }
+  [[nodiscard]] std::int64_t column_int(int col) const {
+    SELFHEAL_STORE_PG(if (pg_) return pg_->column_int(col);)
+    return sqlite3_column_int64(st_, col);
+  }
+  [[nodiscard]] double column_double(int col) const {
+    SELFHEAL_STORE_PG(if (pg_) return pg_->column_double(col);)
+    return sqlite3_column_double(st_, col);
+  }
   [[nodiscard]] std::string column_text(int col) const {
+    SELFHEAL_STORE_PG(if (pg_) return std::string(pg_->text(col));)
     const auto* p = sqlite3_column_text(st_, col);
     const int n = sqlite3_column_bytes(st_, col);
     return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n)) : std::string();
   }
   [[nodiscard]] std::vector<std::byte> column_blob(int col) const {
+    SELFHEAL_STORE_PG(if (pg_) return pg_->column_blob(col);)
     const auto* p = static_cast<const std::byte*>(sqlite3_column_blob(st_, col));
     const int n = sqlite3_column_bytes(st_, col);
     return p ? std::vector<std::byte>(p, p + n) : std::vector<std::byte>();
   }
 
  private:
-  void finalize() { if (st_) sqlite3_finalize(st_); st_ = nullptr; }
+  void finalize() {
+    if (st_) sqlite3_finalize(st_);
+    st_ = nullptr;
+    SELFHEAL_STORE_PG(pg_.reset();)
+  }
   sqlite3* db_ = nullptr;
   sqlite3_stmt* st_ = nullptr;
+  SELFHEAL_STORE_PG(std::unique_ptr<detail::pg_statement> pg_;)
 };
 
 /// Lists kept in one TEXT column, one item a line (notes, paths): joined and split back.
@@ -220,12 +303,16 @@ class statement {
 /// How long a statement waits for another connection's lock before failing with "database is locked".
 inline constexpr std::chrono::milliseconds default_busy_timeout{5000};
 
-/// An open store file. Move-only; closes on destruction.
+/// An open store: an SQLite file or a PostgreSQL database (see the file comment). Move-only;
+/// closes on destruction.
 class database {
  public:
-  /// Opens (creating if needed) `path`, turns on WAL and foreign keys, waits up to 5 s on locks,
-  /// and applies the core schema (records, audit log).
+  /// Opens the store `path`: a `postgresql://` URL connects to PostgreSQL (the database must exist;
+  /// its core schema is created when missing); anything else opens (creating if needed) an SQLite
+  /// file with WAL and foreign keys on. Waits up to 5 s on another writer's lock, and applies the
+  /// core schema (records, audit log).
   [[nodiscard]] static result<database> open(const std::string& path) {
+    if (is_postgres_url(path)) return open_postgres(path, false);
     sqlite3* raw = nullptr;
     const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
     database db(raw);
@@ -239,16 +326,22 @@ class database {
 
   /// Opens an existing store for commands that only read it: a path with no store file is an error
   /// (`errc::not_found`) instead of a new empty store (a mistyped `--db`).
+  /// On PostgreSQL the database must exist and hold the core schema, else `errc::not_found`.
   [[nodiscard]] static result<database> open_existing(const std::string& path) {
+    if (is_postgres_url(path)) return open_postgres(path, true);
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec))
       return fail(errc::not_found, "no store at '" + path + "' (run `selfheal parse` first)");
     return open(path);
   }
 
-  database(database&& o) noexcept : db_(std::exchange(o.db_, nullptr)) {}
+  database(database&& o) noexcept : db_(std::exchange(o.db_, nullptr)) SELFHEAL_STORE_PG(, pg_(std::move(o.pg_))) {}
   database& operator=(database&& o) noexcept {
-    if (this != &o) { close(); db_ = std::exchange(o.db_, nullptr); }
+    if (this != &o) {
+      close();
+      db_ = std::exchange(o.db_, nullptr);
+      SELFHEAL_STORE_PG(pg_ = std::move(o.pg_);)
+    }
     return *this;
   }
   database(const database&) = delete;
@@ -257,6 +350,7 @@ class database {
 
   /// Runs one or more statements with no results.
   [[nodiscard]] result<void> exec(std::string_view sql) {
+    SELFHEAL_STORE_PG(if (pg_) return pg_->exec(to_postgres(sql).text, sql);)
     char* err = nullptr;
     const std::string text(sql);
     const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err);
@@ -269,6 +363,7 @@ class database {
   }
 
   [[nodiscard]] result<statement> prepare(std::string_view sql) {
+    SELFHEAL_STORE_PG(if (pg_) return statement(std::make_unique<detail::pg_statement>(pg_.get(), std::string(sql)));)
     sqlite3_stmt* st = nullptr;
     const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &st, nullptr);
     if (rc != SQLITE_OK) return sqlite_error(db_, rc, "prepare of", sql);
@@ -300,15 +395,62 @@ class database {
     return st->first(std::forward<F>(row));
   }
 
-  [[nodiscard]] std::int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
-  /// How long statements wait for another connection's lock (`default_busy_timeout` after open).
-  void set_busy_timeout(std::chrono::milliseconds wait) {
-    sqlite3_busy_timeout(db_, static_cast<int>(std::min<std::int64_t>(wait.count(), std::int64_t{1} << 30)));
+  /// The id the last INSERT of this connection generated (SQLite's rowid; PostgreSQL's `lastval()`,
+  /// which every table's identity column feeds); 0 before any.
+  [[nodiscard]] std::int64_t last_insert_rowid() const {
+#if defined(SELFHEAL_WITH_POSTGRESQL) && SELFHEAL_WITH_POSTGRESQL
+    if (pg_) {
+      if (!pg_->inserted) return 0;
+      detail::pg_result r(PQexec(pg_->conn, "SELECT lastval()"));
+      if (PQresultStatus(r.get()) != PGRES_TUPLES_OK || PQntuples(r.get()) != 1) return 0;
+      return std::strtoll(PQgetvalue(r.get(), 0, 0), nullptr, 10);
+    }
+#endif
+    return sqlite3_last_insert_rowid(db_);
   }
+  /// Rows changed by the last INSERT, UPDATE or DELETE of this connection.
+  [[nodiscard]] std::int64_t changes() const {
+    SELFHEAL_STORE_PG(if (pg_) return pg_->changes;)
+    return sqlite3_changes(db_);
+  }
+  /// Whether this store is PostgreSQL (not an SQLite file).
+  [[nodiscard]] bool is_postgres() const noexcept {
+    SELFHEAL_STORE_PG(if (pg_) return true;)
+    return false;
+  }
+  /// How long statements wait for another connection's lock (`default_busy_timeout` after open;
+  /// on PostgreSQL the session's `lock_timeout`).
+  void set_busy_timeout(std::chrono::milliseconds wait) {
+    const auto ms = std::min<std::int64_t>(wait.count(), std::int64_t{1} << 30);
+#if defined(SELFHEAL_WITH_POSTGRESQL) && SELFHEAL_WITH_POSTGRESQL
+    if (pg_) {
+      const std::string sql = "SET lock_timeout = " + std::to_string(std::max<std::int64_t>(ms, 1));
+      detail::pg_result r(PQexec(pg_->conn, sql.c_str()));
+      return;
+    }
+#endif
+    sqlite3_busy_timeout(db_, static_cast<int>(ms));
+  }
+  /// The SQLite handle (nullptr on PostgreSQL).
   [[nodiscard]] sqlite3* native_handle() const noexcept { return db_; }
 
-  /// `PRAGMA user_version`: the version of the core schema.
+  /// The version of the core schema: SQLite's `PRAGMA user_version`, PostgreSQL's
+  /// `selfheal_user_version` table (0 when it does not exist yet).
   [[nodiscard]] result<int> user_version() {
+#if defined(SELFHEAL_WITH_POSTGRESQL) && SELFHEAL_WITH_POSTGRESQL
+    if (pg_) {
+      auto has = prepare("SELECT to_regclass('selfheal_user_version') IS NOT NULL");
+      if (!has) return tl::unexpected(has.error());
+      auto row = has->step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row || has->column_int(0) == 0) return 0;
+      auto v = prepare("SELECT COALESCE(MAX(version), 0) FROM selfheal_user_version");
+      if (!v) return tl::unexpected(v.error());
+      auto r = v->step();
+      if (!r) return tl::unexpected(r.error());
+      return static_cast<int>(v->column_int(0));
+    }
+#endif
     auto st = prepare("PRAGMA user_version");
     if (!st) return tl::unexpected(st.error());
     auto r = st->step();
@@ -318,11 +460,17 @@ class database {
 
  private:
   explicit database(sqlite3* db) : db_(db) {}
-  void close() { if (db_) sqlite3_close_v2(db_); db_ = nullptr; }
+  void close() {
+    if (db_) sqlite3_close_v2(db_);
+    db_ = nullptr;
+    SELFHEAL_STORE_PG(pg_.reset();)
+  }
 
+  [[nodiscard]] static result<database> open_postgres(const std::string& url, bool existing);
   result<void> apply_core_schema();
 
   sqlite3* db_ = nullptr;
+  SELFHEAL_STORE_PG(std::unique_ptr<detail::pg_connection> pg_;)
 };
 
 /// BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless `commit()` succeeded. A crash
@@ -395,6 +543,31 @@ class transaction {
 /// - `audit_log`: append-only (triggers refuse UPDATE and DELETE) record of every action that changes
 ///   a repository or deploys;
 /// - `schema_migrations`: the per-component versions `migrate` keeps.
+inline result<database> database::open_postgres(const std::string& url, bool existing) {
+#if defined(SELFHEAL_WITH_POSTGRESQL) && SELFHEAL_WITH_POSTGRESQL
+  auto conn = detail::pg_connect(url);
+  if (!conn) return tl::unexpected(conn.error());
+  database db(nullptr);
+  db.pg_ = std::move(*conn);
+  db.set_busy_timeout(default_busy_timeout);
+  if (existing) {
+    auto has = db.prepare("SELECT to_regclass('records') IS NOT NULL AND to_regclass('selfheal_user_version') IS NOT NULL");
+    if (!has) return tl::unexpected(has.error());
+    auto row = has->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row || has->column_int(0) == 0)
+      return fail(errc::not_found, "no store in '" + redact_url(url) + "' (run `selfheal parse` first)");
+  }
+  if (auto r = db.apply_core_schema(); !r) return tl::unexpected(r.error());
+  return db;
+#else
+  static_cast<void>(existing);
+  return fail(errc::invalid_request, "cannot open store '" + url.substr(0, url.find("://") + 3) +
+                                         "…': this selfheal was built without PostgreSQL support "
+                                         "(build with the selfheal::postgresql CMake component and libpq-dev)");
+#endif
+}
+
 inline result<void> database::apply_core_schema() {
   static constexpr std::string_view v1 = R"sql(
     CREATE TABLE IF NOT EXISTS schema_migrations(
@@ -418,8 +591,21 @@ inline result<void> database::apply_core_schema() {
   if (!version) return tl::unexpected(version.error());
   if (*version >= 1) return {};
   transaction tx(*this);
+#if defined(SELFHEAL_WITH_POSTGRESQL) && SELFHEAL_WITH_POSTGRESQL
+  if (pg_) {
+    // Under the writer lock: another process may have created it meanwhile.
+    if (!tx.active()) return fail(errc::store_error, "cannot begin a transaction to create the core schema");
+    version = user_version();
+    if (!version) return tl::unexpected(version.error());
+    if (*version >= 1) return tx.commit();
+    if (auto r = pg_->exec(postgres_core_schema_v1, "core schema"); !r) return r;
+    return tx.commit();
+  }
+#endif
   if (auto r = exec(v1); !r) return r;
   return tx.commit();
 }
+
+#undef SELFHEAL_STORE_PG
 
 }  // namespace selfheal::store
