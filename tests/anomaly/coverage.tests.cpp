@@ -52,6 +52,36 @@ TEST_CASE("lcov tracefiles parse, unknown records are counted with file:line", "
   CHECK(rep.files[1].functions[0].end_line == 20);  // lcov 2 FN:<start>,<end>,<name>
 }
 
+// Names as g++ 12 mangles them (nm of a test object, and a lambda from selfheal's own coverage
+// tracefile): a template instantiated with the handler's type carries its name only as an argument.
+TEST_CASE("mangled C++ names: the function's own name counts, not its template arguments", "[anomaly][detectCoverageGaps]") {
+  const std::string op = "_ZNK8selfheal9telemetry14load_log_filesclENS0_9parse_runERNS0_7contextE";
+  const std::string check = "_ZN8selfheal7catalog5checkINS_9telemetry14load_log_filesEEEvT_";
+  const std::string lambda = "_ZZNK8selfheal9telemetry14load_log_filesclENS0_9parse_runERNS_7contextEENKUlRKT_E_clISt4pairINSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEESG_EEEDaS7_";
+  CHECK(an::readable_function(op) == "selfheal::telemetry::load_log_files::operator() const");
+  CHECK(an::readable_function(check) == "void selfheal::catalog::check()");
+  CHECK(an::readable_function(lambda) == "auto selfheal::telemetry::load_log_files::operator() const::{lambda()#1}::operator() const");
+  CHECK(an::readable_function("handleCheckout") == "handleCheckout");
+  CHECK(an::readable_function("_Znot-a-mangled-name") == "_Znot-a-mangled-name");
+  CHECK(an::function_matches(op, "loadLogFiles"));
+  CHECK(an::function_matches(lambda, "loadLogFiles"));
+  CHECK_FALSE(an::function_matches(check, "loadLogFiles"));
+  CHECK(an::function_matches(check, "check"));
+
+  // the instantiation comes first in the file and spans more lines; the handler maps to its own code
+  const std::string info = "SF:/src/selfheal.hpp\nFN:5," + check + "\nFN:40," + op + "\nFN:60," + lambda +
+                           "\nDA:5,9\nDA:6,9\nDA:7,0\nDA:8,0\nDA:9,0\nDA:41,3\nDA:42,0\nDA:61,3\nDA:62,3\nend_of_record\n";
+  const auto c = an::coverage_of(an::parse_lcov(info), "loadLogFiles");
+  REQUIRE(c.size() == 2);
+  CHECK(c[0].function == "selfheal::telemetry::load_log_files::operator() const");
+  CHECK(c[0].first_line == 40);
+  CHECK(c[0].last_line == 59);
+  CHECK(c[0].lines == 2);
+  CHECK(c[0].covered == 1);
+  CHECK(c[1].first_line == 60);
+  CHECK(c[1].covered == 2);
+}
+
 TEST_CASE("handlers map to functions by name, camelCase or snake_case, mangled or not", "[anomaly][detectCoverageGaps]") {
   CHECK(an::function_matches("selfheal::telemetry::load_log_files::operator()(request const&)", "loadLogFiles"));
   CHECK(an::function_matches("_ZN8selfheal9telemetry10parse_rowsEv", "parseRows"));

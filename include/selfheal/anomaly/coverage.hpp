@@ -10,8 +10,11 @@
 ///
 /// Handler → source lines, two ways (the evidence's `mapping` says which was used):
 /// - `"lcov_functions"` (here): a function matches a handler when one of its name's parts (split at
-///   `::`, `.`, `(`, `/`, spaces; mangled names are searched for the snake_case form) equals the
-///   handler name with case and `_`/`-` ignored (`loadLogFiles` ↔ `load_log_files` ↔ `LoadLogFiles`).
+///   `::`, `.`, `(`, `/`, spaces) equals the handler name with case and `_`/`-` ignored
+///   (`loadLogFiles` ↔ `load_log_files` ↔ `LoadLogFiles`). Itanium-mangled C++ names are demangled
+///   first, and only the function's own qualified name counts: template arguments and parameter
+///   lists are dropped, so `check<sequence_t<…, load_log_files>>` is not `loadLogFiles`, while
+///   `load_log_files::operator()` and the lambdas inside it are.
 ///   Its line range runs from its `FN` line to its end line when given, else to the line before the
 ///   next function of the file, else to the file's last `DA` line. Needs `FN` records.
 /// - `"symbols"` (`coverage_index.hpp`, `selfheal detect --repo DIR`): the handler's definition in a
@@ -24,13 +27,17 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <map>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <cxxabi.h>
 
 #include "selfheal/anomaly/model.hpp"
 #include "selfheal/anomaly/performance.hpp"
@@ -180,10 +187,54 @@ struct handler_coverage {
   }
 };
 
+/// The name a person reads for tracefile function `fn`: an Itanium-mangled name demangled, with
+/// template arguments and parameter lists dropped (`selfheal::telemetry::load_log_files::operator()
+/// const`); any other name as it is. A name that does not demangle stays as written.
+[[nodiscard]] inline std::string readable_function(std::string_view fn) {
+  if (!fn.starts_with("_Z")) return std::string(fn);
+  int status = 0;
+  const std::string mangled(fn);
+  std::unique_ptr<char, decltype(&std::free)> full(abi::__cxa_demangle(mangled.c_str(), nullptr, nullptr, &status), &std::free);
+  if (status != 0 || !full) return mangled;
+  std::string out;
+  int angle = 0, paren = 0;
+  for (const char* p = full.get(); *p; ++p) {
+    const std::string_view rest(p);
+    if (angle == 0 && paren == 0 && rest.starts_with("operator")) {  // operator(), operator<, operator>>= …
+      std::size_t len = 8;
+      if (rest.substr(8).starts_with("()")) len = 10;
+      else
+        while (len < rest.size() && std::string_view("<>=").find(rest[len]) != std::string_view::npos) ++len;
+      out.append(rest.substr(0, len));
+      p += len - 1;
+      continue;
+    }
+    const char c = *p;
+    if (c == '<') { ++angle; continue; }
+    if (c == '>' && angle > 0) { --angle; continue; }
+    if (angle > 0) continue;
+    if (c == '(') {
+      if (paren++ == 0 && !out.ends_with("operator()")) out += "()";
+      continue;
+    }
+    if (c == ')' && paren > 0) { --paren; continue; }
+    if (paren > 0) continue;
+    out.push_back(c);
+  }
+  return out;
+}
+
 /// Whether function `fn` implements `handler` (see the file comment).
-[[nodiscard]] inline bool function_matches(std::string_view fn, std::string_view handler) {
+[[nodiscard]] inline bool function_matches(std::string_view raw, std::string_view handler) {
   const std::string want = detail::normalize_name(handler);
   if (want.empty()) return false;
+  const std::string readable = readable_function(raw);
+  const std::string_view fn = readable;
+  if (fn.starts_with("_Z")) {  // did not demangle: look for the <len><name> of the snake_case form
+    const std::string snake = detail::snake_case(handler);
+    return fn.find(std::to_string(snake.size()) + snake) != std::string_view::npos ||
+           fn.find(std::to_string(handler.size()) + std::string(handler)) != std::string_view::npos;
+  }
   std::size_t i = 0;
   while (i < fn.size()) {
     std::size_t j = i;
@@ -192,12 +243,6 @@ struct handler_coverage {
       ++j;
     if (j > i && detail::normalize_name(fn.substr(i, j - i)) == want) return true;
     i = j + 1;
-  }
-  if (fn.starts_with("_Z")) {  // Itanium-mangled: <len><name>
-    const std::string snake = detail::snake_case(handler);
-    const std::string tagged = std::to_string(snake.size()) + snake;
-    const std::string tagged_raw = std::to_string(handler.size()) + std::string(handler);
-    if (fn.find(tagged) != std::string_view::npos || fn.find(tagged_raw) != std::string_view::npos) return true;
   }
   return false;
 }
@@ -214,7 +259,7 @@ struct handler_coverage {
       if (!function_matches(fns[k]->name, handler)) continue;
       handler_coverage c;
       c.file = f.path;
-      c.function = fns[k]->name;
+      c.function = readable_function(fns[k]->name);
       c.first_line = fns[k]->line;
       if (fns[k]->end_line >= c.first_line && fns[k]->end_line != 0) c.last_line = fns[k]->end_line;
       else {
