@@ -18,6 +18,7 @@
 #include "../../benchmarks/tools/telemetry_gen.hpp"
 #include "../telemetry/fixture.hpp"
 #include "nats.hpp"
+#include "postgres.hpp"
 #include "selfheal/core/process.hpp"
 #include "selfheal/store/database.hpp"
 #include "selfheal/telemetry/fleet/ingest.hpp"
@@ -179,13 +180,15 @@ TEST_CASE("chunks parsed as memory sources count exactly what parse counts", "[f
   for (const auto& h : a.handlers) CHECK(h.stats.count == ref.t.handlers.at(h.name).count);
 }
 
-TEST_CASE("batches appended to one stream record read back merged, exactly", "[fleet]") {
+TEST_CASE("batches appended to one stream record read back merged, exactly", "[fleet][postgres]") {
+  const auto backend = GENERATE(sh::test::store_backend::sqlite, sh::test::store_backend::postgresql);
+  INFO((backend == sh::test::store_backend::sqlite ? "SQLite" : "PostgreSQL"));
   sh::test::temp_dir tmp;
   const auto log = tmp.path() / "app.ndjson";
   const auto truth = generate(log, 11, 300 << 10);
   parsed_reference ref({log.string()});
   const auto chunks = chunks_of(log, 32 << 10);
-  auto db = sh::store::database::open((tmp.path() / "fleet.db").string());
+  auto db = sh::store::database::open(sh::test::fresh_store_url(backend, tmp, "fleet.db"));
   REQUIRE(db);
   REQUIRE(fleet::migrate_fleet(*db));
   const sh::time_point now{std::chrono::seconds(1'763'224'800)};
@@ -232,7 +235,10 @@ TEST_CASE("batches appended to one stream record read back merged, exactly", "[f
   CHECK(*done == std::set<std::uint64_t>{1, seq});
 }
 
-TEST_CASE("ship and one worker over a real server give parse's counts, and a restarted server loses nothing", "[fleet][slow]") {
+TEST_CASE("ship and one worker over a real server give parse's counts, and a restarted server loses nothing",
+          "[fleet][postgres][slow]") {
+  const auto backend = GENERATE(sh::test::store_backend::sqlite, sh::test::store_backend::postgresql);
+  INFO((backend == sh::test::store_backend::sqlite ? "SQLite" : "PostgreSQL"));
   sh::test::temp_dir tmp;
   sh::test::nats_server server(tmp.path() / "nats");
   const auto logs = tmp.path() / "logs";
@@ -274,7 +280,7 @@ TEST_CASE("ship and one worker over a real server give parse's counts, and a res
   fleet::worker_options wo;
   wo.url = server.url();
   wo.stream = "APP";
-  wo.db_path = (tmp.path() / "fleet.db").string();
+  wo.db_path = sh::test::fresh_store_url(backend, tmp, "fleet.db");
   wo.batch = 4;
   wo.fetch_wait = std::chrono::milliseconds(300);
   wo.idle_exit = std::chrono::milliseconds(1500);
