@@ -492,15 +492,15 @@ class event_normalizer {
     if (is_start || is_end) {
       const bool seq_level = n.kind == event_kind::sequence_started || n.sequence_execution;
       const std::uint64_t key = make_key(e, seq_level, handler, sequence);
-      std::int64_t* open = pairs_.touched.find(key);
+      bool fresh = false;  // (one probe: a key this task has not touched is inserted as cleared)
+      std::int64_t& slot = pairs_.touched.find_or_insert(key, task_pairing::cleared, fresh);
       if (is_start) {
-        pairs_.touched.set(key, n.ts_ns == no_time ? task_pairing::cleared : n.ts_ns);
-      } else if (open != nullptr) {
-        if (n.duration_ns < 0 && *open != task_pairing::cleared && n.ts_ns != no_time && n.ts_ns >= *open)
-          n.duration_ns = n.ts_ns - *open;
-        *open = task_pairing::cleared;
+        slot = n.ts_ns == no_time ? task_pairing::cleared : n.ts_ns;
+      } else if (!fresh) {
+        if (n.duration_ns < 0 && slot != task_pairing::cleared && n.ts_ns != no_time && n.ts_ns >= slot)
+          n.duration_ns = n.ts_ns - slot;
+        slot = task_pairing::cleared;
       } else {
-        pairs_.touched.set(key, task_pairing::cleared);
         if (n.duration_ns < 0) {
           deferred = true;
           pairs_.deferred_completions.push_back(
