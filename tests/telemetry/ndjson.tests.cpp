@@ -157,7 +157,7 @@ describe_all parse_with(const std::string& text, bool fast) {
 }  // namespace
 
 TEST_CASE("the flat-object fast path reads exactly what On-Demand reads", "[telemetry][extractTelemetryEvents][ndjson]") {
-  const std::vector<std::string> corpus = {
+  std::vector<std::string> corpus = {
       good,
       R"({"ts":"2025-01-01T00:00:00Z","handler":"h\"x","durationMs":1.5})",
       R"({"ha\u006edler":"esc-key","durationMs":2})",
@@ -223,6 +223,25 @@ TEST_CASE("the flat-object fast path reads exactly what On-Demand reads", "[tele
       "   ",
       "{\"handler\":\"multi\",\n\"durationMs\":1}",
   };
+  // issue 10.4's shape: a nested context object with an array in every event
+  corpus.push_back(R"({"ts":"2025-01-01T00:00:00.001135Z","event":"beat-failed","sequence":"checkout","beat":1,"handler":"h","durationMs":2.5,"correlationId":"n1","ctx":{"host":"web-0","pid":7298,"tags":["retry","v2"]},"error":"card \"declined\"\nretry"})");
+  corpus.push_back(R"({"ctx" : { "a" : [ 1 , { "b" : [ ] } , -2.5e3 , true , null ] , "c" : { } } , "handler" : "spaced"})");
+  corpus.push_back(R"({"ctx":{"a":[1,{"b":[]},2],"c":{}]},"handler":"mismatched"})");
+  corpus.push_back(R"({"ctx":{"a":[1,2,]},"handler":"trailing comma"})");
+  corpus.push_back(R"({"ctx":{"a":1,},"handler":"trailing comma"})");
+  corpus.push_back(R"({"ctx":{"a":01},"handler":"bad number"})");
+  corpus.push_back(R"({"ctx":{"a" "b"},"handler":"no colon"})");
+  corpus.push_back(R"({"ctx":{1:2},"handler":"number key"})");
+  corpus.push_back(R"({"ctx":["a" "b"],"handler":"no comma"})");
+  corpus.push_back(R"({"ctx":{"a\"b":"c\\"},"handler":"escaped key inside"})");
+  for (const int depth : {31, 32, 33}) {  // the fast path skips up to 32 levels (then On-Demand)
+    std::string line = "{\"deep\":";
+    for (int i = 0; i < depth; ++i) line += i % 2 ? "[" : "{\"k\":";
+    for (int i = depth - 1; i >= 0; --i) line += i % 2 ? "]" : "}";
+    corpus.push_back(line + ",\"handler\":\"d" + std::to_string(depth) + "\"}");
+  }
+  // longer than the unescape buffer, with escapes in a kept string
+  corpus.push_back("{\"handler\":\"long\",\"error\":\"" + std::string(6000, 'x') + "\\n\\\"q\\\"\"}");
   std::string nested = "{\"deep\":";
   for (int i = 0; i < 40; ++i) nested += "[";
   for (int i = 0; i < 40; ++i) nested += "]";
@@ -275,4 +294,26 @@ TEST_CASE("the flat-object fast path reads exactly what On-Demand reads", "[tele
       REQUIRE(fast.bad_lines == slow.bad_lines);
     }
   }
+}
+
+TEST_CASE("nested context values, long escaped lines and unterminated last lines take the fast path",
+          "[telemetry][extractTelemetryEvents][ndjson]") {
+  const std::string ctx_line =
+      R"({"ts":"2025-01-01T00:00:00Z","event":"beat-completed","handler":"h","durationMs":2,"ctx":{"host":"web-0","pid":7,"tags":["a","b"]}})";
+  const std::string long_line = "{\"handler\":\"long\",\"error\":\"" + std::string(6000, 'x') + "\\\"q\\\"\"}";
+  const std::string text = ctx_line + "\r\n" + long_line + "\n" + ctx_line + "\n" + R"({"ctx":{"a":[1,2]},"handler":"unclosed")" + "\n" + ctx_line;
+  std::string buf = text;
+  buf.append(tel::chunk_padding, ' ');
+  tel::ndjson_parser p;
+  collect c;
+  const auto lines = p.parse(tel::padded_view::of(buf, text.size()), 1, c);
+  CHECK(lines == 5);
+  CHECK(lines_of(c) == std::vector<std::uint64_t>{1, 2, 3, 5});
+  CHECK(bad_lines_of(c) == std::vector<std::uint64_t>{4});
+  CHECK(p.fast_lines() == 4);  // every good line, the long one included; the bad one went to On-Demand
+  REQUIRE(c.events.size() == 4);
+  CHECK(c.events[0].handler == "h");
+  CHECK(c.events[0].duration == 2.0);
+  CHECK(c.events[1].error == std::string(6000, 'x') + "\"q\"");
+  CHECK(c.events[3].handler == "h");
 }

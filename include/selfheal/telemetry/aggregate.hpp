@@ -59,7 +59,8 @@ struct partial_aggregate {
       key k{};
       V* v = nullptr;
     };
-    slot slots[64];
+    static constexpr unsigned size = 1024;  // more than the handlers of a large service: no thrashing
+    slot slots[size];
     entry_cache() = default;
     entry_cache(const entry_cache&) noexcept {}
     entry_cache& operator=(const entry_cache&) noexcept {
@@ -71,7 +72,7 @@ struct partial_aggregate {
     }
     template <class Map>
     V& get(Map& map, const key& k) {
-      auto& sl = slots[(k.name * 2u + static_cast<unsigned>(k.scope)) & 63u];
+      auto& sl = slots[(k.name * 2u + static_cast<unsigned>(k.scope)) & (size - 1)];
       if (sl.v != nullptr && sl.k == k) return *sl.v;
       V& v = map[k];
       sl = {k, &v};

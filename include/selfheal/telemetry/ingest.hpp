@@ -98,7 +98,7 @@ struct task_result {
 /// Sink of a task: normalizes and aggregates each event into the worker's partial.
 struct task_sink {
   partial_aggregate* agg;
-  event_normalizer norm;
+  event_normalizer& norm;  ///< the worker's (its tables keep their capacity from task to task)
   task_result* r;
   std::size_t max_samples;
   std::uint64_t line_base = 0;  ///< added to parser line numbers (0: relative to the chunk)
@@ -421,6 +421,7 @@ class ingest_engine {
     ndjson_parser json;
     trace_builder traces(opt_.traces.idle_timeout_ns);
     std::vector<scrubbed_line> scrubbed;
+    event_normalizer norm(agg.names);
     std::unique_lock lock(mu_);
     for (;;) {
       auto t = next_task();
@@ -429,7 +430,7 @@ class ingest_engine {
       detail::task_result r;
       r.file = t->file;
       r.seq = t->seq;
-      detail::task_sink sink{&agg, event_normalizer(agg.names), &r, opt_.max_bad_line_samples, 0, no_time, 0, {},
+      detail::task_sink sink{&agg, norm, &r, opt_.max_bad_line_samples, 0, no_time, 0, {},
                              opt_.traces.enabled ? &traces : nullptr, {}, 0};
       if (t->format == log_format::ndjson) {
         chunk& c = *t->data;

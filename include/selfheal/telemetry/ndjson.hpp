@@ -63,13 +63,27 @@ class ndjson_parser {
       while (cursor_ < end_) {
         skip_blank();
         if (cursor_ >= end_) break;
-        const char* le = line_end(cursor_);
         raw_event_view e;
-        if (*cursor_ == '{' && scan_flat(cursor_, le, e)) {
+        const char* le = nullptr;
+        if (*cursor_ == '{' && scan_flat(cursor_, end_, e, le)) {
+          ++fast_lines_;
           e.line = line_;
           sink.event(e);
           next_line(le);
           continue;
+        }
+        le = line_end(cursor_);
+        if (*cursor_ == '{' && static_cast<std::size_t>(le - cursor_) > unescaped_.capacity()) {
+          // a line longer than the unescape buffer: once more with room for all of it
+          const char* again = nullptr;
+          e = raw_event_view{};
+          if (make_room(static_cast<std::size_t>(le - cursor_)) && scan_flat(cursor_, le, e, again)) {
+            ++fast_lines_;
+            e.line = line_;
+            sink.event(e);
+            next_line(le);
+            continue;
+          }
         }
         const char* const chunk_end = end_;
         end_ = le < chunk_end ? le + 1 : chunk_end;
@@ -94,6 +108,8 @@ class ndjson_parser {
 
   /// Turns the flat-object fast path off (every line through On-Demand): tests compare both.
   void set_fast_path(bool on) noexcept { fast_path_ = on; }
+  /// Lines read by the fast path so far (tests check which lines take it).
+  [[nodiscard]] std::uint64_t fast_lines() const noexcept { return fast_lines_; }
 
   /// Parses one line (no newline inside) with the one-document path; for tests and fuzzing.
   template <class Sink>
@@ -159,7 +175,9 @@ class ndjson_parser {
       if (c == '{' || c == '[') {
         if (c == '{' && fast_path_) {  // a flat object on its line: no On-Demand walk needed
           raw_event_view e;
-          if (scan_flat(s, le, e)) {
+          const char* flat_end = nullptr;
+          if (make_room(static_cast<std::size_t>(le - s)) && scan_flat(s, le, e, flat_end)) {
+            ++fast_lines_;
             e.line = line_;
             sink.event(e);
             next_line(le);
@@ -542,49 +560,87 @@ class ndjson_parser {
     return true;
   }
 
-  /// Skips one strictly valid JSON value of any kind at `p` (nesting up to `depth` levels).
-  static bool skip_value(const char*& p, const char* le, int depth) noexcept {
-    auto skip_ws = [&] {
-      while (p < le && is_ws(*p)) ++p;
-    };
-    if (p >= le) return false;
-    const char c = *p;
+  /// Blanks (not newlines) at `x`. Most calls find none: one compare decides that (the byte at
+  /// `le` may be read, the chunk's padding follows it).
+  [[gnu::always_inline]] static void skip_ws(const char*& x, const char* le) noexcept {
+    if (static_cast<unsigned char>(*x) > ' ') return;
+    while (x < le && is_ws(*x)) ++x;
+  }
+  /// A key and its colon at `x` (inside an object, after `{` or `,` and blanks); `x` moves past
+  /// the blanks after the colon.
+  [[gnu::always_inline]] static bool skip_key(const char*& x, const char* le) noexcept {
+    if (x >= le || *x != '"') return false;
+    ++x;
     std::string_view text;
     bool escaped = false;
-    if (c == '"') {
-      ++p;
-      return scan_string(p, le, text, escaped);
+    if (!scan_string(x, le, text, escaped)) return false;
+    if (x < le && *x == ':') {
+      ++x;
+    } else {
+      skip_ws(x, le);
+      if (x >= le || *x != ':') return false;
+      ++x;
     }
-    if (c == '-' || is_digit(c)) {
-      number_token n;
-      return scan_number(p, le, n);
-    }
-    if (c == 't' || c == 'f' || c == 'n') return scan_literal(p, le, text);
-    if ((c != '{' && c != '[') || depth <= 0) return false;
-    const char close = c == '{' ? '}' : ']';
-    ++p;
-    skip_ws();
-    if (p < le && *p == close) {
-      ++p;
-      return true;
-    }
+    skip_ws(x, le);
+    return true;
+  }
+  /// Skips one strictly valid JSON value of any kind at `p` (containers nested up to `depth`
+  /// levels); `p` moves past it. One loop with the open containers as a bit stack (no recursion:
+  /// this runs for every nested `ctx`-like field of every line), each scalar, key and separator
+  /// checked as strictly as a parser would, so a line it accepts is valid JSON.
+  static bool skip_value(const char*& p, const char* le, int depth) noexcept {
+    const char* x = p;
+    std::uint64_t objects = 0;  // bit i: the container at level i + 1 is an object
+    int level = 0;
+    std::string_view text;
+    bool escaped = false;
     for (;;) {
-      if (c == '{') {
-        if (p >= le || *p != '"') return false;
-        ++p;
-        if (!scan_string(p, le, text, escaped)) return false;
-        skip_ws();
-        if (p >= le || *p != ':') return false;
-        ++p;
-        skip_ws();
+      // a value at x
+      if (x >= le) return false;
+      const char c = *x;
+      if (c == '"') {
+        ++x;
+        if (!scan_string(x, le, text, escaped)) return false;
+      } else if (c == '-' || is_digit(c)) {
+        number_token n;
+        if (!scan_number(x, le, n)) return false;
+      } else if (c == 't' || c == 'f' || c == 'n') {
+        if (!scan_literal(x, le, text)) return false;
+      } else if (c == '{' || c == '[') {
+        if (level >= depth || level >= 64) return false;
+        const bool object = c == '{';
+        objects = (objects & ~(std::uint64_t{1} << level)) | (std::uint64_t{object} << level);
+        ++level;
+        ++x;
+        skip_ws(x, le);
+        if (x < le && *x == (object ? '}' : ']')) {
+          ++x;
+          --level;
+        } else {
+          if (object && !skip_key(x, le)) return false;
+          continue;  // its first value
+        }
+      } else {
+        return false;
       }
-      if (!skip_value(p, le, depth - 1)) return false;
-      skip_ws();
-      if (p >= le) return false;
-      const char sep = *p++;
-      if (sep == close) return true;
-      if (sep != ',') return false;
-      skip_ws();
+      // after a value: the end of the outermost one, or a separator / the end of its container
+      for (;;) {
+        if (level == 0) {
+          p = x;
+          return true;
+        }
+        skip_ws(x, le);
+        if (x >= le) return false;
+        const char sep = *x++;
+        const bool object = ((objects >> (level - 1)) & 1u) != 0;
+        if (sep == ',') {
+          skip_ws(x, le);
+          if (object && !skip_key(x, le)) return false;
+          break;  // the next value
+        }
+        if (sep != (object ? '}' : ']')) return false;
+        --level;
+      }
     }
   }
 
@@ -594,6 +650,7 @@ class ndjson_parser {
   /// takes the On-Demand path.
   bool unescape(std::string_view body, std::string_view& out) noexcept {
     const std::size_t start = unescaped_.size();
+    if (start + body.size() > unescaped_.capacity()) return false;  // (the caller retries with room)
     for (std::size_t i = 0; i < body.size(); ++i) {
       char c = body[i];
       if (c == '\\') {
@@ -616,22 +673,30 @@ class ndjson_parser {
     return true;
   }
 
-  /// See the comment above: true when the line [s, le) was one flat object, read into `e`.
-  bool scan_flat(const char* s, const char* le, raw_event_view& e) noexcept {
-    const char* p = s + 1;  // past '{'
-    // unescaped strings of this line go here; never longer than the line
-    unescaped_.clear();
-    if (unescaped_.capacity() < static_cast<std::size_t>(le - s)) {
-      try {
-        unescaped_.reserve(static_cast<std::size_t>(le - s));
-      } catch (...) {
-        return false;
-      }
+  /// Room in the unescape buffer for a line of `n` bytes (false: out of memory).
+  bool make_room(std::size_t n) noexcept {
+    if (unescaped_.capacity() >= n) return true;
+    try {
+      unescaped_.reserve(n);
+    } catch (...) {
+      return false;
     }
-    auto skip_ws = [&] {
-      while (p < le && is_ws(*p)) ++p;
-    };
-    skip_ws();
+    return true;
+  }
+
+  /// See the comment above: true when the line starting at `s` was one flat object, read into
+  /// `e`; `line_end` is then set to its end (its newline, or `bound`). The line is not measured
+  /// first: no token of an accepted line can hold a newline (a string stops at a control
+  /// character, a number or literal at a non-digit/letter, blanks here are never `\n`), so the
+  /// object must end before `bound`, the end of the line or of the chunk, and be followed only by
+  /// blanks up to a newline or `bound`.
+  bool scan_flat(const char* s, const char* bound, raw_event_view& e, const char*& line_end) noexcept {
+    const char* p = s + 1;  // past '{'
+    const char* const le = bound;
+    // unescaped strings of this line go here (`unescape` refuses what does not fit)
+    unescaped_.clear();
+    if (!make_room(4096)) return false;
+    skip_ws(p, le);
     if (p < le && *p == '}') {
       ++p;
     } else {
@@ -641,10 +706,14 @@ class ndjson_parser {
         std::string_view key;
         bool escaped = false;
         if (!scan_string(p, le, key, escaped) || escaped) return false;
-        skip_ws();
-        if (p >= le || *p != ':') return false;
-        ++p;
-        skip_ws();
+        if (p < le && *p == ':') {
+          ++p;
+        } else {
+          skip_ws(p, le);
+          if (p >= le || *p != ':') return false;
+          ++p;
+        }
+        skip_ws(p, le);
         if (p >= le) return false;
         const field which = field_of(key);
         // The value: its kind, its text (string body, number or literal text) and a number's value.
@@ -676,7 +745,7 @@ class ndjson_parser {
         } else {
           return false;  // a nested object/array in a known field, or not JSON
         }
-        skip_ws();
+        skip_ws(p, le);
         if (p >= le) return false;
         const char sep = *p++;
         if (sep != ',' && sep != '}') return false;
@@ -743,11 +812,13 @@ class ndjson_parser {
           }
         }
         if (sep == '}') break;
-        skip_ws();
+        skip_ws(p, le);
       }
     }
-    while (p < le && is_blank(*p)) ++p;
-    return p == le;
+    skip_ws(p, le);
+    if (p < le && *p != '\n') return false;
+    line_end = p;
+    return true;
   }
 
   simdjson::ondemand::parser stream_parser_;
@@ -755,6 +826,7 @@ class ndjson_parser {
   std::string unescaped_;  // the fast path's unescaped strings of the current line
   std::size_t batch_size_;
   bool fast_path_ = true;
+  std::uint64_t fast_lines_ = 0;
   const char* begin_ = nullptr;
   const char* end_ = nullptr;
   const char* limit_ = nullptr;

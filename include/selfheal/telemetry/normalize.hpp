@@ -37,38 +37,81 @@ inline constexpr std::uint32_t no_name = 0xffffffffu;
   return s;
 }
 
-/// Names → dense integer ids (per thread; merged by name at the end).
+namespace detail {
+/// A 64-bit hash of a short string, 8 bytes a step (ids and names are short): no library call.
+[[nodiscard, gnu::always_inline]] inline std::uint64_t short_hash(std::string_view s, std::uint64_t seed = 0) noexcept {
+  const auto mix = [](std::uint64_t x) noexcept {
+    x *= 0xbf58476d1ce4e5b9ull;
+    return x ^ (x >> 31);
+  };
+  // the seed is mixed before any data meets it: seed ^ data alone would make ("1", 1) == ("2", 2)
+  std::uint64_t h = mix(0x9E3779B97F4A7C15ull ^ seed) ^ (s.size() * 0xff51afd7ed558ccdull);
+  const char* p = s.data();
+  std::size_t n = s.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    h = mix(h ^ v) * 0x94d049bb133111ebull;
+  }
+  if (n != 0) {
+    std::uint64_t v = 0;
+    std::memcpy(&v, p, n);
+    h = mix(h ^ v);
+  }
+  return mix(h ^ (h >> 29));
+}
+/// A cheap 64-bit hash of a name for a hash table slot (not for keys that are stored): its first
+/// and last 8 bytes and its length, mixed once. Names that share both ends only probe further.
+[[nodiscard, gnu::always_inline]] inline std::uint64_t slot_hash(std::string_view s) noexcept {
+  std::uint64_t a = 0, b = 0;
+  const std::size_t n = s.size();
+  if (n >= 8) {
+    std::memcpy(&a, s.data(), 8);
+    std::memcpy(&b, s.data() + n - 8, 8);
+  } else if (n != 0) {
+    std::memcpy(&a, s.data(), n);
+  }
+  std::uint64_t h = (a ^ (b << 29 | b >> 35) ^ (n * 0x9E3779B97F4A7C15ull)) * 0xbf58476d1ce4e5b9ull;
+  return h ^ (h >> 31);
+}
+}  // namespace detail
+
+/// Names → dense integer ids (per thread; merged by name at the end). One open-addressing table
+/// of ids probed by `slot_hash`: a known name costs a hash of its few bytes and one compare, and
+/// the table grows with the names (a handler set larger than a small cache never thrashes it).
 class interner {
-  static constexpr std::uint32_t no_cache = 0xffffffffu;
+  static constexpr std::uint32_t empty = 0xffffffffu;
 
  public:
   [[nodiscard]] std::uint32_t intern(std::string_view name) {
-    // A small direct-mapped cache in front of the hash map: the same few names repeat all day.
-    auto& slot = cache_[cache_slot(name)];
-    if (slot < names_.size() && same(names_[slot], name)) return slot;
-    if (auto it = ids_.find(name); it != ids_.end()) {
-      slot = it->second;
-      return it->second;
-    }
+    const std::uint64_t h = detail::slot_hash(name);
+    if (!table_.empty())
+      for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+        const std::uint32_t id = table_[i];
+        if (id == empty) break;
+        if (hashes_[id] == h && same(names_[id], name)) return id;
+      }
+    if ((names_.size() + 1) * 2 > table_.size()) grow();
     const auto id = static_cast<std::uint32_t>(names_.size());
     names_.emplace_back(name);
-    ids_.emplace(names_.back(), id);
-    slot = id;
+    hashes_.push_back(h);
+    place(id);
     return id;
   }
   [[nodiscard]] std::optional<std::uint32_t> find(std::string_view name) const {
-    if (auto it = ids_.find(name); it != ids_.end()) return it->second;
-    return std::nullopt;
+    if (table_.empty()) return std::nullopt;
+    const std::uint64_t h = detail::slot_hash(name);
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const std::uint32_t id = table_[i];
+      if (id == empty) return std::nullopt;
+      if (hashes_[id] == h && same(names_[id], name)) return id;
+    }
   }
   [[nodiscard]] const std::string& name(std::uint32_t id) const { return names_[id]; }
   [[nodiscard]] std::size_t size() const noexcept { return names_.size(); }
 
  private:
-  struct hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-  };
-  /// `a == b`, with short names compared inline (the cache hit path runs for every name of every event).
+  /// `a == b`, with short names compared inline (runs for every name of every event).
   static bool same(const std::string& a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
     const char* x = a.data();
@@ -84,22 +127,22 @@ class interner {
       if (*x != *y) return false;
     return true;
   }
-  static std::size_t cache_slot(std::string_view s) noexcept {
-    if (s.empty()) return 0;
-    const auto a = static_cast<unsigned char>(s[0]), b = static_cast<unsigned char>(s[s.size() / 2]),
-               c = static_cast<unsigned char>(s.back());
-    return (s.size() * 131u + a * 31u + b * 7u + c) & 63u;
+  void place(std::uint32_t id) noexcept {
+    for (std::size_t i = hashes_[id] & mask_;; i = (i + 1) & mask_)
+      if (table_[i] == empty) {
+        table_[i] = id;
+        return;
+      }
   }
-  std::uint32_t cache_[64] = {no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache,
-                              no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache,
-                              no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache,
-                              no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache,
-                              no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache,
-                              no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache,
-                              no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache,
-                              no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache, no_cache};
+  void grow() {
+    table_.assign(table_.empty() ? 256 : table_.size() * 2, empty);
+    mask_ = table_.size() - 1;
+    for (std::uint32_t id = 0; id < names_.size(); ++id) place(id);
+  }
   std::vector<std::string> names_;
-  std::unordered_map<std::string, std::uint32_t, hash, std::equal_to<>> ids_;
+  std::vector<std::uint64_t> hashes_;  // by id
+  std::vector<std::uint32_t> table_;   // ids by hash slot, `empty` where none
+  std::size_t mask_ = 0;
 };
 
 namespace detail {
@@ -115,13 +158,14 @@ namespace detail {
 /// ("beat_completed", "Beat.Completed" and "beat-completed" are one kind).
 [[nodiscard]] inline event_kind map_event_kind(std::string_view text) noexcept {
   // Fast path: the canonical spellings (what selfheal's own beat events carry).
+  // (memcmp with a constant length compiles to a few loads; string_view's == was a call)
   switch (text.size()) {
-    case 11: if (text == "beat-failed") return event_kind::beat_failed; break;
-    case 12: if (text == "beat-started") return event_kind::beat_started; break;
-    case 14: if (text == "beat-completed") return event_kind::beat_completed; break;
-    case 15: if (text == "sequence-failed") return event_kind::sequence_failed; break;
-    case 16: if (text == "sequence-started") return event_kind::sequence_started; break;
-    case 18: if (text == "sequence-completed") return event_kind::sequence_completed; break;
+    case 11: if (std::memcmp(text.data(), "beat-failed", 11) == 0) return event_kind::beat_failed; break;
+    case 12: if (std::memcmp(text.data(), "beat-started", 12) == 0) return event_kind::beat_started; break;
+    case 14: if (std::memcmp(text.data(), "beat-completed", 14) == 0) return event_kind::beat_completed; break;
+    case 15: if (std::memcmp(text.data(), "sequence-failed", 15) == 0) return event_kind::sequence_failed; break;
+    case 16: if (std::memcmp(text.data(), "sequence-started", 16) == 0) return event_kind::sequence_started; break;
+    case 18: if (std::memcmp(text.data(), "sequence-completed", 18) == 0) return event_kind::sequence_completed; break;
     default: break;
   }
   char buf[32];
@@ -278,6 +322,18 @@ class flat_key_map {
       if (sl.used) f(sl.key, sl.value);
   }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  /// Room for `n` entries without growing.
+  void reserve(std::size_t n) {
+    std::size_t cap = slots_.empty() ? 64 : slots_.size();
+    while (n * 4 > cap * 3) cap *= 2;
+    if (cap == slots_.size()) return;
+    std::vector<slot> old = std::move(slots_);
+    slots_.assign(cap, slot{});
+    mask_ = cap - 1;
+    size_ = 0;
+    for (const auto& sl : old)
+      if (sl.used) set(sl.key, sl.value);
+  }
   /// Removes every entry, keeping the capacity.
   void clear() noexcept {
     if (size_ == 0) return;
@@ -436,15 +492,15 @@ class event_normalizer {
     if (is_start || is_end) {
       const bool seq_level = n.kind == event_kind::sequence_started || n.sequence_execution;
       const std::uint64_t key = make_key(e, seq_level, handler, sequence);
-      std::int64_t* open = pairs_.touched.find(key);
+      bool fresh = false;  // (one probe: a key this task has not touched is inserted as cleared)
+      std::int64_t& slot = pairs_.touched.find_or_insert(key, task_pairing::cleared, fresh);
       if (is_start) {
-        pairs_.touched.set(key, n.ts_ns == no_time ? task_pairing::cleared : n.ts_ns);
-      } else if (open != nullptr) {
-        if (n.duration_ns < 0 && *open != task_pairing::cleared && n.ts_ns != no_time && n.ts_ns >= *open)
-          n.duration_ns = n.ts_ns - *open;
-        *open = task_pairing::cleared;
+        slot = n.ts_ns == no_time ? task_pairing::cleared : n.ts_ns;
+      } else if (!fresh) {
+        if (n.duration_ns < 0 && slot != task_pairing::cleared && n.ts_ns != no_time && n.ts_ns >= slot)
+          n.duration_ns = n.ts_ns - slot;
+        slot = task_pairing::cleared;
       } else {
-        pairs_.touched.set(key, task_pairing::cleared);
         if (n.duration_ns < 0) {
           deferred = true;
           pairs_.deferred_completions.push_back(
@@ -457,21 +513,46 @@ class event_normalizer {
   }
 
   /// Hands over the task's pairing state (for `pairing_table`).
-  [[nodiscard]] task_pairing take_pairing() { return std::exchange(pairs_, {}); }
+  /// The next task's table starts at this one's size (a task of the same file touches about as
+  /// many keys): it does not grow through every power of two again.
+  [[nodiscard]] task_pairing take_pairing() {
+    const std::size_t touched = pairs_.touched.size();
+    auto out = std::exchange(pairs_, {});
+    pairs_.touched.reserve(touched);
+    return out;
+  }
 
  private:
   /// The joining key (correlation id, sequence, beat or handler) as a 64-bit hash: pairs are joined
   /// by key equality, and 64 bits make an accidental collision negligible (~n²/2⁶⁵).
+  /// The key is `std::hash` of "correlation \x1f sequence \x1f beat-or-handler": the stored open
+  /// starts of a resumed source hold it, so it must not change. The text is put together in a
+  /// buffer on the stack (no string to grow per event).
   std::uint64_t make_key(const raw_event_view& e, bool seq_level, std::string_view handler, std::string_view sequence) {
-    key_.assign(trim(e.correlation));
-    key_ += '\x1f';
-    key_ += sequence;
-    key_ += '\x1f';
+    const auto corr = trim(e.correlation);
+    std::string_view last;
     if (!seq_level) {
       const auto beat = trim(e.beat);
-      key_ += beat.empty() ? handler : beat;
+      last = beat.empty() ? handler : beat;
     }
-    return static_cast<std::uint64_t>(std::hash<std::string_view>{}(key_));
+    const std::size_t n = corr.size() + sequence.size() + last.size() + 2;
+    char buf[256];
+    char* out = buf;
+    if (n > sizeof buf) {
+      key_.resize(n);
+      out = key_.data();
+    }
+    char* p = out;
+    const auto put = [&p](std::string_view part) {
+      if (!part.empty()) std::memcpy(p, part.data(), part.size());  // (an empty view may hold no pointer)
+      p += part.size();
+    };
+    put(corr);
+    *p++ = '\x1f';
+    put(sequence);
+    *p++ = '\x1f';
+    put(last);
+    return static_cast<std::uint64_t>(std::hash<std::string_view>{}(std::string_view(out, n)));
   }
 
   interner* names_;

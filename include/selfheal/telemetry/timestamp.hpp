@@ -210,6 +210,23 @@ inline std::optional<std::int64_t> iso8601_memo::parse(std::string_view text) no
   if (s.size() >= 16) {
     for (const auto& e : entries_) {
       if (!e.valid || std::memcmp(s.data(), e.key, 16) != 0) continue;
+      // The usual tail, ":SS.f…fZ" with 1 to 9 fraction digits, read straight (what
+      // iso8601_tail reads from it, without its branches for other shapes).
+      const std::size_t n = s.size();
+      if (n >= 22 && n <= 30 && s[16] == ':' && s[19] == '.' && s[n - 1] == 'Z' && detail::is_digit(s[17]) &&
+          detail::is_digit(s[18])) {
+        const unsigned second = static_cast<unsigned>(s[17] - '0') * 10 + static_cast<unsigned>(s[18] - '0');
+        std::int64_t frac = 0;
+        bool digits = true;
+        for (std::size_t k = 20; k + 1 < n; ++k) {
+          digits = digits && detail::is_digit(s[k]);
+          frac = frac * 10 + (s[k] - '0');
+        }
+        if (digits && second <= 60) {
+          constexpr std::int64_t scale[] = {1000000000, 100000000, 10000000, 1000000, 100000, 10000, 1000, 100, 10, 1};
+          return detail::iso8601_ns(e.base_s + second, frac * scale[n - 21]);
+        }
+      }
       std::size_t i = 16;
       std::int64_t rest_s = 0, frac_ns = 0;
       if (!detail::iso8601_tail(s, i, rest_s, frac_ns) || i != s.size()) return std::nullopt;

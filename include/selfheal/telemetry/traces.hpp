@@ -63,28 +63,6 @@
 namespace selfheal::telemetry {
 
 namespace detail {
-/// A 64-bit hash of a short string, 8 bytes a step (ids and names are short): no library call.
-[[nodiscard, gnu::always_inline]] inline std::uint64_t short_hash(std::string_view s, std::uint64_t seed = 0) noexcept {
-  const auto mix = [](std::uint64_t x) noexcept {
-    x *= 0xbf58476d1ce4e5b9ull;
-    return x ^ (x >> 31);
-  };
-  // the seed is mixed before any data meets it: seed ^ data alone would make ("1", 1) == ("2", 2)
-  std::uint64_t h = mix(0x9E3779B97F4A7C15ull ^ seed) ^ (s.size() * 0xff51afd7ed558ccdull);
-  const char* p = s.data();
-  std::size_t n = s.size();
-  for (; n >= 8; p += 8, n -= 8) {
-    std::uint64_t v;
-    std::memcpy(&v, p, 8);
-    h = mix(h ^ v) * 0x94d049bb133111ebull;
-  }
-  if (n != 0) {
-    std::uint64_t v = 0;
-    std::memcpy(&v, p, n);
-    h = mix(h ^ v);
-  }
-  return mix(h ^ (h >> 29));
-}
 /// An execution's path from its beats as logged: in time order when every beat has a time (a
 /// stable sort, so equal times keep log order), each beat once, at its first occurrence. Returns
 /// the execution's start: the earlier of `first_ns` and its first beat. `Step` has `label` and
@@ -781,10 +759,22 @@ class trace_table {
 
   [[nodiscard]] std::string sequence_name(std::uint32_t s) const { return s == no_sequence ? "(none)" : sequences_[s]; }
 
+  /// The table's id of label `l` (every label of every batch comes through here): by a hash of
+  /// its three strings, checked against the label itself; two labels with one hash (rare) are told
+  /// apart in `label_collisions_`.
   std::uint32_t global_label(const path_step& l) {
-    auto [it, fresh] = label_ids_.emplace(l, static_cast<std::uint32_t>(labels_.size()));
-    if (fresh) labels_.push_back(l);
-    return it->second;
+    const std::uint64_t h = detail::short_hash(l.handler, detail::short_hash(l.topic, detail::short_hash(l.beat)));
+    const std::uint32_t id = label_index_.find(h);
+    if (id != detail::u64_index::none) {
+      if (labels_[id] == l) return id;
+      auto [it, fresh] = label_collisions_.emplace(l, static_cast<std::uint32_t>(labels_.size()));
+      if (fresh) labels_.push_back(l);
+      return it->second;
+    }
+    const auto fresh_id = static_cast<std::uint32_t>(labels_.size());
+    label_index_.set(h, fresh_id);
+    labels_.push_back(l);
+    return fresh_id;
   }
   std::uint32_t global_sequence(const std::string& s) {
     auto [it, fresh] = sequence_ids_.emplace(s, static_cast<std::uint32_t>(sequences_.size()));
@@ -886,7 +876,8 @@ class trace_table {
   }
 
   trace_limits limits_;
-  std::map<path_step, std::uint32_t> label_ids_;
+  detail::u64_index label_index_;                     // label hash → id (the first label with that hash)
+  std::map<path_step, std::uint32_t> label_collisions_;  // the other labels with a hash already taken
   std::vector<path_step> labels_;
   std::map<std::string, std::uint32_t> sequence_ids_;
   std::vector<std::string> sequences_;
