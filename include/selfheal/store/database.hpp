@@ -80,17 +80,7 @@ namespace selfheal::store {
 /// and `rc`: the text of every store error.
 [[nodiscard]] inline tl::unexpected<error> sqlite_error(int rc, std::string_view what, std::string_view sql, std::string_view message) {
   std::string msg(what);
-  if (!sql.empty()) {
-    std::string one;
-    for (char c : sql.substr(0, 200)) {
-      const bool space = c == '\n' || c == '\t' || c == '\r' || c == ' ';
-      if (space && (one.empty() || one.back() == ' ')) continue;
-      one += space ? ' ' : c;
-    }
-    while (!one.empty() && one.back() == ' ') one.pop_back();
-    if (one.size() > 80) one = one.substr(0, 77) + "...";
-    msg += " '" + one + "'";
-  }
+  if (!sql.empty()) msg += " '" + shorten_sql(sql) + "'";
   msg += ": ";
   msg += message;
   msg += " (sqlite code " + std::to_string(rc) + ")";

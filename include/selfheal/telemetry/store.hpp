@@ -187,6 +187,8 @@ inline result<void> require_record(store::database& db, std::string_view record_
 }  // namespace detail
 
 namespace detail {
+inline result<void> insert_paths(store::database& db, const std::string& id, std::span<const execution_path> paths);
+
 inline result<void> store_traces(store::database& db, const std::string& id, const trace_summary& t) {
   auto run = db.prepare(
       "INSERT INTO telemetry_traces(record_id, executions, incomplete, evicted, untraced_beats, carried, paths_replaced) "
@@ -195,13 +197,18 @@ inline result<void> store_traces(store::database& db, const std::string& id, con
   run->bind(1, id).bind(2, t.executions).bind(3, t.incomplete).bind(4, t.evicted).bind(5, t.untraced_beats)
       .bind(6, t.carried).bind(7, t.paths_replaced);
   if (auto r = run->exec(); !r) return r;
+  return insert_paths(db, id, t.paths);
+}
+
+/// Appends execution paths (and their steps) to record `id`.
+inline result<void> insert_paths(store::database& db, const std::string& id, std::span<const execution_path> paths) {
   auto path = db.prepare(
       "INSERT INTO telemetry_paths(record_id, sequence, rest, executions, failed, incomplete, first_ns, last_ns) "
       "VALUES (?1,?2,?3,?4,?5,?6,?7,?8)");
   if (!path) return pass(path);
   auto step = db.prepare("INSERT INTO telemetry_path_steps(path_id, position, beat, topic, handler) VALUES (?1,?2,?3,?4,?5)");
   if (!step) return pass(step);
-  for (const auto& p : t.paths) {
+  for (const auto& p : paths) {
     path->bind(1, id).bind(2, p.sequence).bind(3, std::int64_t{p.rest}).bind(4, p.executions).bind(5, p.failed)
         .bind(6, p.incomplete);
     bind_time(*path, 7, p.first_ns);

@@ -170,25 +170,7 @@ struct committed_message {
     if (auto r = err->exec(); !r) return r;
   }
   const auto& t = agg.traces;
-  auto path = db.prepare(
-      "INSERT INTO telemetry_paths(record_id, sequence, rest, executions, failed, incomplete, first_ns, last_ns) "
-      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8)");
-  if (!path) return tl::unexpected(path.error());
-  auto step = db.prepare("INSERT INTO telemetry_path_steps(path_id, position, beat, topic, handler) VALUES (?1,?2,?3,?4,?5)");
-  if (!step) return tl::unexpected(step.error());
-  for (const auto& p : t.paths) {
-    path->bind(1, record_id).bind(2, p.sequence).bind(3, std::int64_t{p.rest}).bind(4, p.executions).bind(5, p.failed)
-        .bind(6, p.incomplete);
-    bind_time(*path, 7, p.first_ns);
-    bind_time(*path, 8, p.last_ns);
-    if (auto r = path->exec(); !r) return r;
-    const std::int64_t path_id = db.last_insert_rowid();
-    for (std::size_t i = 0; i < p.steps.size(); ++i) {
-      step->bind(1, path_id).bind(2, static_cast<std::int64_t>(i)).bind(3, p.steps[i].beat).bind(4, p.steps[i].topic)
-          .bind(5, p.steps[i].handler);
-      if (auto r = step->exec(); !r) return r;
-    }
-  }
+  if (auto r = telemetry::detail::insert_paths(db, record_id, t.paths); !r) return r;
   auto traces = db.prepare(
       "UPDATE telemetry_traces SET executions = executions + ?2, incomplete = incomplete + ?3, evicted = evicted + ?4, "
       "untraced_beats = untraced_beats + ?5, carried = carried + ?6, paths_replaced = paths_replaced + ?7 WHERE record_id = ?1");
