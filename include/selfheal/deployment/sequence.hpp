@@ -36,6 +36,7 @@
 #include "selfheal/core/process.hpp"
 #include "selfheal/core/result.hpp"
 #include "selfheal/core/sequence.hpp"
+#include "selfheal/core/temp_folder.hpp"
 #include "selfheal/deployment/config.hpp"
 #include "selfheal/deployment/git_ops.hpp"
 #include "selfheal/deployment/judge.hpp"
@@ -449,15 +450,14 @@ struct create_pull_request {
     auto url = detail::step(s, ctx, "pr", [&](bool) -> result<std::string> {
       std::string u;
       if (!s.config.forge.empty()) {
-        const auto dir = std::filesystem::temp_directory_path() / ("selfheal-pr-" + s.rec.record_id);
-        std::error_code ec;
-        std::filesystem::create_directories(dir, ec);
-        const auto body_file = dir / "body.md";
+        // a private folder: two stores deploying on one machine both have a deployment-1
+        const temp_folder dir("selfheal-pr");
+        if (dir.path().empty()) return fail(errc::io_error, "cannot create a temporary folder for the pull request's body");
+        const auto body_file = dir.path() / "body.md";
         { std::ofstream(body_file) << s.rec.pr->body; }
         auto vals = detail::placeholders(s, s.rec.commit, "");
         vals.emplace_back("body_file", body_file.string());
         auto out = detail::run_command(expand_argv(s.config.forge, vals), s.repo, std::chrono::seconds{120}, "git.forge");
-        std::filesystem::remove_all(dir, ec);
         if (!out) return tl::unexpected(out.error());
         // The forge prints the pull request's address (gh does): its last non-empty line.
         std::string text = out->out;

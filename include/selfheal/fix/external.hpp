@@ -21,6 +21,7 @@
 
 #include "selfheal/core/process.hpp"
 #include "selfheal/core/result.hpp"
+#include "selfheal/core/temp_folder.hpp"
 #include "selfheal/fix/edits.hpp"
 #include "selfheal/fix/input.hpp"
 #include "selfheal/fix/repository.hpp"
@@ -29,23 +30,7 @@ namespace selfheal::fix {
 
 namespace detail {
 
-class temp_folder {
- public:
-  explicit temp_folder(std::string_view prefix) {
-    std::string tmpl = (std::filesystem::temp_directory_path() / (std::string(prefix) + "-XXXXXX")).string();
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  temp_folder(const temp_folder&) = delete;
-  temp_folder& operator=(const temp_folder&) = delete;
-  ~temp_folder() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using selfheal::temp_folder;
 
 /// `{name}` placeholders replaced inside one argv element; an unknown one is an error.
 inline result<std::string> expand_element(std::string_view arg, const std::map<std::string, std::string, std::less<>>& values) {

@@ -29,6 +29,7 @@
 
 #include "selfheal/core/process.hpp"
 #include "selfheal/core/result.hpp"
+#include "selfheal/core/temp_folder.hpp"
 #include "selfheal/fix/cmake.hpp"
 #include "selfheal/fix/config_edit.hpp"
 #include "selfheal/fix/edits.hpp"
@@ -84,22 +85,10 @@ namespace selfheal::fix {
 
 namespace detail {
 
-class scratch_dir {
+/// The scratch folder of one syntax check.
+class scratch_dir : public selfheal::temp_folder {
  public:
-  scratch_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "selfheal-syntax-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-  ~scratch_dir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
+  scratch_dir() : temp_folder("selfheal-syntax") {}
 };
 
 inline std::string first_lines(std::string s, std::size_t max_lines = 6) {
