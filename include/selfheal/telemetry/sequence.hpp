@@ -139,13 +139,7 @@ struct load_log_files {
       std::string prev_record;
       if (plan.path == "-")  // year-less timestamps on standard input: this year
         plan.mtime_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(ctx.now().time_since_epoch()).count();
-      const std::string prefix = content_prefix(plan);
-      plan.utf16 = !plan.gzip && prefix.size() >= 2 &&
-                   ((prefix[0] == '\xFF' && prefix[1] == '\xFE') || (prefix[0] == '\xFE' && prefix[1] == '\xFF'));
-      if (!prefix.empty()) {
-        plan.fingerprint = fingerprint_of(prefix);
-        plan.fingerprint_len = prefix.size();
-      }
+      const std::string prefix = identify_content(plan);
       if (plan.fingerprint_len >= 64) {
         // the same content twice in one run (a file and its compressed copy): read once
         const auto same = std::find_if(seen.begin(), seen.end(), [&](const auto& x) { return x.first == plan.fingerprint; });

@@ -226,6 +226,20 @@ inline constexpr std::size_t fingerprint_bytes = 1024;
   return buf;
 }
 
+/// What a source's first bytes say about it: UTF-16 (a byte-order mark) and its content
+/// fingerprint, the identity that survives renames and rotation. Returns those bytes
+/// (`content_prefix`), which resuming matches against stored states.
+[[nodiscard]] inline std::string identify_content(source_plan& plan) {
+  const std::string prefix = content_prefix(plan);
+  plan.utf16 = !plan.gzip && prefix.size() >= 2 &&
+               ((prefix[0] == '\xFF' && prefix[1] == '\xFE') || (prefix[0] == '\xFE' && prefix[1] == '\xFF'));
+  if (!prefix.empty()) {
+    plan.fingerprint = fingerprint_of(prefix);
+    plan.fingerprint_len = prefix.size();
+  }
+  return prefix;
+}
+
 /// What a previous run recorded about a source (see `store.hpp`'s `last_source_state`).
 struct previous_source {
   std::string identity;

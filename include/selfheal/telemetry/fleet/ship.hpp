@@ -161,13 +161,7 @@ inline result<std::int64_t> save_ship_state(store::database& db, const std::stri
   const std::size_t chunk_bytes = std::clamp<std::size_t>(o.chunk_bytes, 4096, room);
   for (auto& plan : found.sources) {
     if (o.stop != nullptr && o.stop->load()) return {};
-    const std::string prefix = content_prefix(plan);
-    plan.utf16 = !plan.gzip && prefix.size() >= 2 &&
-                 ((prefix[0] == '\xFF' && prefix[1] == '\xFE') || (prefix[0] == '\xFE' && prefix[1] == '\xFF'));
-    if (!prefix.empty()) {
-      plan.fingerprint = fingerprint_of(prefix);
-      plan.fingerprint_len = prefix.size();
-    }
+    const std::string prefix = identify_content(plan);
     std::optional<previous_source> prev;
     std::int64_t state_id = 0;
     std::string identity = host + "/" + plan.identity;
