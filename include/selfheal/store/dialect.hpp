@@ -33,6 +33,19 @@
 
 namespace selfheal::store {
 
+/// The SQL on one line, shortened (as in store errors).
+[[nodiscard]] inline std::string shorten_sql(std::string_view sql) {
+  std::string one;
+  for (char c : sql.substr(0, 200)) {
+    const bool space = c == '\n' || c == '\t' || c == '\r' || c == ' ';
+    if (space && (one.empty() || one.back() == ' ')) continue;
+    one += space ? ' ' : c;
+  }
+  while (!one.empty() && one.back() == ' ') one.pop_back();
+  if (one.size() > 80) one = one.substr(0, 77) + "...";
+  return one;
+}
+
 /// The advisory lock key every PostgreSQL write transaction takes (`BEGIN IMMEDIATE`): "selfheal".
 inline constexpr std::int64_t postgres_writer_lock_key = 0x73656c666865616cLL;
 

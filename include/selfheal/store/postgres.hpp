@@ -33,19 +33,6 @@
 
 namespace selfheal::store {
 
-/// The SQL on one line, shortened (as in store errors).
-[[nodiscard]] inline std::string shorten_sql(std::string_view sql) {
-  std::string one;
-  for (char c : sql.substr(0, 200)) {
-    const bool space = c == '\n' || c == '\t' || c == '\r' || c == ' ';
-    if (space && (one.empty() || one.back() == ' ')) continue;
-    one += space ? ' ' : c;
-  }
-  while (!one.empty() && one.back() == ' ') one.pop_back();
-  if (one.size() > 80) one = one.substr(0, 77) + "...";
-  return one;
-}
-
 /// The one translation of a PostgreSQL failure into `selfheal::error` (`errc::store_error`): what
 /// failed, the statement (its SQL, shortened), the server's message and SQLSTATE.
 [[nodiscard]] inline tl::unexpected<error> postgres_error(std::string_view what, std::string_view sql, std::string_view message,
