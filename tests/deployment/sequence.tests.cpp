@@ -429,8 +429,15 @@ TEST_CASE("kill -9 in the middle of a stage: the resume redeploys that stage onl
   auto step = dep::get_step(*p.db, "deployment-1", "deploy:canary");
   REQUIRE(step);
   CHECK(step->state == "started");
+  REQUIRE(step->at_ns > 0);
+  p.clock.set(selfheal::time_point{} + std::chrono::nanoseconds{step->at_ns} + std::chrono::hours{1});  // the resume, an hour on
   auto second = p.deploy(v, cfg);
   REQUIRE(second);
+  // the killed run's canary may have served the fix already: the stage keeps that first start (what
+  // learning ends "during the anomaly" at), while the stage that ran only now starts now
+  REQUIRE(second->stages.size() == 2);
+  CHECK(second->stages[0].started_ns == step->at_ns);
+  CHECK(second->stages[1].started_ns > step->at_ns + 3'600'000'000'000);
   // the interrupted canary is deployed again (its outcome was never recorded); nothing else twice
   check_single_deploy(p, *second, "canary " + second->merge_commit + "\ncanary " + second->merge_commit + "\nfull " +
                                       second->merge_commit + "\n");

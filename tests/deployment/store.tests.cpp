@@ -105,6 +105,7 @@ TEST_CASE("step states, the open deployment of a validation, the handler's deplo
   auto b = dep::get_step(*db, *id, "branch");
   CHECK(b->state == "done");
   CHECK(b->detail == "selfheal/x");
+  CHECK(b->at_ns == 102'000'000'000);  // when the state was written: a resumed stage keeps its first start
   auto steps = dep::load_steps(*db, *id);
   REQUIRE(steps->size() == 2);
   CHECK((*steps)[1].first == "commit");

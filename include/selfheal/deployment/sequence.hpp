@@ -677,8 +677,13 @@ struct deploy_to_production {
         if (!r) return tl::unexpected(r.error());
         return released_deploy{std::move(s)};
       }
+      // A stage an earlier run began and never finished (killed) may have reached production then:
+      // the stage keeps that first start, so learning's "during the anomaly" ends where the fix
+      // first served, not at the resumed deploy.
+      const std::int64_t interrupted_ns = have->state == "started" ? have->at_ns : 0;
       if (auto r = set_step(*ctx.store, s.rec.record_id, key, "started", "", ctx.now()); !r) return tl::unexpected(r.error());
       auto st = detail::run_stage(s, ctx, *repo, stage, s.rec.merge_commit, *baseline);
+      if (st && interrupted_ns > 0) st->started_ns = std::min(st->started_ns, interrupted_ns);
       if (!st) {
         static_cast<void>(set_step(*ctx.store, s.rec.record_id, key, "failed", st.error().detail, ctx.now()));
         stage_result failed;
@@ -686,6 +691,7 @@ struct deploy_to_production {
         failed.commit = s.rec.merge_commit;
         failed.verdict = "fail";
         failed.started_ns = failed.finished_ns = detail::to_ns(ctx.now());
+        if (interrupted_ns > 0) failed.started_ns = interrupted_ns;
         s.rec.stages.push_back(failed);
         s.rollback_needed = true;
         s.rollback_reason = st.error().detail;

@@ -211,6 +211,7 @@ inline void write_metrics_json(json_writer& w, const std::vector<metric_verdict>
 struct step_state {
   std::string state;   ///< started | done | failed; empty when the step never began
   std::string detail;
+  std::int64_t at_ns = 0;  ///< when the state was written
 };
 
 [[nodiscard]] inline result<void> set_step(store::database& db, std::string_view record_id, std::string_view step,
@@ -229,9 +230,9 @@ struct step_state {
 
 [[nodiscard]] inline result<step_state> get_step(store::database& db, std::string_view record_id, std::string_view step) {
   if (auto m = migrate_deployment(db); !m) return tl::unexpected(m.error());
-  auto row = db.query_one("SELECT state, detail FROM deployment_steps WHERE record_id=?1 AND step=?2",
+  auto row = db.query_one("SELECT state, detail, updated_at_ns FROM deployment_steps WHERE record_id=?1 AND step=?2",
                           [&](store::statement& q) { q.bind(1, record_id).bind(2, step); },
-                          [](const store::statement& st) { return step_state{st.column_text(0), st.column_text(1)}; });
+                          [](const store::statement& st) { return step_state{st.column_text(0), st.column_text(1), st.column_int(2)}; });
   if (!row) return detail::pass(row);
   return row->value_or(step_state{});
 }
@@ -240,9 +241,10 @@ struct step_state {
 [[nodiscard]] inline result<std::vector<std::pair<std::string, step_state>>> load_steps(store::database& db,
                                                                                        std::string_view record_id) {
   if (auto m = migrate_deployment(db); !m) return tl::unexpected(m.error());
-  return db.query("SELECT step, state, detail FROM deployment_steps WHERE record_id=?1 ORDER BY rowid",
+  return db.query("SELECT step, state, detail, updated_at_ns FROM deployment_steps WHERE record_id=?1 ORDER BY rowid",
                   [&](store::statement& q) { q.bind(1, record_id); }, [](const store::statement& st) {
-                    return std::pair<std::string, step_state>{st.column_text(0), step_state{st.column_text(1), st.column_text(2)}};
+                    return std::pair<std::string, step_state>{st.column_text(0),
+                                                              step_state{st.column_text(1), st.column_text(2), st.column_int(3)}};
                   });
 }
 
