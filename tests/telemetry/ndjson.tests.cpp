@@ -234,6 +234,19 @@ TEST_CASE("the flat-object fast path reads exactly what On-Demand reads", "[tele
   corpus.push_back(R"({"ctx":{1:2},"handler":"number key"})");
   corpus.push_back(R"({"ctx":["a" "b"],"handler":"no comma"})");
   corpus.push_back(R"({"ctx":{"a\"b":"c\\"},"handler":"escaped key inside"})");
+  // the bracket skip: brackets and quotes inside strings, raw control characters, escapes (the exact
+  // loop), and strings crossing its 64-byte blocks at every offset
+  corpus.push_back(R"({"ctx":{"s":"has } and ] and { inside","t":["[",{"u":"}"}]},"handler":"brackets in strings"})");
+  corpus.push_back("{\"ctx\":{\"a\":\"x\ty\"},\"handler\":\"raw tab in a string\"}");
+  corpus.push_back("{\"ctx\":{\"a\":\t1\r},\"handler\":\"tab and CR between tokens\"}");
+  corpus.push_back("{\"ctx\":{\"a\":\"x\ny\"},\"handler\":\"newline in a string\"}");
+  corpus.push_back(R"({"ctx":{"a":"esc " q ] }"},"handler":"escaped quote inside"})");
+  corpus.push_back(R"({"ctx":{"a":[1,2]},"handler":"h","error":"after " the context"})");
+  corpus.push_back(R"({"ctx":{"a":[1,2}},"handler":"mismatched close"})");
+  corpus.push_back(R"({"ctx":{"a":[1,2]]},"handler":"one close too many"})");
+  for (int pad = 40; pad < 90; pad += 7)
+    corpus.push_back("{\"ctx\":{\"k\":\"" + std::string(static_cast<std::size_t>(pad), 'y') + "}\",\"l\":[\"" +
+                     std::string(static_cast<std::size_t>(pad / 2), 'z') + "\",{}]},\"handler\":\"pad" + std::to_string(pad) + "\"}");
   for (const int depth : {31, 32, 33}) {  // the fast path skips up to 32 levels (then On-Demand)
     std::string line = "{\"deep\":";
     for (int i = 0; i < depth; ++i) line += i % 2 ? "[" : "{\"k\":";
@@ -316,4 +329,15 @@ TEST_CASE("nested context values, long escaped lines and unterminated last lines
   CHECK(c.events[0].duration == 2.0);
   CHECK(c.events[1].error == std::string(6000, 'x') + "\"q\"");
   CHECK(c.events[3].handler == "h");
+
+  // a context longer than one 64-byte block, with brackets inside its strings
+  const std::string wide = R"({"handler":"w","ctx":{"note":")" + std::string(70, 'n') + R"( ] } [ {","tags":["x","y"],"o":{"p":[1,{}]}},"durationMs":3})";
+  buf = wide + "\n";
+  buf.append(tel::chunk_padding, ' ');
+  tel::ndjson_parser q;
+  collect d;
+  CHECK(q.parse(tel::padded_view::of(buf, wide.size() + 1), 1, d) == 1);
+  CHECK(q.fast_lines() == 1);
+  REQUIRE(d.events.size() == 1);
+  CHECK(d.events[0].duration == 3.0);
 }

@@ -584,11 +584,99 @@ class ndjson_parser {
     skip_ws(x, le);
     return true;
   }
-  /// Skips one strictly valid JSON value of any kind at `p` (containers nested up to `depth`
-  /// levels); `p` moves past it. One loop with the open containers as a bit stack (no recursion:
-  /// this runs for every nested `ctx`-like field of every line), each scalar, key and separator
-  /// checked as strictly as a parser would, so a line it accepts is valid JSON.
+  /// Skips the value of a field the event does not read (`ctx`-like objects and arrays nested up
+  /// to `depth` levels, or a scalar); `p` moves past it. A container is skipped as On-Demand skips
+  /// a value it is not asked for: by its brackets, 64 bytes at a time, without checking the grammar
+  /// inside (On-Demand accepts `{"a" 1}` there too, and the differential test pins that the two
+  /// agree); strings are still exact (their quotes, no raw control character, no line end inside
+  /// the value). A container holding a backslash takes the exact loop below.
   static bool skip_value(const char*& p, const char* le, int depth) noexcept {
+#if defined(__SSE2__)
+    if (p < le && (*p == '{' || *p == '[')) {
+      switch (skip_container(p, le, depth)) {
+        case skipped::yes: return true;
+        case skipped::no: return false;
+        case skipped::escapes: break;
+      }
+    }
+#endif
+    return skip_value_exact(p, le, depth);
+  }
+
+#if defined(__SSE2__)
+  enum class skipped { yes, no, escapes };
+
+  /// Bit i of each mask: byte i of the 64 at `x` is a quote, a backslash, `{` or `[`, `}` or `]`, a
+  /// control character, a tab or carriage return.
+  struct block_bits {
+    std::uint64_t quote = 0, backslash = 0, open = 0, close = 0, control = 0, blank = 0;
+  };
+  [[gnu::always_inline]] static block_bits classify(const char* x) noexcept {
+    block_bits b;
+    const auto bits = [](__m128i m, int at) { return static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(m))) << at; };
+    for (int at = 0; at < 64; at += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + at));
+      const __m128i lower = _mm_or_si128(v, _mm_set1_epi8(0x20));  // '[' -> '{', ']' -> '}'
+      b.quote |= bits(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), at);
+      b.backslash |= bits(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')), at);
+      b.open |= bits(_mm_cmpeq_epi8(lower, _mm_set1_epi8('{')), at);
+      b.close |= bits(_mm_cmpeq_epi8(lower, _mm_set1_epi8('}')), at);
+      b.control |= bits(_mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f)), at);
+      b.blank |= bits(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))), at);
+    }
+    return b;
+  }
+  /// Bit i: an odd number of bits at or below i are set in `q` (inside a string, from its opening
+  /// quote to before its closing one).
+  [[gnu::always_inline]] static std::uint64_t prefix_xor(std::uint64_t q) noexcept {
+    for (int shift = 1; shift < 64; shift <<= 1) q ^= q << shift;
+    return q;
+  }
+  /// The object or array at `p` by its brackets (see `skip_value`).
+  static skipped skip_container(const char*& p, const char* le, int depth) noexcept {
+    const char* x = p;
+    std::uint64_t objects = 0;  // bit i: the container at level i + 1 is an object
+    int level = 0;
+    std::uint64_t carried = 0;  // all ones when the previous block ended inside a string
+    const int max_level = std::min(depth, 64);
+    while (x < le) {
+      const auto left = static_cast<std::size_t>(le - x);
+      const std::uint64_t valid = left >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << left) - 1;
+      const block_bits b = classify(x);  // reads up to 63 bytes past `le`: the chunk's padding
+      const std::uint64_t in_string = prefix_xor(b.quote & valid) ^ carried;
+      const std::uint64_t escapes = b.backslash & valid;
+      // a raw control character in a string, or one other than a blank outside (a newline: the line ended)
+      const std::uint64_t bad = b.control & (in_string | ~b.blank) & valid;
+      for (std::uint64_t brackets = (b.open | b.close) & ~in_string & valid; brackets != 0; brackets &= brackets - 1) {
+        const int i = __builtin_ctzll(brackets);
+        const std::uint64_t before = (std::uint64_t{1} << i) - 1;
+        if (escapes & before) return skipped::escapes;
+        if (bad & before) return skipped::no;
+        const char c = x[i];
+        if (c == '{' || c == '[') {
+          if (level >= max_level) return skipped::no;
+          objects = (objects & ~(std::uint64_t{1} << level)) | (std::uint64_t{c == '{'} << level);
+          ++level;
+          continue;
+        }
+        if (level == 0 || (((objects >> (level - 1)) & 1u) != 0) != (c == '}')) return skipped::no;
+        if (--level == 0) {
+          p = x + i + 1;
+          return skipped::yes;
+        }
+      }
+      if (escapes) return skipped::escapes;
+      if (bad) return skipped::no;
+      carried = (in_string >> 63) != 0 ? ~std::uint64_t{0} : 0;
+      x += 64;
+    }
+    return skipped::no;
+  }
+#endif
+
+  /// `skip_value` for any value, each scalar, key and separator checked as strictly as a parser
+  /// would. One loop with the open containers as a bit stack (no recursion).
+  static bool skip_value_exact(const char*& p, const char* le, int depth) noexcept {
     const char* x = p;
     std::uint64_t objects = 0;  // bit i: the container at level i + 1 is an object
     int level = 0;
