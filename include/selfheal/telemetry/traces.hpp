@@ -592,7 +592,56 @@ class trace_table {
       bool implicit = false;                 // no sequence-started: ends by idle gap or end of input too
       std::int64_t last_ns = no_time;        // its latest beat
     };
-    std::unordered_map<std::uint64_t, open_execution> open_;
+    /// The open executions by key: one dense array (removal moves the last one into the hole) and
+    /// a flat index, so a lookup is one probe and no execution costs a node allocation; the step
+    /// lists of closed executions are kept for new ones (their capacity with them).
+    class open_set {
+     public:
+      [[nodiscard]] open_execution* find(std::uint64_t key) noexcept {
+        const auto at = index_.find(key);
+        return at == detail::u64_index::none ? nullptr : &items_[at].second;
+      }
+      /// A new execution under `key` (absent), from `x`'s fields; `x.steps` is appended to a kept list.
+      open_execution& insert(std::uint64_t key, open_execution x) {
+        std::vector<trace_batch::step> steps;
+        if (!spare_.empty()) {
+          steps = std::move(spare_.back());
+          spare_.pop_back();
+        }
+        steps.insert(steps.end(), x.steps.begin(), x.steps.end());
+        x.steps = std::move(steps);
+        index_.set(key, static_cast<std::uint32_t>(items_.size()));
+        items_.emplace_back(key, std::move(x));
+        return items_.back().second;
+      }
+      void erase(std::uint64_t key) {
+        const auto at = index_.find(key);
+        if (at == detail::u64_index::none) return;
+        index_.erase(key);
+        auto& steps = items_[at].second.steps;
+        steps.clear();
+        if (spare_.size() < 4096) spare_.push_back(std::move(steps));
+        if (at + 1 != items_.size()) {
+          items_[at] = std::move(items_.back());
+          index_.set(items_[at].first, at);
+        }
+        items_.pop_back();
+      }
+      [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
+      [[nodiscard]] bool empty() const noexcept { return items_.empty(); }
+      /// (key, execution) pairs, in no particular order.
+      [[nodiscard]] std::vector<std::pair<std::uint64_t, open_execution>>& items() noexcept { return items_; }
+      void clear() {
+        for (const auto& [key, x] : items_) index_.erase(key);
+        items_.clear();
+      }
+
+     private:
+      std::vector<std::pair<std::uint64_t, open_execution>> items_;
+      detail::u64_index index_;
+      std::vector<std::vector<trace_batch::step>> spare_;
+    };
+    open_set open_;
     std::deque<std::pair<std::uint64_t, std::uint64_t>> order_;  // (key, serial), oldest first
     std::uint64_t serial_ = 0;
     std::int64_t now_ns_ = no_time;          // the latest beat time seen in the file
@@ -616,14 +665,15 @@ class trace_table {
       untraced_beats_ += b.headless_beats;  // nothing to attach them to: the common case of logs without sequences
     } else {
       for (const auto& h : b.others) {
-        auto it = file.open_.find(h.key);
-        if (it == file.open_.end() && h.alt_key != 0) it = file.open_.find(h.alt_key);
-        if (it == file.open_.end()) {
+        std::uint64_t key = h.key;
+        auto* x = file.open_.find(key);
+        if (x == nullptr && h.alt_key != 0) x = file.open_.find(key = h.alt_key);
+        if (x == nullptr) {
           if (h.label != trace_batch::no_label) ++untraced_beats_;
           continue;
         }
-        if (h.label == trace_batch::no_label) close(file, it, h.failed, true);
-        else add_step(file, it->second, {label_map_[h.label], h.ts_ns});
+        if (h.label == trace_batch::no_label) close(file, key, *x, h.failed, true);
+        else add_step(file, *x, {label_map_[h.label], h.ts_ns});
       }
     }
     for (const auto& p : b.finished) {
@@ -639,12 +689,11 @@ class trace_table {
         apply_implicit(file, b, f, seq);
         continue;
       }
-      if (auto it = file.open_.find(f.key); it != file.open_.end()) close(file, it, false, false);  // id reused
-      file_state::open_execution x{seq, f.first_ns, file.serial_++, {}, false, no_time};
+      if (auto* old = file.open_.find(f.key)) close(file, f.key, *old, false, false);  // id reused
+      auto& x = file.open_.insert(f.key, {seq, f.first_ns, file.serial_++, {}, false, no_time});
       for (auto i = f.begin; i < f.end; ++i) x.steps.push_back({label_map_[b.steps[i].label], b.steps[i].ts_ns});
       for (const auto& st : x.steps) file.now_ns_ = latest(file.now_ns_, st.ts_ns);
       file.order_.emplace_back(f.key, x.serial);
-      file.open_.emplace(f.key, std::move(x));
       evict(file);
     }
     close_idle(file);
@@ -658,7 +707,8 @@ class trace_table {
                                    file.serial_++, {}, false, no_time};
       for (const auto& [st, ts] : c.steps) x.steps.push_back({global_label(st), ts});
       file.order_.emplace_back(c.key, x.serial);
-      file.open_.insert_or_assign(c.key, std::move(x));
+      file.open_.erase(c.key);
+      file.open_.insert(c.key, std::move(x));
     }
     evict(file);
   }
@@ -666,17 +716,15 @@ class trace_table {
   /// Hands over what is still open in `file` for the run that resumes it (not counted here),
   /// sorted by key. Executions without `sequence-started` end with the input instead: counted.
   [[nodiscard]] std::vector<carried_execution> carry(file_state& file) {
-    for (auto it = file.open_.begin(); it != file.open_.end();) {
-      if (it->second.implicit) {
-        record(it->second, false, false);
-        it = file.open_.erase(it);
-      } else {
-        ++it;
-      }
+    for (std::size_t i = file.open_.size(); i-- > 0;) {  // (from the back: an erase moves the last item into i)
+      auto& [key, x] = file.open_.items()[i];
+      if (!x.implicit) continue;
+      record(x, false, false);
+      file.open_.erase(key);
     }
     std::vector<carried_execution> out;
     out.reserve(file.open_.size());
-    for (auto& [key, x] : file.open_) {
+    for (auto& [key, x] : file.open_.items()) {
       carried_execution c;
       c.key = key;
       c.sequence = x.sequence == no_sequence ? std::string() : sequences_[x.sequence];
@@ -694,7 +742,10 @@ class trace_table {
   /// Closes what is still open in `file` as incomplete (its data ended); an execution without
   /// `sequence-started` ends with its input, so it is complete.
   void end_file(file_state& file) {
-    while (!file.open_.empty()) close(file, file.open_.begin(), false, file.open_.begin()->second.implicit);
+    while (!file.open_.empty()) {
+      auto& [key, x] = file.open_.items().back();
+      close(file, key, x, false, x.implicit);
+    }
     file.order_.clear();
   }
 
@@ -782,13 +833,11 @@ class trace_table {
     return it->second;
   }
 
-  void close(file_state& file, std::unordered_map<std::uint64_t, file_state::open_execution>::iterator it, bool failed,
-             bool complete) {
-    record(it->second, failed, !complete);
-    file.open_.erase(it);
+  /// Counts `x`, open under `key`, and removes it (`x` is gone after).
+  void close(file_state& file, std::uint64_t key, file_state::open_execution& x, bool failed, bool complete) {
+    record(x, failed, !complete);
+    file.open_.erase(key);
   }
-
-  using open_iterator = std::unordered_map<std::uint64_t, file_state::open_execution>::iterator;
 
   void add_step(file_state& file, file_state::open_execution& x, trace_batch::step st) {
     x.steps.push_back(st);
@@ -805,29 +854,28 @@ class trace_table {
       if (b.steps[i].ts_ns != no_time) {
         first = first == no_time ? b.steps[i].ts_ns : std::min(first, b.steps[i].ts_ns);
       }
-    auto it = file.open_.find(f.corr_key);
-    if (file.explicit_ && (it == file.open_.end() || it->second.implicit)) {
+    std::uint64_t key = f.corr_key;
+    auto* x = file.open_.find(key);
+    if (file.explicit_ && (x == nullptr || x->implicit)) {
       // a file that logs sequence-started: beats outside a started execution are not guessed at
       untraced_beats_ += f.end - f.begin;
       return;
     }
-    if (it == file.open_.end() || it->second.implicit) {
-      it = file.open_.find(f.key);
-      if (it != file.open_.end() && first != no_time && it->second.last_ns != no_time &&
-          first - it->second.last_ns > limits_.idle_timeout_ns) {
-        close(file, it, false, true);  // idle too long: that execution ended
-        it = file.open_.end();
+    if (x == nullptr || x->implicit) {
+      x = file.open_.find(key = f.key);
+      if (x != nullptr && first != no_time && x->last_ns != no_time && first - x->last_ns > limits_.idle_timeout_ns) {
+        close(file, key, *x, false, true);  // idle too long: that execution ended
+        x = nullptr;
       }
     }
-    if (it == file.open_.end()) {
-      file_state::open_execution x{seq, no_time, file.serial_++, {}, true, no_time};
-      file.order_.emplace_back(f.key, x.serial);
-      it = file.open_.emplace(f.key, std::move(x)).first;
-    } else if (it->second.sequence == no_sequence) {
-      it->second.sequence = seq;
+    if (x == nullptr) {
+      x = &file.open_.insert(key, {seq, no_time, file.serial_++, {}, true, no_time});
+      file.order_.emplace_back(key, x->serial);
+    } else if (x->sequence == no_sequence) {
+      x->sequence = seq;
     }
-    for (auto i = f.begin; i < f.end; ++i) add_step(file, it->second, {label_map_[b.steps[i].label], b.steps[i].ts_ns});
-    if (f.ended) close(file, it, f.failed, true);
+    for (auto i = f.begin; i < f.end; ++i) add_step(file, *x, {label_map_[b.steps[i].label], b.steps[i].ts_ns});
+    if (f.ended) close(file, key, *x, f.failed, true);
     else evict(file);
   }
 
@@ -837,15 +885,14 @@ class trace_table {
     if (file.now_ns_ == no_time) return;
     while (!file.order_.empty()) {
       const auto [key, serial] = file.order_.front();
-      auto it = file.open_.find(key);
-      if (it == file.open_.end() || it->second.serial != serial) {
+      auto* x = file.open_.find(key);
+      if (x == nullptr || x->serial != serial) {
         file.order_.pop_front();
         continue;
       }
-      const auto& x = it->second;
-      if (!x.implicit || x.last_ns == no_time || file.now_ns_ - x.last_ns <= limits_.idle_timeout_ns) break;
+      if (!x->implicit || x->last_ns == no_time || file.now_ns_ - x->last_ns <= limits_.idle_timeout_ns) break;
       file.order_.pop_front();
-      close(file, it, false, true);
+      close(file, key, *x, false, true);
     }
   }
 
@@ -853,16 +900,16 @@ class trace_table {
     while (file.open_.size() > limits_.max_open && !file.order_.empty()) {
       const auto [key, serial] = file.order_.front();
       file.order_.pop_front();
-      auto it = file.open_.find(key);
-      if (it == file.open_.end() || it->second.serial != serial) continue;  // closed since
+      auto* x = file.open_.find(key);
+      if (x == nullptr || x->serial != serial) continue;  // closed since
       ++evicted_;
-      close(file, it, false, false);
+      close(file, key, *x, false, false);
     }
     // the queue also holds closed executions: compact it when they dominate
     if (file.order_.size() > 2 * file.open_.size() + 1024) {
       std::deque<std::pair<std::uint64_t, std::uint64_t>> live;
       for (const auto& [key, serial] : file.order_)
-        if (auto it = file.open_.find(key); it != file.open_.end() && it->second.serial == serial) live.emplace_back(key, serial);
+        if (const auto* x = file.open_.find(key); x != nullptr && x->serial == serial) live.emplace_back(key, serial);
       file.order_ = std::move(live);
     }
   }
