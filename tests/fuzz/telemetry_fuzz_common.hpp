@@ -19,7 +19,8 @@ namespace selfheal_fuzz {
 struct sink {
   selfheal::telemetry::partial_aggregate agg;
   selfheal::telemetry::event_normalizer norm{agg.names};
-  selfheal::telemetry::trace_builder traces;
+  selfheal::telemetry::trace_table table;
+  selfheal::telemetry::trace_builder traces{table.labels(), agg.names};
   std::uint64_t events = 0;
   std::uint64_t bad_lines = 0;
   std::uint64_t last_line = 0;
@@ -40,9 +41,8 @@ struct sink {
   }
   /// Joins the traced executions as the reducer does and checks that every one is counted once.
   void finish_traces() {
-    selfheal::telemetry::trace_table table;
     selfheal::telemetry::trace_table::file_state file;
-    table.apply(file, traces.finish(agg.names));
+    table.apply(file, traces.finish());
     table.end_file(file);
     const auto t = table.summary();
     std::uint64_t counted = 0;

@@ -419,7 +419,7 @@ class ingest_engine {
 
   void work(partial_aggregate& agg) {
     ndjson_parser json;
-    trace_builder traces(opt_.traces.idle_timeout_ns);
+    trace_builder traces(traces_.labels(), agg.names, opt_.traces.idle_timeout_ns);
     std::vector<scrubbed_line> scrubbed;
     event_normalizer norm(agg.names);
     std::unique_lock lock(mu_);
@@ -445,7 +445,7 @@ class ingest_engine {
         r.first_line.assign(d.substr(0, std::min<std::size_t>(d.find('\n'), 160)));
       }
       r.pairing = sink.norm.take_pairing();
-      r.traces = traces.finish(agg.names);
+      r.traces = traces.finish();
       lock.lock();
       if (t->data) free_.push_back(std::move(t->data));
       reduce(std::move(r));

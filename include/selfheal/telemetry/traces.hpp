@@ -50,6 +50,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -335,6 +336,51 @@ class path_counter {
 /// started but are still open, as fragments in first-seen order; and every other beat or end event
 /// with a correlation id ("headless": it belongs to an execution that started earlier, or to
 /// none), in input order.
+/// The run's beat labels (beat, topic, handler), one id each, shared by every worker's builder and
+/// the table: a worker asks for a label's id the first time it meets it in the run (then it keeps
+/// the id), so no task sends its labels as strings and no reducer hashes them again. Ids are given
+/// in the order workers first ask, which varies between runs with several workers; nothing counted
+/// or printed depends on an id's value (paths are compared and sorted by their labels).
+class label_registry {
+ public:
+  static constexpr std::uint32_t none = detail::u64_index::none;
+  /// The id of the label, given now if it has none: by a hash of its three strings, checked against
+  /// the label itself (two labels with one hash, rare, are told apart in `collisions_`).
+  std::uint32_t id(std::string_view handler, std::string_view beat, std::string_view topic) {
+    const std::uint64_t h = detail::short_hash(handler, detail::short_hash(topic, detail::short_hash(beat)));
+    const std::lock_guard lock(mu_);
+    const std::uint32_t found = index_.find(h);
+    if (found == none) {
+      const auto fresh_id = static_cast<std::uint32_t>(labels_.size());
+      index_.set(h, fresh_id);
+      labels_.push_back({std::string(beat), std::string(topic), std::string(handler)});
+      return fresh_id;
+    }
+    const auto& l = labels_[found];
+    if (l.handler == handler && l.beat == beat && l.topic == topic) return found;
+    auto [it, fresh] = collisions_.emplace(path_step{std::string(beat), std::string(topic), std::string(handler)},
+                                           static_cast<std::uint32_t>(labels_.size()));
+    if (fresh) labels_.push_back(it->first);
+    return it->second;
+  }
+  std::uint32_t id(const path_step& l) { return id(l.handler, l.beat, l.topic); }
+  [[nodiscard]] path_step at(std::uint32_t id) const {
+    const std::lock_guard lock(mu_);
+    return labels_[id];
+  }
+  /// Every label so far, by id.
+  [[nodiscard]] std::vector<path_step> all() const {
+    const std::lock_guard lock(mu_);
+    return labels_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  detail::u64_index index_;                        // label hash → id (the first label with that hash)
+  std::map<path_step, std::uint32_t> collisions_;  // the other labels with a hash already taken
+  std::vector<path_step> labels_;
+};
+
 struct trace_batch {
   static constexpr std::uint32_t no_sequence = 0xffffffffu;
   static constexpr std::uint32_t no_label = 0xffffffffu;
@@ -348,7 +394,7 @@ struct trace_batch {
     bool ended = false, failed = false;      ///< implicit only: its sequence-completed/-failed came in the task
   };
   struct step {
-    std::uint32_t label = 0;                 ///< index into `labels`
+    std::uint32_t label = 0;                 ///< the run's label id (`label_registry`)
     std::int64_t ts_ns = no_time;
   };
   struct headless {
@@ -361,30 +407,30 @@ struct trace_batch {
   /// Executions that started and ended in the task, counted by path here (in parallel).
   struct finished_path {
     std::uint32_t sequence = no_sequence;
-    std::uint32_t begin = 0, end = 0;        ///< its labels: `finished_labels[begin, end)`
+    std::uint32_t begin = 0, end = 0;        ///< its label ids: `finished_labels[begin, end)`
     std::uint64_t executions = 0, failed = 0;
     std::int64_t first_ns = no_time, last_ns = no_time;  ///< earliest / latest start
   };
-  std::vector<path_step> labels;
   std::vector<std::string> sequences;
   std::vector<fragment> fragments;           ///< executions still open at the end of the task
   std::vector<step> steps;
   std::vector<headless> others;
   std::uint64_t headless_beats = 0;          ///< beats among `others`
   std::vector<finished_path> finished;
-  std::vector<std::uint32_t> finished_labels;  ///< indexes into `labels`, of every finished path
+  std::vector<std::uint32_t> finished_labels;  ///< label ids of every finished path
 };
 
 /// A worker's per-task grouping of beat events by correlation id. `add` is on the ingest's hot
 /// path: events without a correlation id or of kind `other` leave after two compares, and until the
 /// task sees a sequence-started event, a beat costs a hash and an append (no table probe).
-/// Reused across a worker's tasks, so its tables keep their capacity.
+/// Reused across a worker's tasks, so its tables keep their capacity, and its labels their run-wide
+/// ids (`labels`, the table's registry); `names` is the worker's interner (handler and sequence ids).
 class trace_builder {
   static constexpr std::uint32_t none = 0xffffffffu;
 
  public:
-  explicit trace_builder(std::int64_t idle_timeout_ns = trace_limits{}.idle_timeout_ns) noexcept
-      : idle_timeout_ns_(idle_timeout_ns) {}
+  trace_builder(label_registry& labels, const interner& names, std::int64_t idle_timeout_ns = trace_limits{}.idle_timeout_ns) noexcept
+      : registry_(&labels), names_(&names), idle_timeout_ns_(idle_timeout_ns) {}
 
   void add(const raw_event_view& e, const normalized_event& n) {
     // A beat counts once it completed or failed: its start adds nothing to the path, so it is not
@@ -448,12 +494,11 @@ class trace_builder {
     if (n.ts_ns != no_time) f->last_ns = latest(f->last_ns, n.ts_ns);
   }
 
-  /// The task's batch with names resolved through the worker's `names`; resets the builder.
-  [[nodiscard]] trace_batch finish(const interner& names) {
+  /// The task's batch (sequence names resolved through the worker's interner); resets the builder
+  /// but for its labels.
+  [[nodiscard]] trace_batch finish() {
+    const interner& names = *names_;
     trace_batch b;
-    b.labels.reserve(labels_.size());
-    for (const auto& l : labels_)
-      b.labels.push_back({l.beat, l.topic, l.handler == no_name ? std::string() : std::string(names.name(l.handler))});
     std::unordered_map<std::uint32_t, std::uint32_t> seq_index;
     b.fragments.reserve(fragments_.size());
     b.steps.reserve(steps_.size());
@@ -504,14 +549,16 @@ class trace_builder {
     b.others.assign(others_.begin(), others_.end());  // a copy: `others_` keeps its capacity
     b.headless_beats = headless_beats_;
     by_key_.clear();
-    label_key_.clear();
     finished_key_.clear();
     fragments_.clear();
     steps_.clear();
-    labels_.clear();
     others_.clear();
     headless_beats_ = 0;
-    std::fill(last_label_.begin(), last_label_.end(), std::array<std::uint32_t, 2>{none, none});
+    if (labels_.size() > max_cached_labels) {  // a run of ever new labels: the cache starts over
+      label_key_.clear();
+      labels_.clear();
+      std::fill(last_label_.begin(), last_label_.end(), std::array<std::uint32_t, 2>{none, none});
+    }
     return b;
   }
 
@@ -534,7 +581,9 @@ class trace_builder {
   struct label {
     std::uint32_t handler;
     std::string beat, topic;
+    std::uint32_t id;  // the run's id
   };
+  static constexpr std::size_t max_cached_labels = std::size_t{1} << 16;
 
   /// Whether `p` of batch `b` is the path at hand (`path_`) of sequence `seq`.
   [[nodiscard]] bool same_path(const trace_batch& b, const trace_batch::finished_path& p, std::uint32_t seq) const {
@@ -542,6 +591,7 @@ class trace_builder {
            std::equal(path_.begin(), path_.end(), b.finished_labels.begin() + p.begin);
   }
 
+  /// The run's id of the label (handler, beat, topic).
   std::uint32_t label_of(std::uint32_t handler, std::string_view beat, std::string_view topic) {
     // The last two labels of each handler first: a handler's beat and topic rarely change, but
     // its started and completed events may differ in what they carry.
@@ -549,23 +599,33 @@ class trace_builder {
       if (handler >= last_label_.size()) last_label_.resize(handler + 1, {none, none});
       auto& last = last_label_[handler];
       for (const std::uint32_t l : last)
-        if (l != none && labels_[l].beat == beat && labels_[l].topic == topic) return l;
+        if (l != none && labels_[l].beat == beat && labels_[l].topic == topic) return labels_[l].id;
       last[1] = last[0];
-      return last[0] = hashed_label_of(handler, beat, topic);
+      last[0] = cached_label_of(handler, beat, topic);
+      return labels_[last[0]].id;
     }
-    return hashed_label_of(handler, beat, topic);
+    return labels_[cached_label_of(handler, beat, topic)].id;
   }
 
-  std::uint32_t hashed_label_of(std::uint32_t handler, std::string_view beat, std::string_view topic) {
+  /// The worker's cache entry of the label (its index in `labels_`), asking the registry for an id
+  /// the first time. Two labels with one hash (rare) share no entry: the later one is not cached.
+  std::uint32_t cached_label_of(std::uint32_t handler, std::string_view beat, std::string_view topic) {
     const std::uint64_t key = detail::short_hash(topic, detail::short_hash(beat, handler));
     bool fresh = false;
     auto& slot = label_key_.find_or_insert(key, static_cast<std::int64_t>(labels_.size()), fresh);
-    if (fresh) labels_.push_back({handler, std::string(beat), std::string(topic)});
-    return static_cast<std::uint32_t>(slot);
+    if (!fresh) {
+      const auto& l = labels_[static_cast<std::size_t>(slot)];
+      if (l.handler == handler && l.beat == beat && l.topic == topic) return static_cast<std::uint32_t>(slot);
+    }
+    const auto id = registry_->id(handler == no_name ? std::string_view{} : names_->name(handler), beat, topic);
+    labels_.push_back({handler, std::string(beat), std::string(topic), id});
+    return static_cast<std::uint32_t>(labels_.size() - 1);
   }
 
+  label_registry* registry_;
+  const interner* names_;
   detail::flat_key_map by_key_;     // correlation hash → latest fragment started in this task
-  detail::flat_key_map label_key_;  // (handler, beat, topic) hash → label
+  detail::flat_key_map label_key_;  // (handler, beat, topic) hash → entry of `labels_`
   detail::flat_key_map finished_key_;  // (sequence, path) hash → finished path
   std::vector<trace_batch::step> scratch_;
   std::vector<std::uint32_t> path_;
@@ -651,12 +711,13 @@ class trace_table {
   explicit trace_table(trace_limits limits = {})
       : limits_(limits), paths_(std::max(limits.max_held_per_sequence, limits.max_paths_per_sequence), limits.max_paths) {}
 
+  /// The run's labels: the workers' builders take their ids here.
+  [[nodiscard]] label_registry& labels() noexcept { return labels_; }
+
   /// Applies one task's batch; batches of a file must come in input order. Headless events go
   /// first: within a task they either precede the start of their correlation id's new execution
   /// or belong to an execution that started in an earlier task.
   void apply(file_state& file, const trace_batch& b) {
-    label_map_.clear();
-    for (const auto& l : b.labels) label_map_.push_back(global_label(l));
     seq_map_.clear();
     for (const auto& s : b.sequences) seq_map_.push_back(global_sequence(s));
     if (!b.finished.empty()) file.explicit_ = true;
@@ -673,15 +734,13 @@ class trace_table {
           continue;
         }
         if (h.label == trace_batch::no_label) close(file, key, *x, h.failed, true);
-        else add_step(file, *x, {label_map_[h.label], h.ts_ns});
+        else add_step(file, *x, {h.label, h.ts_ns});
       }
     }
     for (const auto& p : b.finished) {
       const std::uint32_t seq = p.sequence == trace_batch::no_sequence ? no_sequence : seq_map_[p.sequence];
-      path_.clear();
-      for (auto i = p.begin; i < p.end; ++i) path_.push_back(label_map_[b.finished_labels[i]]);
       executions_ += p.executions;
-      paths_.add(seq, path_.data(), path_.size(), {p.executions, p.failed, 0, p.first_ns, p.last_ns});
+      paths_.add(seq, b.finished_labels.data() + p.begin, p.end - p.begin, {p.executions, p.failed, 0, p.first_ns, p.last_ns});
     }
     for (const auto& f : b.fragments) {
       const std::uint32_t seq = f.sequence == trace_batch::no_sequence ? no_sequence : seq_map_[f.sequence];
@@ -691,7 +750,7 @@ class trace_table {
       }
       if (auto* old = file.open_.find(f.key)) close(file, f.key, *old, false, false);  // id reused
       auto& x = file.open_.insert(f.key, {seq, f.first_ns, file.serial_++, {}, false, no_time});
-      for (auto i = f.begin; i < f.end; ++i) x.steps.push_back({label_map_[b.steps[i].label], b.steps[i].ts_ns});
+      x.steps.insert(x.steps.end(), b.steps.begin() + f.begin, b.steps.begin() + f.end);
       for (const auto& st : x.steps) file.now_ns_ = latest(file.now_ns_, st.ts_ns);
       file.order_.emplace_back(f.key, x.serial);
       evict(file);
@@ -705,7 +764,7 @@ class trace_table {
     for (const auto& c : carried) {
       file_state::open_execution x{c.sequence.empty() ? no_sequence : global_sequence(c.sequence), c.first_ns,
                                    file.serial_++, {}, false, no_time};
-      for (const auto& [st, ts] : c.steps) x.steps.push_back({global_label(st), ts});
+      for (const auto& [st, ts] : c.steps) x.steps.push_back({labels_.id(st), ts});
       file.order_.emplace_back(c.key, x.serial);
       file.open_.erase(c.key);
       file.open_.insert(c.key, std::move(x));
@@ -724,12 +783,13 @@ class trace_table {
     }
     std::vector<carried_execution> out;
     out.reserve(file.open_.size());
+    const auto labels = file.open_.empty() ? std::vector<path_step>{} : labels_.all();
     for (auto& [key, x] : file.open_.items()) {
       carried_execution c;
       c.key = key;
       c.sequence = x.sequence == no_sequence ? std::string() : sequences_[x.sequence];
       c.first_ns = x.first_ns;
-      for (const auto& st : x.steps) c.steps.emplace_back(labels_[st.label], st.ts_ns);
+      for (const auto& st : x.steps) c.steps.emplace_back(labels[st.label], st.ts_ns);
       out.push_back(std::move(c));
     }
     carried_ += out.size();
@@ -761,10 +821,11 @@ class trace_table {
     // Per sequence: the most frequent paths (ties: by steps), then one rest row. Only those are
     // made into strings: the held paths may be many.
     std::vector<std::pair<std::string, std::vector<execution_path>>> per_sequence;
-    const auto by_steps = [this](const path_counter::entry* a, const path_counter::entry* b) {
+    const auto labels = labels_.all();
+    const auto by_steps = [&labels](const path_counter::entry* a, const path_counter::entry* b) {
       if (a->c.executions != b->c.executions) return a->c.executions > b->c.executions;
       return std::lexicographical_compare(a->labels.begin(), a->labels.end(), b->labels.begin(), b->labels.end(),
-                                          [this](std::uint32_t x, std::uint32_t y) { return labels_[x] < labels_[y]; });
+                                          [&labels](std::uint32_t x, std::uint32_t y) { return labels[x] < labels[y]; });
     };
     paths_.for_each_sequence([&](std::uint32_t s, const std::vector<const path_counter::entry*>& held,
                                  const path_counter::counts& rest_counts) {
@@ -776,7 +837,7 @@ class trace_table {
       for (std::size_t i = 0; i < k; ++i) {
         execution_path e;
         e.sequence = sequence_name(s);
-        for (const auto l : top[i]->labels) e.steps.push_back(labels_[l]);
+        for (const auto l : top[i]->labels) e.steps.push_back(labels[l]);
         put(e, top[i]->c);
         list.push_back(std::move(e));
       }
@@ -810,23 +871,6 @@ class trace_table {
 
   [[nodiscard]] std::string sequence_name(std::uint32_t s) const { return s == no_sequence ? "(none)" : sequences_[s]; }
 
-  /// The table's id of label `l` (every label of every batch comes through here): by a hash of
-  /// its three strings, checked against the label itself; two labels with one hash (rare) are told
-  /// apart in `label_collisions_`.
-  std::uint32_t global_label(const path_step& l) {
-    const std::uint64_t h = detail::short_hash(l.handler, detail::short_hash(l.topic, detail::short_hash(l.beat)));
-    const std::uint32_t id = label_index_.find(h);
-    if (id != detail::u64_index::none) {
-      if (labels_[id] == l) return id;
-      auto [it, fresh] = label_collisions_.emplace(l, static_cast<std::uint32_t>(labels_.size()));
-      if (fresh) labels_.push_back(l);
-      return it->second;
-    }
-    const auto fresh_id = static_cast<std::uint32_t>(labels_.size());
-    label_index_.set(h, fresh_id);
-    labels_.push_back(l);
-    return fresh_id;
-  }
   std::uint32_t global_sequence(const std::string& s) {
     auto [it, fresh] = sequence_ids_.emplace(s, static_cast<std::uint32_t>(sequences_.size()));
     if (fresh) sequences_.push_back(s);
@@ -874,7 +918,7 @@ class trace_table {
     } else if (x->sequence == no_sequence) {
       x->sequence = seq;
     }
-    for (auto i = f.begin; i < f.end; ++i) add_step(file, *x, {label_map_[b.steps[i].label], b.steps[i].ts_ns});
+    for (auto i = f.begin; i < f.end; ++i) add_step(file, *x, b.steps[i]);
     if (f.ended) close(file, key, *x, f.failed, true);
     else evict(file);
   }
@@ -923,12 +967,10 @@ class trace_table {
   }
 
   trace_limits limits_;
-  detail::u64_index label_index_;                     // label hash → id (the first label with that hash)
-  std::map<path_step, std::uint32_t> label_collisions_;  // the other labels with a hash already taken
-  std::vector<path_step> labels_;
+  label_registry labels_;
   std::map<std::string, std::uint32_t> sequence_ids_;
   std::vector<std::string> sequences_;
-  std::vector<std::uint32_t> label_map_, seq_map_;  // the current batch's ids → global ids
+  std::vector<std::uint32_t> seq_map_;  // the current batch's sequence ids → the table's
   path_counter paths_;
   std::vector<std::uint32_t> path_;  // the path at hand (global label ids)
   std::uint64_t executions_ = 0, incomplete_ = 0, evicted_ = 0, untraced_beats_ = 0, carried_ = 0;
