@@ -286,6 +286,61 @@ inline result<void> store_source_states(store::database& db, const std::string& 
                                                          time_point started_at,
                                                          std::span<const std::string> head_hashes = {});
 
+namespace detail {
+/// The rows of an aggregate's windows (with their sketches), releases and error samples under
+/// `record_id`: what `store_telemetry` writes for a run and the fleet's ingest appends per batch.
+[[nodiscard]] inline result<void> insert_aggregate_rows(store::database& db, const std::string& record_id,
+                                                        const telemetry_aggregate& agg) {
+  auto win = db.prepare(
+      "INSERT INTO telemetry_window_metrics(record_id, scope, name, window_start_ns, window_ns, count, errors, "
+      "timed, min_ns, max_ns, sum_ns, p50_ms, p95_ms, p99_ms, sketch) "
+      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)");
+  if (!win) return tl::unexpected(win.error());
+  for (const auto& w : agg.windows) {
+    const auto& st = w.stats;
+    win->bind(1, record_id).bind(2, to_string(w.scope)).bind(3, w.name);
+    bind_time(*win, 4, w.window_start_ns);
+    win->bind(5, agg.window_ns).bind(6, st.count).bind(7, st.errors).bind(8, st.timed);
+    if (st.timed) {
+      win->bind(9, st.min_ns).bind(10, st.max_ns).bind(11, st.sum_ns)
+          .bind(12, st.quantile_ms(0.5)).bind(13, st.quantile_ms(0.95)).bind(14, st.quantile_ms(0.99));
+    } else {
+      for (int c = 9; c <= 14; ++c) win->bind_null(c);
+    }
+    const std::string blob = st.sketch.serialize();
+    win->bind_blob(15, std::as_bytes(std::span<const char>(blob.data(), blob.size())));
+    if (auto r = win->exec(); !r) return r;
+  }
+
+  auto rel = db.prepare(
+      "INSERT INTO telemetry_releases(record_id, window_start_ns, release, first_seen_ns, last_seen_ns, count) "
+      "VALUES (?1,?2,?3,?4,?5,?6)");
+  if (!rel) return tl::unexpected(rel.error());
+  for (const auto& r : agg.releases) {
+    rel->bind(1, record_id);
+    bind_time(*rel, 2, r.window_start_ns);
+    rel->bind(3, r.release);
+    bind_time(*rel, 4, r.first_seen_ns);
+    bind_time(*rel, 5, r.last_seen_ns);
+    rel->bind(6, r.count);
+    if (auto e = rel->exec(); !e) return e;
+  }
+
+  auto err = db.prepare(
+      "INSERT INTO telemetry_error_samples(record_id, handler, message, first_seen_ns, last_seen_ns, count) "
+      "VALUES (?1,?2,?3,?4,?5,?6)");
+  if (!err) return tl::unexpected(err.error());
+  for (const auto& e : agg.errors) {
+    err->bind(1, record_id).bind(2, e.handler).bind(3, e.message);
+    bind_time(*err, 4, e.first_seen_ns);
+    bind_time(*err, 5, e.last_seen_ns);
+    err->bind(6, e.count);
+    if (auto r = err->exec(); !r) return r;
+  }
+  return {};
+}
+}  // namespace detail
+
 /// Writes one run in one transaction: a `records` row, the run, its sources, windowed metrics,
 /// releases and error samples. Returns the record id ("telemetry-N"). On error nothing is written.
 [[nodiscard]] inline result<std::string> store_telemetry(store::database& db, const telemetry_aggregate& agg,
@@ -337,52 +392,7 @@ inline result<void> store_source_states(store::database& db, const std::string& 
     if (auto r = src->exec(); !r) return tl::unexpected(r.error());
   }
 
-  auto win = db.prepare(
-      "INSERT INTO telemetry_window_metrics(record_id, scope, name, window_start_ns, window_ns, count, errors, "
-      "timed, min_ns, max_ns, sum_ns, p50_ms, p95_ms, p99_ms, sketch) "
-      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)");
-  if (!win) return detail::pass(win);
-  for (const auto& w : agg.windows) {
-    const auto& st = w.stats;
-    win->bind(1, *id).bind(2, to_string(w.scope)).bind(3, w.name);
-    detail::bind_time(*win, 4, w.window_start_ns);
-    win->bind(5, agg.window_ns).bind(6, st.count).bind(7, st.errors).bind(8, st.timed);
-    if (st.timed) {
-      win->bind(9, st.min_ns).bind(10, st.max_ns).bind(11, st.sum_ns)
-          .bind(12, st.quantile_ms(0.5)).bind(13, st.quantile_ms(0.95)).bind(14, st.quantile_ms(0.99));
-    } else {
-      for (int c = 9; c <= 14; ++c) win->bind_null(c);
-    }
-    const std::string blob = st.sketch.serialize();
-    win->bind_blob(15, std::as_bytes(std::span<const char>(blob.data(), blob.size())));
-    if (auto r = win->exec(); !r) return tl::unexpected(r.error());
-  }
-
-  auto rel = db.prepare(
-      "INSERT INTO telemetry_releases(record_id, window_start_ns, release, first_seen_ns, last_seen_ns, count) "
-      "VALUES (?1,?2,?3,?4,?5,?6)");
-  if (!rel) return detail::pass(rel);
-  for (const auto& r : agg.releases) {
-    rel->bind(1, *id);
-    detail::bind_time(*rel, 2, r.window_start_ns);
-    rel->bind(3, r.release);
-    detail::bind_time(*rel, 4, r.first_seen_ns);
-    detail::bind_time(*rel, 5, r.last_seen_ns);
-    rel->bind(6, r.count);
-    if (auto e = rel->exec(); !e) return tl::unexpected(e.error());
-  }
-
-  auto err = db.prepare(
-      "INSERT INTO telemetry_error_samples(record_id, handler, message, first_seen_ns, last_seen_ns, count) "
-      "VALUES (?1,?2,?3,?4,?5,?6)");
-  if (!err) return detail::pass(err);
-  for (const auto& e : agg.errors) {
-    err->bind(1, *id).bind(2, e.handler).bind(3, e.message);
-    detail::bind_time(*err, 4, e.first_seen_ns);
-    detail::bind_time(*err, 5, e.last_seen_ns);
-    err->bind(6, e.count);
-    if (auto r = err->exec(); !r) return tl::unexpected(r.error());
-  }
+  if (auto r = detail::insert_aggregate_rows(db, *id, agg); !r) return tl::unexpected(r.error());
   if (auto r = detail::store_traces(db, *id, agg.traces); !r) return tl::unexpected(r.error());
   if (auto r = detail::store_carried(db, *id, agg.sources); !r) return tl::unexpected(r.error());
   if (auto r = detail::store_source_states(db, *id, agg.sources); !r) return tl::unexpected(r.error());

@@ -124,51 +124,7 @@ struct committed_message {
 [[nodiscard]] inline result<void> append_batch(store::database& db, const std::string& record_id, const std::string& stream,
                                                const telemetry_aggregate& agg, std::span<const committed_message> messages,
                                                const std::string& worker, time_point now) {
-  using telemetry::detail::bind_time;
-  auto win = db.prepare(
-      "INSERT INTO telemetry_window_metrics(record_id, scope, name, window_start_ns, window_ns, count, errors, "
-      "timed, min_ns, max_ns, sum_ns, p50_ms, p95_ms, p99_ms, sketch) "
-      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)");
-  if (!win) return tl::unexpected(win.error());
-  for (const auto& w : agg.windows) {
-    const auto& st = w.stats;
-    win->bind(1, record_id).bind(2, to_string(w.scope)).bind(3, w.name);
-    bind_time(*win, 4, w.window_start_ns);
-    win->bind(5, agg.window_ns).bind(6, st.count).bind(7, st.errors).bind(8, st.timed);
-    if (st.timed) {
-      win->bind(9, st.min_ns).bind(10, st.max_ns).bind(11, st.sum_ns)
-          .bind(12, st.quantile_ms(0.5)).bind(13, st.quantile_ms(0.95)).bind(14, st.quantile_ms(0.99));
-    } else {
-      for (int c = 9; c <= 14; ++c) win->bind_null(c);
-    }
-    const std::string blob = st.sketch.serialize();
-    win->bind_blob(15, std::as_bytes(std::span<const char>(blob.data(), blob.size())));
-    if (auto r = win->exec(); !r) return r;
-  }
-  auto rel = db.prepare(
-      "INSERT INTO telemetry_releases(record_id, window_start_ns, release, first_seen_ns, last_seen_ns, count) "
-      "VALUES (?1,?2,?3,?4,?5,?6)");
-  if (!rel) return tl::unexpected(rel.error());
-  for (const auto& r : agg.releases) {
-    rel->bind(1, record_id);
-    bind_time(*rel, 2, r.window_start_ns);
-    rel->bind(3, r.release);
-    bind_time(*rel, 4, r.first_seen_ns);
-    bind_time(*rel, 5, r.last_seen_ns);
-    rel->bind(6, r.count);
-    if (auto e = rel->exec(); !e) return e;
-  }
-  auto err = db.prepare(
-      "INSERT INTO telemetry_error_samples(record_id, handler, message, first_seen_ns, last_seen_ns, count) "
-      "VALUES (?1,?2,?3,?4,?5,?6)");
-  if (!err) return tl::unexpected(err.error());
-  for (const auto& e : agg.errors) {
-    err->bind(1, record_id).bind(2, e.handler).bind(3, e.message);
-    bind_time(*err, 4, e.first_seen_ns);
-    bind_time(*err, 5, e.last_seen_ns);
-    err->bind(6, e.count);
-    if (auto r = err->exec(); !r) return r;
-  }
+  if (auto r = telemetry::detail::insert_aggregate_rows(db, record_id, agg); !r) return r;
   const auto& t = agg.traces;
   if (auto r = telemetry::detail::insert_paths(db, record_id, t.paths); !r) return r;
   auto traces = db.prepare(
@@ -199,8 +155,8 @@ struct committed_message {
   if (!run) return tl::unexpected(run.error());
   run->bind(1, record_id).bind(2, agg.bytes).bind(3, agg.events).bind(4, agg.executions).bind(5, agg.sequence_executions)
       .bind(6, agg.bad_lines).bind(7, agg.unmatched_starts).bind(8, agg.out_of_order);
-  bind_time(*run, 9, agg.first_event_ns);
-  bind_time(*run, 10, agg.last_event_ns);
+  telemetry::detail::bind_time(*run, 9, agg.first_event_ns);
+  telemetry::detail::bind_time(*run, 10, agg.last_event_ns);
   return run->exec();
 }
 
