@@ -110,7 +110,7 @@ class u64_index {
   }
   /// Sets `key` to `value` (inserting it when absent); `value` must not be `none`.
   void set(std::uint64_t key, std::uint32_t value) {
-    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
+    if ((size_ + 1) * 2 > slots_.size()) grow();  // at most half full: a miss ends after ~2.5 probes
     for (std::size_t i = home(key);; i = (i + 1) & mask_) {
       auto& sl = slots_[i];
       if (sl.value == none) {
@@ -671,6 +671,7 @@ class trace_table {
         steps.insert(steps.end(), x.steps.begin(), x.steps.end());
         x.steps = std::move(steps);
         index_.set(key, static_cast<std::uint32_t>(items_.size()));
+        if (!x.implicit) ++explicit_;
         items_.emplace_back(key, std::move(x));
         return items_.back().second;
       }
@@ -678,6 +679,7 @@ class trace_table {
         const auto at = index_.find(key);
         if (at == detail::u64_index::none) return;
         index_.erase(key);
+        if (!items_[at].second.implicit) --explicit_;
         auto& steps = items_[at].second.steps;
         steps.clear();
         if (spare_.size() < 4096) spare_.push_back(std::move(steps));
@@ -689,17 +691,21 @@ class trace_table {
       }
       [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
       [[nodiscard]] bool empty() const noexcept { return items_.empty(); }
+      /// How many of them began with sequence-started.
+      [[nodiscard]] std::size_t explicit_count() const noexcept { return explicit_; }
       /// (key, execution) pairs, in no particular order.
       [[nodiscard]] std::vector<std::pair<std::uint64_t, open_execution>>& items() noexcept { return items_; }
       void clear() {
         for (const auto& [key, x] : items_) index_.erase(key);
         items_.clear();
+        explicit_ = 0;
       }
 
      private:
       std::vector<std::pair<std::uint64_t, open_execution>> items_;
       detail::u64_index index_;
       std::vector<std::vector<trace_batch::step>> spare_;
+      std::size_t explicit_ = 0;
     };
     open_set open_;
     std::deque<std::pair<std::uint64_t, std::uint64_t>> order_;  // (key, serial), oldest first
@@ -899,7 +905,8 @@ class trace_table {
         first = first == no_time ? b.steps[i].ts_ns : std::min(first, b.steps[i].ts_ns);
       }
     std::uint64_t key = f.corr_key;
-    auto* x = file.open_.find(key);
+    // (only an execution begun by sequence-started is joined by its correlation id alone)
+    auto* x = file.open_.explicit_count() != 0 ? file.open_.find(key) : nullptr;
     if (file.explicit_ && (x == nullptr || x->implicit)) {
       // a file that logs sequence-started: beats outside a started execution are not guessed at
       untraced_beats_ += f.end - f.begin;
