@@ -331,11 +331,6 @@ class path_counter {
   std::uint64_t replaced_ = 0;
 };
 
-/// What one task saw of executions, with names resolved (the reducer needs none of the worker's
-/// ids): the executions that started and ended in the task, already counted by path; those that
-/// started but are still open, as fragments in first-seen order; and every other beat or end event
-/// with a correlation id ("headless": it belongs to an execution that started earlier, or to
-/// none), in input order.
 /// The run's beat labels (beat, topic, handler), one id each, shared by every worker's builder and
 /// the table: a worker asks for a label's id the first time it meets it in the run (then it keeps
 /// the id), so no task sends its labels as strings and no reducer hashes them again. Ids are given
@@ -364,10 +359,6 @@ class label_registry {
     return it->second;
   }
   std::uint32_t id(const path_step& l) { return id(l.handler, l.beat, l.topic); }
-  [[nodiscard]] path_step at(std::uint32_t id) const {
-    const std::lock_guard lock(mu_);
-    return labels_[id];
-  }
   /// Every label so far, by id.
   [[nodiscard]] std::vector<path_step> all() const {
     const std::lock_guard lock(mu_);
@@ -381,6 +372,11 @@ class label_registry {
   std::vector<path_step> labels_;
 };
 
+/// What one task saw of executions, with sequence names resolved and labels as run-wide ids
+/// (`label_registry`): the executions that started and ended in the task, already counted by path;
+/// those that started but are still open, as fragments in first-seen order; and every other beat or
+/// end event with a correlation id ("headless": it belongs to an execution that started earlier, or
+/// to none), in input order.
 struct trace_batch {
   static constexpr std::uint32_t no_sequence = 0xffffffffu;
   static constexpr std::uint32_t no_label = 0xffffffffu;
