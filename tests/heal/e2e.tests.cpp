@@ -4,6 +4,7 @@
 
 #include "service.hpp"
 
+#include "postgres.hpp"
 #include "selfheal/heal/timing.hpp"
 
 using namespace selfheal::test::heal_service;
@@ -58,6 +59,42 @@ TEST_CASE("heal e2e on a Python service: detect, blame, revert, test, canary, fu
   CHECK(s.records("learning") == 1);
   CHECK(s.sql("PRAGMA integrity_check") == "ok");
   // and the round after that has nothing to do
+  s.traffic();
+  auto quiet = s.heal();
+  CHECK(json_string(quiet.out, "status") == "nothing_to_do");
+  CHECK(s.records("deployment") == 1);
+}
+
+TEST_CASE("heal e2e with the store in PostgreSQL: baseline, heal, learn, then nothing to do", "[heal][e2e][postgres][slow]") {
+  service s;
+  s.db = selfheal::test::fresh_postgres_url();
+  s.traffic();
+  auto first = s.heal();
+  INFO(first.err);
+  REQUIRE(first.exit_code == 0);
+  CHECK(json_string(first.out, "status") == "nothing_to_do");
+
+  s.regress("payment: audit every charge synchronously", slow_pay(handlers_v1), "Linus Torvalds");
+  s.traffic();
+  auto healing = s.heal();
+  INFO(healing.err);
+  INFO(healing.out);
+  REQUIRE(healing.exit_code == 0);
+  CHECK(healing.out.find("\"handler\":\"pay\"") != std::string::npos);
+  CHECK(healing.out.find("\"status\":\"deployed\"") != std::string::npos);
+  CHECK(all_fast(s.live_handlers()));
+  CHECK(s.merges() == 1);
+
+  s.traffic();
+  auto learning = s.heal();
+  INFO(learning.err);
+  REQUIRE(learning.exit_code == 0);
+  CHECK(s.sql("SELECT status FROM heal_anomalies WHERE handler = 'pay'") == "healed");
+  for (const char* kind : {"diagnosis", "fix", "validation", "deployment", "learning"}) {
+    INFO(kind);
+    CHECK(s.records(kind) == 1);
+  }
+  CHECK(s.count("SELECT count(*) FROM audit_log WHERE action = 'git.merge'") == 1);
   s.traffic();
   auto quiet = s.heal();
   CHECK(json_string(quiet.out, "status") == "nothing_to_do");

@@ -134,7 +134,7 @@ TEST_CASE("approve mode: heal stops at the gate, selfheal approve, heal again: h
   CHECK(json_string(still.out, "status") == "blocked");
   CHECK(s.merges() == 0);
 
-  auto ok = s.run({s.exe.string(), "approve", deployment, "--by", "alice", "--db", s.db.string(), "--json"});
+  auto ok = s.run({s.exe.string(), "approve", deployment, "--by", "alice", "--db", s.db, "--json"});
   INFO(ok.err);
   REQUIRE(ok.exit_code == 0);
   auto after = s.heal();

@@ -196,7 +196,7 @@ struct service {
   temp_dir tmp;
   fs::path root = tmp.path();
   fs::path prod = root / "prod";
-  fs::path db = root / "selfheal.db";
+  std::string db = (root / "selfheal.db").string();  // a path, or a postgresql:// URL
   git_repo repo{root / "repo"};
   fs::path exe = selfheal_exe();
   std::string v1;
@@ -254,7 +254,7 @@ struct service {
   }
 
   [[nodiscard]] std::vector<std::string> heal_args(std::vector<std::string> extra = {}) const {
-    std::vector<std::string> a{exe.string(), "heal", "--once", "--repo", repo.root().string(), "--db", db.string(),
+    std::vector<std::string> a{exe.string(), "heal", "--once", "--repo", repo.root().string(), "--db", db,
                                "--window", "0.1"};
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
@@ -338,7 +338,7 @@ struct service {
 
   // --- what the store, the repository and production say ---
   [[nodiscard]] store::database open_db() const {
-    auto d = store::database::open(db.string());
+    auto d = store::database::open(db);
     REQUIRE(d);
     return std::move(*d);
   }
