@@ -90,6 +90,7 @@ changed_lines = 0.5
 [performance]
 command = ["python3", "bench/workload.py"]
 runs = 5
+min_regression_ms = 0.05
 [deploy]
 command = ["ops/deploy.sh", "{commit}", "{stage}"]
 stages = ["canary", "full"]
@@ -111,6 +112,7 @@ forge = ["gh", "pr", "create", "--head", "{branch}", "--body-file", "{body_file}
   CHECK(s->test.retries == 1);
   CHECK(s->coverage.enabled);
   CHECK(s->coverage.changed_lines == Approx(0.5));
+  CHECK(s->performance.min_regression_ms == Approx(0.05));
   CHECK(s->deploy.stages == std::vector<std::string>{"canary", "full"});
   CHECK(s->deploy.settle.count() == Approx(2));
   CHECK(s->deploy_telemetry() == s->service.telemetry);
@@ -132,6 +134,8 @@ TEST_CASE("settings: every mistake names its key and line", "[source][settings]"
   };
   CHECK(msg("[service]\nname = \"x\"\n[tset]\ncommand = [\"a\"]\n") == "selfheal.toml:3: tset: unknown table");
   CHECK(msg("[service]\nname = \"x\"\nmian = \"m\"\n") == "selfheal.toml:3: [service] mian: unknown key");
+  CHECK(msg("[service]\nname = \"x\"\n[performance]\ncommand = [\"w\"]\nmin_regression_ms = -0.5\n") ==
+        "selfheal.toml:5: [performance] min_regression_ms: must be >= 0 (milliseconds)");
   CHECK(msg("[build]\ncommand = [\"make\"]\n").find("[service] name: required") != std::string::npos);
   CHECK(msg("[service]\nname = \"x\"\n[test]\ncommand = \"make test\"\n") ==
         "selfheal.toml:4: [test] command: expected an argv array of strings (never a shell string)");

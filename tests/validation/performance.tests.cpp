@@ -78,6 +78,21 @@ TEST_CASE("compare_performance names a handler that got slower, and holds a fix 
     CHECK(w.result.regressions.empty());
     CHECK(w.result.handler == "x");
   }
+  SECTION("a sub-microsecond handler twice as slow is below the floor; at floor 0 it is a regression") {
+    val::workload_samples b2, c2;
+    b2.by_handler["tiny"] = lognormal(rng, 0.0004, 75);
+    c2.by_handler["tiny"] = lognormal(rng, 0.0008, 75);
+    b2.by_handler["real"] = lognormal(rng, 0.5, 75);
+    c2.by_handler["real"] = lognormal(rng, 0.52, 75);  // +0.02 ms but within max_regression: not judged slower
+    val::performance_options o2;
+    auto w = val::compare_performance(b2, c2, o2);
+    CHECK(w.result.regressions.empty());
+    o2.min_regression_ms = 0;
+    CHECK(val::compare_performance(b2, c2, o2).result.regressions == std::vector<std::string>{"tiny"});
+    c2.by_handler["real"] = lognormal(rng, 1.0, 75);  // 0.5 ms slower: above any floor
+    o2.min_regression_ms = 0.01;
+    CHECK(val::compare_performance(b2, c2, o2).result.regressions == std::vector<std::string>{"real"});
+  }
 }
 
 TEST_CASE("run_interleaved: base and candidate alternate, and a silent workload is an error", "[validation][verifyPerformance]") {

@@ -273,6 +273,7 @@ TEST_CASE("a flaky test is reported as flaky", "[validation][runTests][slow]") {
                                 "        self.assertFalse(first, 'connection reset')\n"}});
   auto r = s.validate(diff);
   REQUIRE(r);
+  INFO(val::validation_json(*r));
   CHECK(r->verdict == "pass");
   CHECK(r->tests.flaky == 1);
   CHECK(r->tests.flaky_tests == std::vector<std::string>{"tests.test_net.TestNet.test_fetch"});

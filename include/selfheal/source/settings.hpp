@@ -65,6 +65,7 @@ struct performance_settings {
   unsigned runs = 5;
   double max_regression = 1.10;
   double min_improvement = 1.20;
+  double min_regression_ms = 0.01;
 };
 
 struct deploy_settings : command_settings {
@@ -360,12 +361,15 @@ class settings_reader {
   if (auto b = table("performance"); !b) return tl::unexpected(b.error());
   else if (*b) {
     const auto& t = **b;
-    SELFHEAL_TRY(r.only(t, "performance", {"command", "runs", "max_regression", "min_improvement"}));
+    SELFHEAL_TRY(r.only(t, "performance", {"command", "runs", "max_regression", "min_improvement", "min_regression_ms"}));
     if (!t.get("command")) return r.bad(&t, "[performance] command", "required");
     SELFHEAL_TRY(r.get_strings(t, "performance", "command", s.performance.command, true));
     SELFHEAL_TRY(r.get(t, "performance", "runs", s.performance.runs));
     SELFHEAL_TRY(r.get(t, "performance", "max_regression", s.performance.max_regression));
     SELFHEAL_TRY(r.get(t, "performance", "min_improvement", s.performance.min_improvement));
+    SELFHEAL_TRY(r.get(t, "performance", "min_regression_ms", s.performance.min_regression_ms));
+    if (!(s.performance.min_regression_ms >= 0))
+      return r.bad(t.get("min_regression_ms"), "[performance] min_regression_ms", "must be >= 0 (milliseconds)");
     if (s.performance.runs < 2) return r.bad(t.get("runs"), "[performance] runs", "at least 2 runs are needed");
     if (s.performance.max_regression < 1)
       return r.bad(t.get("max_regression"), "[performance] max_regression", "must be >= 1 (a ratio)");

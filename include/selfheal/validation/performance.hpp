@@ -6,8 +6,10 @@
 /// Its events are read by selfheal's own telemetry code (`ndjson_parser` + `event_normalizer`, the
 /// same extraction and start/completion pairing as `selfheal parse`), and every handler's durations
 /// are compared with a Mann-Whitney U test (anomaly/stats.hpp):
-/// - a handler whose p50 ratio candidate/base exceeds `max_regression` and is significantly slower
-///   (one-sided p < `alpha`) is a regression, named;
+/// - a handler whose p50 ratio candidate/base exceeds `max_regression`, is significantly slower
+///   (one-sided p < `alpha`) and at least `min_regression_ms` slower at p50 is a regression, named
+///   (the floor: a call of a microsecond or less moves by timer noise and interpreter warm-up, and
+///   its samples come in clusters of one process each, which the rank test takes as independent);
 /// - for a fix of a latency anomaly, its handler must be at least `min_improvement` times faster
 ///   (base/candidate p50) and significantly so.
 ///
@@ -133,6 +135,7 @@ struct performance_options {
   double max_regression = 1.10;   ///< any handler's p50 candidate/base above this (and significant) fails
   double min_improvement = 1.20;  ///< the anomalous handler's base/candidate p50 must reach this
   double alpha = 0.05;            ///< one-sided significance of the rank test
+  double min_regression_ms = 0.01;  ///< a p50 slowdown smaller than this (absolute) is not a regression
   std::size_t min_samples = 3;    ///< fewer executions on a side: the handler is not judged
   std::string handler;            ///< the anomalous handler (empty: none)
   bool expect_improvement = false;  ///< the patch fixes a latency anomaly of `handler`
@@ -191,7 +194,7 @@ inline std::string p_text(double p) {
     h.ratio = h.main_p50_ms > 0 ? h.candidate_p50_ms / h.main_p50_ms : (h.candidate_p50_ms > 0 ? 1e9 : 1.0);
     const auto mw = anomaly::stats::mann_whitney_u(std::span<const double>(c), std::span<const double>(b));
     h.p_value = h.ratio >= 1.0 ? mw.p_greater : mw.p_less;  // one-sided, in the direction it moved
-    if (h.ratio > opt.max_regression && mw.p_greater < opt.alpha) {
+    if (h.ratio > opt.max_regression && mw.p_greater < opt.alpha && h.candidate_p50_ms - h.main_p50_ms >= opt.min_regression_ms) {
       r.regressions.push_back(name);
       v.reasons.push_back("performance: " + name + " is slower: p50 " + detail::ms_text(h.main_p50_ms) + " -> " +
                           detail::ms_text(h.candidate_p50_ms) + " ms (x" + detail::fixed2(h.ratio) + " > " +

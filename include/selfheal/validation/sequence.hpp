@@ -384,6 +384,7 @@ struct verify_performance {
         performance_options opt;
         opt.max_regression = ps.max_regression;
         opt.min_improvement = ps.min_improvement;
+        opt.min_regression_ms = ps.min_regression_ms;
         opt.handler = in.patch.handler;
         opt.expect_improvement = !in.patch.handler.empty() && is_latency_anomaly(in.patch.anomaly_type);
         auto v = compare_performance(samples->base, samples->candidate, opt);
