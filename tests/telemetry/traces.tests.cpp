@@ -4,8 +4,10 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <array>
 #include <map>
 #include <set>
@@ -156,6 +158,21 @@ TEST_CASE("beat labels hash apart for every handler and beat", "[telemetry][trac
   std::set<std::uint64_t> ids;
   for (int i = 0; i < 100000; ++i) ids.insert(tel::detail::short_hash("req-" + std::to_string(i)));
   CHECK(ids.size() == 100000u);
+}
+
+TEST_CASE("a string's tail is read as memcpy reads it, so stored hashes keep their values", "[telemetry][traces][hash]") {
+  // tail_bytes replaces `memcpy(&v, p, n)` into a zeroed word (a byte loop) with overlapping loads;
+  // correlation keys carried to the next run are hashes of such tails, so the value must not move.
+  std::string text;
+  for (int i = 0; i < 64; ++i) text.push_back(static_cast<char>(0x80 + 37 * i));  // high bits set
+  for (std::size_t size = 1; size < 40; ++size)
+    for (std::size_t n = 1; n <= std::min<std::size_t>(7, size); ++n) {
+      const char* p = text.data() + 3 + size - n;  // the last n bytes of text[3, 3 + size)
+      std::uint64_t expected = 0;
+      std::memcpy(&expected, p, n);
+      INFO("size " << size << ", tail " << n);
+      CHECK(tel::detail::tail_bytes(p, n, size) == expected);
+    }
 }
 
 TEST_CASE("executions are rebuilt by correlation id and counted by path", "[telemetry][traces]") {
