@@ -553,7 +553,6 @@ class trace_builder {
     if (labels_.size() > max_cached_labels) {  // a run of ever new labels: the cache starts over
       label_key_.clear();
       labels_.clear();
-      std::fill(last_label_.begin(), last_label_.end(), std::array<std::uint32_t, 2>{none, none});
     }
     return b;
   }
@@ -587,36 +586,22 @@ class trace_builder {
            std::equal(path_.begin(), path_.end(), b.finished_labels.begin() + p.begin);
   }
 
-  /// The run's id of the label (handler, beat, topic).
+  /// The run's id of the label (handler, beat, topic): one probe of the worker's cache by a hash
+  /// of the three, the registry asked the first time. Two labels with one hash (rare) share no
+  /// entry: the later one asks the registry each time.
   std::uint32_t label_of(std::uint32_t handler, std::string_view beat, std::string_view topic) {
-    // The last two labels of each handler first: a handler's beat and topic rarely change, but
-    // its started and completed events may differ in what they carry.
-    if (handler != no_name) {
-      if (handler >= last_label_.size()) last_label_.resize(handler + 1, {none, none});
-      auto& last = last_label_[handler];
-      for (const std::uint32_t l : last)
-        if (l != none && labels_[l].beat == beat && labels_[l].topic == topic) return labels_[l].id;
-      last[1] = last[0];
-      last[0] = cached_label_of(handler, beat, topic);
-      return labels_[last[0]].id;
-    }
-    return labels_[cached_label_of(handler, beat, topic)].id;
-  }
-
-  /// The worker's cache entry of the label (its index in `labels_`), asking the registry for an id
-  /// the first time. Two labels with one hash (rare) share no entry: the later one is not cached.
-  std::uint32_t cached_label_of(std::uint32_t handler, std::string_view beat, std::string_view topic) {
     const std::uint64_t key = detail::short_hash(topic, detail::short_hash(beat, handler));
     bool fresh = false;
     auto& slot = label_key_.find_or_insert(key, static_cast<std::int64_t>(labels_.size()), fresh);
     if (!fresh) {
       const auto& l = labels_[static_cast<std::size_t>(slot)];
-      if (l.handler == handler && l.beat == beat && l.topic == topic) return static_cast<std::uint32_t>(slot);
+      if (l.handler == handler && l.beat == beat && l.topic == topic) return l.id;
     }
     const auto id = registry_->id(handler == no_name ? std::string_view{} : names_->name(handler), beat, topic);
-    labels_.push_back({handler, std::string(beat), std::string(topic), id});
-    return static_cast<std::uint32_t>(labels_.size() - 1);
+    if (fresh) labels_.push_back({handler, std::string(beat), std::string(topic), id});
+    return id;
   }
+
 
   label_registry* registry_;
   const interner* names_;
@@ -630,7 +615,6 @@ class trace_builder {
   std::vector<label> labels_;
   std::vector<trace_batch::headless> others_;
   std::uint64_t headless_beats_ = 0;
-  std::vector<std::array<std::uint32_t, 2>> last_label_;  // handler id → its last two labels
   std::int64_t idle_timeout_ns_;
 };
 
