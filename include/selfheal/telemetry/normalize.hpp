@@ -307,17 +307,19 @@ struct normalized_event {
 }
 
 namespace detail {
-/// uint64 → int64 with open addressing (linear probing, power-of-two capacity): one flat array,
-/// no allocation per entry. Keys are already hashes; they are mixed once more for the slot.
+/// uint64 → int64 with open addressing (linear probing, power-of-two capacity, at most half full):
+/// one flat array of 16-byte slots, no allocation per entry. Keys are already hashes; they are
+/// mixed once more for the slot. Key 0 marks an empty slot, so the key 0 itself is kept aside.
 class flat_key_map {
  public:
   /// The value of `key`, or nullptr.
   [[nodiscard]] std::int64_t* find(std::uint64_t key) noexcept {
+    if (key == 0) return has_zero_ ? &zero_value_ : nullptr;
     if (slots_.empty()) return nullptr;
     for (std::size_t i = slot_of(key);; i = (i + 1) & mask_) {
       auto& sl = slots_[i];
-      if (!sl.used) return nullptr;
       if (sl.key == key) return &sl.value;
+      if (sl.key == 0) return nullptr;
     }
   }
   /// Sets `key` to `value` (inserting it when absent).
@@ -327,67 +329,102 @@ class flat_key_map {
   }
   /// The value of `key`, inserting `value` when absent (`inserted` says which): one probe.
   std::int64_t& find_or_insert(std::uint64_t key, std::int64_t value, bool& inserted) {
-    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
+    if (key == 0) {
+      inserted = !has_zero_;
+      if (inserted) {
+        has_zero_ = true;
+        zero_value_ = value;
+        ++size_;
+      }
+      return zero_value_;
+    }
+    if ((size_ + 1) * 2 > slots_.size()) grow();
     for (std::size_t i = slot_of(key);; i = (i + 1) & mask_) {
       auto& sl = slots_[i];
-      if (!sl.used) {
-        sl = {key, value, true};
-        ++size_;
-        inserted = true;
-        return sl.value;
-      }
       if (sl.key == key) {
         inserted = false;
         return sl.value;
       }
+      if (sl.key == 0) {
+        sl = {key, value};
+        ++size_;
+        inserted = true;
+        return sl.value;
+      }
     }
+  }
+  /// Removes `key` if present (backward shift: no tombstones, probes stay short).
+  void erase(std::uint64_t key) noexcept {
+    if (key == 0) {
+      if (has_zero_) --size_;
+      has_zero_ = false;
+      return;
+    }
+    if (size_ == 0 || slots_.empty()) return;
+    std::size_t i = slot_of(key);
+    for (;; i = (i + 1) & mask_) {
+      if (slots_[i].key == 0) return;
+      if (slots_[i].key == key) break;
+    }
+    // move later entries of the run into the hole when their home allows it
+    for (std::size_t j = (i + 1) & mask_; slots_[j].key != 0; j = (j + 1) & mask_) {
+      const std::size_t h = slot_of(slots_[j].key);
+      const bool movable = i <= j ? (h <= i || h > j) : (h <= i && h > j);
+      if (movable) {
+        slots_[i] = slots_[j];
+        i = j;
+      }
+    }
+    slots_[i] = slot{};
+    --size_;
   }
   /// Calls `f(key, value)` for every entry (in no particular order).
   template <class F>
   void for_each(F&& f) const {
+    if (has_zero_) f(std::uint64_t{0}, zero_value_);
     for (const auto& sl : slots_)
-      if (sl.used) f(sl.key, sl.value);
+      if (sl.key != 0) f(sl.key, sl.value);
   }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   /// Room for `n` entries without growing.
   void reserve(std::size_t n) {
     std::size_t cap = slots_.empty() ? 64 : slots_.size();
-    while (n * 4 > cap * 3) cap *= 2;
-    if (cap == slots_.size()) return;
-    std::vector<slot> old = std::move(slots_);
-    slots_.assign(cap, slot{});
-    mask_ = cap - 1;
-    size_ = 0;
-    for (const auto& sl : old)
-      if (sl.used) set(sl.key, sl.value);
+    while (n * 2 > cap) cap *= 2;
+    if (cap != slots_.size()) rehash(cap);
   }
   /// Removes every entry, keeping the capacity.
   void clear() noexcept {
     if (size_ == 0) return;
     std::fill(slots_.begin(), slots_.end(), slot{});
+    has_zero_ = false;
     size_ = 0;
   }
 
  private:
   struct slot {
-    std::uint64_t key = 0;
+    std::uint64_t key = 0;  // 0: empty
     std::int64_t value = 0;
-    bool used = false;
   };
   [[nodiscard]] std::size_t slot_of(std::uint64_t key) const noexcept {
     return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 20) & mask_;
   }
-  void grow() {
+  void grow() { rehash(slots_.empty() ? 64 : slots_.size() * 2); }
+  void rehash(std::size_t cap) {
     std::vector<slot> old = std::move(slots_);
-    slots_.assign(old.empty() ? 64 : old.size() * 2, slot{});
-    mask_ = slots_.size() - 1;
-    size_ = 0;
-    for (const auto& sl : old)
-      if (sl.used) set(sl.key, sl.value);
+    slots_.assign(cap, slot{});
+    mask_ = cap - 1;
+    for (const auto& sl : old) {
+      if (sl.key == 0) continue;
+      std::size_t i = slot_of(sl.key);
+      while (slots_[i].key != 0) i = (i + 1) & mask_;
+      slots_[i] = sl;
+    }
   }
   std::vector<slot> slots_;
   std::size_t mask_ = 0;
-  std::size_t size_ = 0;
+  std::size_t size_ = 0;  // entries, the key 0 included
+  bool has_zero_ = false;
+  std::int64_t zero_value_ = 0;
 };
 }  // namespace detail
 
@@ -419,33 +456,35 @@ class pairing_table {
  public:
   /// Looks up and consumes the open start of `key`: the execution's start time, if any.
   std::optional<std::int64_t> take(std::uint64_t key) {
-    auto it = open_.find(key);
-    if (it == open_.end()) return std::nullopt;
-    const auto ts = it->second;
-    open_.erase(it);
-    return ts;
+    const auto* ts = open_.find(key);
+    if (ts == nullptr) return std::nullopt;
+    const auto out = *ts;
+    open_.erase(key);
+    return out;
   }
   /// Applies a task's end state (after its deferred completions were resolved with `take`).
   void apply_final(const task_pairing& t) {
     t.touched.for_each([this](std::uint64_t key, std::int64_t ts) {
-      if (ts != task_pairing::cleared) open_[key] = ts;
-      else if (!open_.empty()) open_.erase(key);  // the common case (nothing open) costs nothing
+      if (ts != task_pairing::cleared) open_.set(key, ts);
+      else open_.erase(key);  // the common case (nothing open) costs nothing
     });
   }
   [[nodiscard]] std::size_t open_starts() const noexcept { return open_.size(); }
   /// The open starts, sorted by key (what a resumed run picks up).
   [[nodiscard]] std::vector<std::pair<std::uint64_t, std::int64_t>> open_entries() const {
-    std::vector<std::pair<std::uint64_t, std::int64_t>> out(open_.begin(), open_.end());
+    std::vector<std::pair<std::uint64_t, std::int64_t>> out;
+    out.reserve(open_.size());
+    open_.for_each([&out](std::uint64_t key, std::int64_t ts) { out.emplace_back(key, ts); });
     std::sort(out.begin(), out.end());
     return out;
   }
   /// Starts left open by the previous run of the same source.
   void preload(const std::vector<std::pair<std::uint64_t, std::int64_t>>& starts) {
-    for (const auto& [key, ts] : starts) open_[key] = ts;
+    for (const auto& [key, ts] : starts) open_.set(key, ts);
   }
 
  private:
-  std::unordered_map<std::uint64_t, std::int64_t> open_;
+  detail::flat_key_map open_;  // key → its open start
 };
 
 /// Per-task normalizer: raw event → `normalized_event`, joining pairs it can join locally.
