@@ -175,6 +175,51 @@ TEST_CASE("a string's tail is read as memcpy reads it, so stored hashes keep the
     }
 }
 
+TEST_CASE("flat_key_map keeps every key, 0 and colliding slots included, through growth, erase and clear", "[telemetry][traces][hash]") {
+  // Checked against std::map on seeded keys: many share a home slot (small table, clustered
+  // keys), key 0 (the empty-slot mark) is a key like any other.
+  tel::detail::flat_key_map m;
+  std::map<std::uint64_t, std::int64_t> want;
+  std::uint64_t x = 0x243F6A8885A308D3ull;
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 5000; ++i) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      const std::uint64_t key = i % 97 == 0 ? 0 : (i % 3 == 0 ? x & 0xfff : x);  // repeats and small keys
+      bool inserted = false;
+      auto& v = m.find_or_insert(key, i, inserted);
+      CHECK(inserted == (want.count(key) == 0));
+      if (inserted) want[key] = i;
+      if (i % 5 == 0) v = want[key] = -i;
+    }
+    // every third key goes (backward-shift deletion must keep the runs behind it findable)
+    int n = 0;
+    for (auto it = want.begin(); it != want.end();)
+      if (n++ % 3 == 0) {
+        m.erase(it->first);
+        it = want.erase(it);
+      } else {
+        ++it;
+      }
+    m.erase(0x5555555555555555ull);  // absent: nothing happens
+    CHECK(m.size() == want.size());
+    std::map<std::uint64_t, std::int64_t> seen;
+    m.for_each([&](std::uint64_t k, std::int64_t v) { CHECK(seen.emplace(k, v).second); });
+    CHECK(seen == want);
+    for (const auto& [k, v] : want) {
+      const auto* p = m.find(k);
+      REQUIRE(p != nullptr);
+      CHECK(*p == v);
+    }
+    CHECK(m.find(0x5555555555555555ull) == nullptr);
+    m.clear();
+    want.clear();
+    CHECK(m.size() == 0);
+    CHECK(m.find(0) == nullptr);
+  }
+}
+
 TEST_CASE("executions are rebuilt by correlation id and counted by path", "[telemetry][traces]") {
   sh::test::temp_dir d;
   const auto log = d.path() / "checkout.ndjson";

@@ -177,6 +177,12 @@ class u64_index {
 /// executions is always held; a held path's counts are exact since it was last taken in (earlier
 /// ones are in the rest); and the held paths and the rest add up to every execution exactly.
 /// Labels are ids of the caller's label table; a path is (sequence, labels).
+///
+/// The held paths of a sequence are kept as Metwally's *stream summary*: one bucket per estimate
+/// (ordered), each a list of its paths, least recently counted first. Counting a path moves it to
+/// the tail of its new estimate's bucket, and the path that makes room is the head of the lowest
+/// bucket: O(1) entries touched per path (plus a map step among the few distinct estimates), where
+/// a heap of thousands of near-equal paths walked a dozen of them, each a cache miss.
 class path_counter {
  public:
   static constexpr std::uint32_t none = 0xffffffffu;
@@ -196,10 +202,9 @@ class path_counter {
     std::vector<std::uint32_t> labels;
     counts c;
     std::uint64_t hash = 0;
-    std::uint64_t estimate = 0;  ///< space-saving: inherited estimate + executions
-    std::uint64_t touched = 0;   ///< when last counted (ties of the estimate: least recent goes)
-    std::uint32_t heap_pos = 0;  ///< position in its sequence's heap
-    std::uint32_t next = none;   ///< the next entry with the same hash (a collision chain)
+    std::uint64_t estimate = 0;                  ///< space-saving: inherited estimate + executions
+    std::uint32_t prev = none, after = none;     ///< neighbours in its estimate's bucket
+    std::uint32_t next = none;                   ///< the next entry with the same hash (a collision chain)
   };
 
   path_counter(std::size_t held_per_sequence, std::size_t held_total)
@@ -210,32 +215,31 @@ class path_counter {
     if (c.executions == 0) return;
     const std::uint64_t h = detail::short_hash({reinterpret_cast<const char*>(labels), n * sizeof(std::uint32_t)}, sequence);
     auto& seq = sequence_state(sequence);
-    ++clock_;
     for (std::uint32_t i = index_.find(h); i != none; i = entries_[i].next) {
       auto& e = entries_[i];
       if (e.sequence == sequence && e.labels.size() == n && std::equal(labels, labels + n, e.labels.begin())) {
         e.c.merge(c);
+        detach(seq, i);
         e.estimate += c.executions;
-        e.touched = clock_;
-        sift_down(seq, e.heap_pos);
+        attach(seq, i);
         return;
       }
     }
     std::uint32_t slot = none;
     std::uint64_t inherited = 0;
-    if (seq.heap.size() < held_per_sequence_ && held_ < held_total_) {
+    if (seq.held < held_per_sequence_ && held_ < held_total_) {
       slot = static_cast<std::uint32_t>(entries_.size());
       entries_.emplace_back();
-      seq.heap.push_back(slot);
-      entries_[slot].heap_pos = static_cast<std::uint32_t>(seq.heap.size() - 1);
+      ++seq.held;
       ++held_;
-    } else if (!seq.heap.empty()) {
+    } else if (seq.held != 0) {
       // space-saving: the held path with the lowest estimate makes room; its counts go to the rest
-      slot = seq.heap.front();
+      slot = seq.buckets.begin()->second.head;
       auto& old = entries_[slot];
       seq.rest.merge(old.c);
       inherited = old.estimate;
       unlink(slot);
+      detach(seq, slot);
       ++replaced_;
     } else {  // every held path belongs to other sequences
       seq.rest.merge(c);
@@ -247,10 +251,9 @@ class path_counter {
     e.c = c;
     e.hash = h;
     e.estimate = inherited + c.executions;
-    e.touched = clock_;
     e.next = index_.find(h);
     index_.set(h, slot);
-    sift_down(seq, e.heap_pos);
+    attach(seq, slot);
   }
 
   /// Calls `f(sequence, held entries, rest)` for every sequence seen (`none` first, then by id).
@@ -259,9 +262,10 @@ class path_counter {
     std::vector<const entry*> held;
     for (std::size_t s = 0; s < sequences_.size(); ++s) {
       const auto& st = sequences_[s];
-      if (st.heap.empty() && st.rest.executions == 0) continue;
+      if (st.held == 0 && st.rest.executions == 0) continue;
       held.clear();
-      for (const auto i : st.heap) held.push_back(&entries_[i]);
+      for (const auto& [estimate, b] : st.buckets)
+        for (std::uint32_t i = b.head; i != none; i = entries_[i].after) held.push_back(&entries_[i]);
       f(static_cast<std::uint32_t>(s) - 1u, static_cast<const std::vector<const entry*>&>(held), st.rest);
     }
   }
@@ -271,8 +275,12 @@ class path_counter {
   [[nodiscard]] std::uint64_t replaced() const noexcept { return replaced_; }
 
  private:
+  struct bucket {
+    std::uint32_t head = none, tail = none;  ///< least recently counted first
+  };
   struct sequence_paths {
-    std::vector<std::uint32_t> heap;  ///< entries, a min-heap by (estimate, touched)
+    std::map<std::uint64_t, bucket> buckets;  ///< the held entries by estimate
+    std::size_t held = 0;
     counts rest;
   };
 
@@ -283,30 +291,40 @@ class path_counter {
     return sequences_[i];
   }
 
-  [[nodiscard]] bool before(std::uint32_t a, std::uint32_t b) const noexcept {
-    const auto& x = entries_[a];
-    const auto& y = entries_[b];
-    return x.estimate != y.estimate ? x.estimate < y.estimate : x.touched < y.touched;
+  /// Takes entry `i` out of its bucket (a bucket left empty goes; its map node is kept for the next).
+  void detach(sequence_paths& seq, std::uint32_t i) {
+    auto& e = entries_[i];
+    const auto it = seq.buckets.find(e.estimate);
+    auto& b = it->second;
+    if (e.prev == none) b.head = e.after;
+    else entries_[e.prev].after = e.after;
+    if (e.after == none) b.tail = e.prev;
+    else entries_[e.after].prev = e.prev;
+    if (b.head == none) spare_ = seq.buckets.extract(it);
   }
 
-  void sift_down(sequence_paths& seq, std::uint32_t pos) {
-    auto& heap = seq.heap;
-    const std::size_t n = heap.size();
-    std::size_t i = pos;
-    for (;;) {
-      const std::size_t l = 2 * i + 1;
-      if (l >= n) break;
-      std::size_t m = l;
-      if (l + 1 < n && before(heap[l + 1], heap[l])) m = l + 1;
-      if (!before(heap[m], heap[i])) break;
-      std::swap(heap[i], heap[m]);
-      entries_[heap[i]].heap_pos = static_cast<std::uint32_t>(i);
-      entries_[heap[m]].heap_pos = static_cast<std::uint32_t>(m);
-      i = m;
+  /// Puts entry `i` at the tail of its estimate's bucket (the most recently counted).
+  void attach(sequence_paths& seq, std::uint32_t i) {
+    auto& e = entries_[i];
+    auto it = seq.buckets.find(e.estimate);
+    if (it == seq.buckets.end()) {
+      if (spare_.empty()) {
+        it = seq.buckets.emplace(e.estimate, bucket{}).first;
+      } else {  // the node of a bucket that went empty: no allocation
+        spare_.key() = e.estimate;
+        spare_.mapped() = bucket{};
+        it = seq.buckets.insert(std::move(spare_)).position;
+      }
     }
+    auto& b = it->second;
+    e.prev = b.tail;
+    e.after = none;
+    if (b.tail == none) b.head = i;
+    else entries_[b.tail].after = i;
+    b.tail = i;
   }
 
-  /// Takes entry `i` out of the hash index (it keeps its heap place: it is about to be reused).
+  /// Takes entry `i` out of the hash index.
   void unlink(std::uint32_t i) {
     const std::uint64_t h = entries_[i].hash;
     const std::uint32_t head = index_.find(h);
@@ -325,9 +343,9 @@ class path_counter {
   std::size_t held_per_sequence_, held_total_;
   std::vector<entry> entries_;
   std::vector<sequence_paths> sequences_;
+  std::map<std::uint64_t, bucket>::node_type spare_;
   detail::u64_index index_;
   std::size_t held_ = 0;
-  std::uint64_t clock_ = 0;
   std::uint64_t replaced_ = 0;
 };
 
@@ -449,7 +467,8 @@ class trace_builder {
         if (f->ended) f = nullptr;
       }
     // No sequence-started for this correlation id in the task: group by (correlation id, sequence).
-    const auto seq_text = n.sequence == no_name ? std::string_view{} : trim(e.sequence);
+    // (only needed, so only hashed, when the execution is not found by its correlation id)
+    const auto seq_text = f != nullptr || n.sequence == no_name ? std::string_view{} : trim(e.sequence);
     const std::uint64_t implicit_key = seq_text.empty() ? 0 : detail::short_hash(seq_text, key) | 1u;
     if (f == nullptr && implicit_key != 0 && !fragments_.empty())
       if (const auto* slot = by_key_.find(implicit_key)) {
@@ -550,9 +569,10 @@ class trace_builder {
     steps_.clear();
     others_.clear();
     headless_beats_ = 0;
-    if (labels_.size() > max_cached_labels) {  // a run of ever new labels: the cache starts over
+    if (labels_.size() > max_cached_labels || label_text_.size() > max_cached_text) {  // a run of ever new labels: the cache starts over
       label_key_.clear();
       labels_.clear();
+      label_text_.clear();
     }
     return b;
   }
@@ -573,12 +593,17 @@ class trace_builder {
     std::uint32_t next;
     std::int64_t ts_ns;
   };
+  /// A cached label: 16 bytes, its beat and topic in `label_text_` (both small and hot in cache,
+  /// where strings in the entry made a label 80 bytes and a lookup two cache misses).
   struct label {
     std::uint32_t handler;
-    std::string beat, topic;
-    std::uint32_t id;  // the run's id
+    std::uint32_t id;       // the run's id
+    std::uint32_t text_at;  // beat then topic, in `label_text_`
+    std::uint16_t beat_size, topic_size;
   };
+  static constexpr std::size_t max_label_text = 0xffff;  // longer: not cached
   static constexpr std::size_t max_cached_labels = std::size_t{1} << 16;
+  static constexpr std::size_t max_cached_text = std::size_t{1} << 24;  // (text_at stays far from 2^32)
 
   /// Whether `p` of batch `b` is the path at hand (`path_`) of sequence `seq`.
   [[nodiscard]] bool same_path(const trace_batch& b, const trace_batch::finished_path& p, std::uint32_t seq) const {
@@ -595,10 +620,21 @@ class trace_builder {
     auto& slot = label_key_.find_or_insert(key, static_cast<std::int64_t>(labels_.size()), fresh);
     if (!fresh) {
       const auto& l = labels_[static_cast<std::size_t>(slot)];
-      if (l.handler == handler && l.beat == beat && l.topic == topic) return l.id;
+      const char* text = label_text_.data() + l.text_at;
+      if (l.handler == handler && l.beat_size == beat.size() && l.topic_size == topic.size() &&
+          std::memcmp(text, beat.data(), beat.size()) == 0 && std::memcmp(text + beat.size(), topic.data(), topic.size()) == 0)
+        return l.id;
     }
     const auto id = registry_->id(handler == no_name ? std::string_view{} : names_->name(handler), beat, topic);
-    if (fresh) labels_.push_back({handler, std::string(beat), std::string(topic), id});
+    if (fresh) {
+      if (beat.size() > max_label_text || topic.size() > max_label_text) {
+        label_key_.erase(key);
+      } else {
+        labels_.push_back({handler, id, static_cast<std::uint32_t>(label_text_.size()), static_cast<std::uint16_t>(beat.size()),
+                           static_cast<std::uint16_t>(topic.size())});
+        label_text_.append(beat).append(topic);
+      }
+    }
     return id;
   }
 
@@ -613,6 +649,7 @@ class trace_builder {
   std::vector<fragment> fragments_;
   std::vector<step> steps_;
   std::vector<label> labels_;
+  std::string label_text_;
   std::vector<trace_batch::headless> others_;
   std::uint64_t headless_beats_ = 0;
   std::int64_t idle_timeout_ns_;
