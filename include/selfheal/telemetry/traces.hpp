@@ -53,7 +53,6 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -64,6 +63,21 @@
 namespace selfheal::telemetry {
 
 namespace detail {
+/// Whether two label-id sequences of `n` are equal: an inline loop (paths are a dozen ids; a
+/// library memcmp call costs more than the compare).
+[[nodiscard]] inline bool same_ids(const std::uint32_t* a, const std::uint32_t* b, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+/// Whether `n` bytes at `a` and `b` are equal; short runs (a beat, a topic) without a library call.
+[[nodiscard]] inline bool same_bytes(const char* a, const char* b, std::size_t n) noexcept {
+  if (n > 8) return std::memcmp(a, b, n) == 0;
+  for (std::size_t i = 0; i < n; ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
 /// An execution's path from its beats as logged: in time order when every beat has a time (a
 /// stable sort, so equal times keep log order), each beat once, at its first occurrence. Returns
 /// the execution's start: the earlier of `first_ns` and its first beat. `Step` has `label` and
@@ -145,6 +159,10 @@ class u64_index {
     --size_;
   }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  /// Starts loading the slot where a lookup of `key` begins.
+  void prefetch(std::uint64_t key) const noexcept {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[home(key)]);
+  }
 
  private:
   struct slot {
@@ -165,6 +183,82 @@ class u64_index {
   std::vector<slot> slots_;
   std::size_t mask_ = 0;
   std::size_t size_ = 0;
+};
+}  // namespace detail
+
+namespace detail {
+/// A worker's labels (handler id, beat, topic) → the run's label ids: open addressing (at most
+/// half full) with 24-byte slots that hold what the check needs (handler, sizes, where the text
+/// is), the texts in one arena. A lookup is one slot, usually one cache line (`prefetch` it early),
+/// and a compare of a few hot bytes. Two labels with one hash both get a slot: exact.
+class label_cache {
+ public:
+  static constexpr std::uint32_t none = 0xffffffffu;
+  static constexpr std::size_t max_text = 0xffff;  ///< a longer beat or topic is not cached
+  /// The label's key (never 0: 0 marks an empty slot).
+  [[nodiscard]] static std::uint64_t key_of(std::uint32_t handler, std::string_view beat, std::string_view topic) noexcept {
+    return short_hash(topic, short_hash(beat, handler)) | 1u;
+  }
+  void prefetch(std::uint64_t key) const noexcept {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[home(key)]);
+  }
+  /// The id cached for the label (`key` from `key_of`), or `none`.
+  [[nodiscard]] std::uint32_t find(std::uint64_t key, std::uint32_t handler, std::string_view beat,
+                                   std::string_view topic) const noexcept {
+    if (slots_.empty()) return none;
+    for (std::size_t i = home(key);; i = (i + 1) & mask_) {
+      const auto& sl = slots_[i];
+      if (sl.key == 0) return none;
+      if (sl.key == key && sl.handler == handler && sl.beat_size == beat.size() && sl.topic_size == topic.size()) {
+        const char* text = text_.data() + sl.text_at;
+        if (same_bytes(text, beat.data(), beat.size()) && same_bytes(text + beat.size(), topic.data(), topic.size())) return sl.id;
+      }
+    }
+  }
+  /// Caches `id` for the label (not cached yet).
+  void insert(std::uint64_t key, std::uint32_t handler, std::string_view beat, std::string_view topic, std::uint32_t id) {
+    if (beat.size() > max_text || topic.size() > max_text) return;
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    std::size_t i = home(key);
+    while (slots_[i].key != 0) i = (i + 1) & mask_;
+    slots_[i] = {key, handler, id, static_cast<std::uint32_t>(text_.size()), static_cast<std::uint16_t>(beat.size()),
+                 static_cast<std::uint16_t>(topic.size())};
+    text_.append(beat).append(topic);
+    ++size_;
+  }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] std::size_t text_size() const noexcept { return text_.size(); }
+  void clear() noexcept {
+    std::fill(slots_.begin(), slots_.end(), slot{});
+    text_.clear();
+    size_ = 0;
+  }
+
+ private:
+  struct slot {
+    std::uint64_t key = 0;  // 0: empty
+    std::uint32_t handler = 0, id = 0;
+    std::uint32_t text_at = 0;  // beat then topic, in `text_`
+    std::uint16_t beat_size = 0, topic_size = 0;
+  };
+  [[nodiscard]] std::size_t home(std::uint64_t key) const noexcept {
+    return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 20) & mask_;
+  }
+  void grow() {
+    std::vector<slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 256 : old.size() * 2, slot{});
+    mask_ = slots_.size() - 1;
+    for (const auto& sl : old) {
+      if (sl.key == 0) continue;
+      std::size_t i = home(sl.key);
+      while (slots_[i].key != 0) i = (i + 1) & mask_;
+      slots_[i] = sl;
+    }
+  }
+  std::vector<slot> slots_;
+  std::size_t mask_ = 0;
+  std::size_t size_ = 0;
+  std::string text_;
 };
 }  // namespace detail
 
@@ -210,14 +304,24 @@ class path_counter {
   path_counter(std::size_t held_per_sequence, std::size_t held_total)
       : held_per_sequence_(std::max<std::size_t>(1, held_per_sequence)), held_total_(std::max<std::size_t>(1, held_total)) {}
 
+  /// The hash a path is held under (for `prefetch` and `add`).
+  [[nodiscard]] static std::uint64_t hash_of(std::uint32_t sequence, const std::uint32_t* labels, std::size_t n) noexcept {
+    return detail::short_hash({reinterpret_cast<const char*>(labels), n * sizeof(std::uint32_t)}, sequence);
+  }
+  /// Starts loading the index slot of a path about to be added (its hash, `hash_of`).
+  void prefetch(std::uint64_t h) const noexcept { index_.prefetch(h); }
+
   /// Counts `c` (at least one execution) under the path (`sequence`, `labels`).
   void add(std::uint32_t sequence, const std::uint32_t* labels, std::size_t n, const counts& c) {
+    add(hash_of(sequence, labels, n), sequence, labels, n, c);
+  }
+  /// The same, with the path's hash already known (`h` must be `hash_of(sequence, labels, n)`).
+  void add(std::uint64_t h, std::uint32_t sequence, const std::uint32_t* labels, std::size_t n, const counts& c) {
     if (c.executions == 0) return;
-    const std::uint64_t h = detail::short_hash({reinterpret_cast<const char*>(labels), n * sizeof(std::uint32_t)}, sequence);
     auto& seq = sequence_state(sequence);
     for (std::uint32_t i = index_.find(h); i != none; i = entries_[i].next) {
       auto& e = entries_[i];
-      if (e.sequence == sequence && e.labels.size() == n && std::equal(labels, labels + n, e.labels.begin())) {
+      if (e.sequence == sequence && e.labels.size() == n && detail::same_ids(labels, e.labels.data(), n)) {
         e.c.merge(c);
         detach(seq, i);
         e.estimate += c.executions;
@@ -460,6 +564,15 @@ class trace_builder {
       return;
     }
     const bool end = n.kind == event_kind::sequence_completed || n.kind == event_kind::sequence_failed;
+    // a beat's label: its cache slot starts loading now, while the execution is looked up
+    std::string_view beat, topic;
+    std::uint64_t label_key = 0;
+    if (!end) {
+      beat = trim(e.beat);
+      topic = trim(e.topic);
+      label_key = detail::label_cache::key_of(n.handler, beat, topic);
+      labels_.prefetch(label_key);
+    }
     fragment* f = nullptr;
     if (!fragments_.empty())
       if (const auto* slot = by_key_.find(key)) {
@@ -489,7 +602,7 @@ class trace_builder {
       }
     }
     if (f == nullptr) {
-      others_.push_back({key, implicit_key, end ? trace_batch::no_label : label_of(n.handler, trim(e.beat), trim(e.topic)),
+      others_.push_back({key, implicit_key, end ? trace_batch::no_label : label_of(label_key, n.handler, beat, topic),
                          n.kind == event_kind::sequence_failed, n.ts_ns});
       if (!end) ++headless_beats_;
       return;
@@ -500,7 +613,7 @@ class trace_builder {
       f->failed = n.kind == event_kind::sequence_failed;
       return;
     }
-    const auto label = label_of(n.handler, trim(e.beat), trim(e.topic));
+    const auto label = label_of(label_key, n.handler, beat, topic);
     const auto si = static_cast<std::uint32_t>(steps_.size());
     steps_.push_back({label, none, n.ts_ns});
     if (f->tail == none) f->head = si;
@@ -514,15 +627,19 @@ class trace_builder {
   [[nodiscard]] trace_batch finish() {
     const interner& names = *names_;
     trace_batch b;
-    std::unordered_map<std::uint32_t, std::uint32_t> seq_index;
+    // interner id → index into b.sequences (+1; 0: not yet): ids are dense, sequences few
+    if (seq_slot_.size() < names.size()) seq_slot_.resize(names.size(), 0);
     b.fragments.reserve(fragments_.size());
     b.steps.reserve(steps_.size());
     for (const auto& f : fragments_) {
       std::uint32_t seq = trace_batch::no_sequence;
       if (f.sequence != no_name) {
-        auto [it, fresh] = seq_index.emplace(f.sequence, static_cast<std::uint32_t>(b.sequences.size()));
-        if (fresh) b.sequences.emplace_back(names.name(f.sequence));
-        seq = it->second;
+        auto& at = seq_slot_[f.sequence];
+        if (at == 0) {
+          b.sequences.emplace_back(names.name(f.sequence));
+          at = static_cast<std::uint32_t>(b.sequences.size());
+        }
+        seq = at - 1;
       }
       if (f.ended && !f.implicit) {  // started and ended here: count it under its path now, in this worker
         scratch_.clear();
@@ -561,6 +678,8 @@ class trace_builder {
       out.end = static_cast<std::uint32_t>(b.steps.size());
       b.fragments.push_back(out);
     }
+    for (const auto& f : fragments_)
+      if (f.sequence != no_name) seq_slot_[f.sequence] = 0;
     b.others.assign(others_.begin(), others_.end());  // a copy: `others_` keeps its capacity
     b.headless_beats = headless_beats_;
     by_key_.clear();
@@ -569,11 +688,7 @@ class trace_builder {
     steps_.clear();
     others_.clear();
     headless_beats_ = 0;
-    if (labels_.size() > max_cached_labels || label_text_.size() > max_cached_text) {  // a run of ever new labels: the cache starts over
-      label_key_.clear();
-      labels_.clear();
-      label_text_.clear();
-    }
+    if (labels_.size() > max_cached_labels || labels_.text_size() > max_cached_text) labels_.clear();  // a run of ever new labels: the cache starts over
     return b;
   }
 
@@ -593,48 +708,21 @@ class trace_builder {
     std::uint32_t next;
     std::int64_t ts_ns;
   };
-  /// A cached label: 16 bytes, its beat and topic in `label_text_` (both small and hot in cache,
-  /// where strings in the entry made a label 80 bytes and a lookup two cache misses).
-  struct label {
-    std::uint32_t handler;
-    std::uint32_t id;       // the run's id
-    std::uint32_t text_at;  // beat then topic, in `label_text_`
-    std::uint16_t beat_size, topic_size;
-  };
-  static constexpr std::size_t max_label_text = 0xffff;  // longer: not cached
   static constexpr std::size_t max_cached_labels = std::size_t{1} << 16;
-  static constexpr std::size_t max_cached_text = std::size_t{1} << 24;  // (text_at stays far from 2^32)
+  static constexpr std::size_t max_cached_text = std::size_t{1} << 24;  // (label text offsets stay far from 2^32)
 
   /// Whether `p` of batch `b` is the path at hand (`path_`) of sequence `seq`.
   [[nodiscard]] bool same_path(const trace_batch& b, const trace_batch::finished_path& p, std::uint32_t seq) const {
     return p.sequence == seq && p.end - p.begin == path_.size() &&
-           std::equal(path_.begin(), path_.end(), b.finished_labels.begin() + p.begin);
+           detail::same_ids(path_.data(), b.finished_labels.data() + p.begin, path_.size());
   }
 
-  /// The run's id of the label (handler, beat, topic): one probe of the worker's cache by a hash
-  /// of the three, the registry asked the first time. Two labels with one hash (rare) share no
-  /// entry: the later one asks the registry each time.
-  std::uint32_t label_of(std::uint32_t handler, std::string_view beat, std::string_view topic) {
-    const std::uint64_t key = detail::short_hash(topic, detail::short_hash(beat, handler));
-    bool fresh = false;
-    auto& slot = label_key_.find_or_insert(key, static_cast<std::int64_t>(labels_.size()), fresh);
-    if (!fresh) {
-      const auto& l = labels_[static_cast<std::size_t>(slot)];
-      const char* text = label_text_.data() + l.text_at;
-      if (l.handler == handler && l.beat_size == beat.size() && l.topic_size == topic.size() &&
-          std::memcmp(text, beat.data(), beat.size()) == 0 && std::memcmp(text + beat.size(), topic.data(), topic.size()) == 0)
-        return l.id;
-    }
+  /// The run's id of the label (handler, beat, topic), `key` its `label_cache::key_of`: from the
+  /// worker's cache, the registry asked the first time.
+  std::uint32_t label_of(std::uint64_t key, std::uint32_t handler, std::string_view beat, std::string_view topic) {
+    if (const auto id = labels_.find(key, handler, beat, topic); id != detail::label_cache::none) return id;
     const auto id = registry_->id(handler == no_name ? std::string_view{} : names_->name(handler), beat, topic);
-    if (fresh) {
-      if (beat.size() > max_label_text || topic.size() > max_label_text) {
-        label_key_.erase(key);
-      } else {
-        labels_.push_back({handler, id, static_cast<std::uint32_t>(label_text_.size()), static_cast<std::uint16_t>(beat.size()),
-                           static_cast<std::uint16_t>(topic.size())});
-        label_text_.append(beat).append(topic);
-      }
-    }
+    labels_.insert(key, handler, beat, topic, id);
     return id;
   }
 
@@ -642,14 +730,13 @@ class trace_builder {
   label_registry* registry_;
   const interner* names_;
   detail::flat_key_map by_key_;     // correlation hash → latest fragment started in this task
-  detail::flat_key_map label_key_;  // (handler, beat, topic) hash → entry of `labels_`
   detail::flat_key_map finished_key_;  // (sequence, path) hash → finished path
   std::vector<trace_batch::step> scratch_;
   std::vector<std::uint32_t> path_;
   std::vector<fragment> fragments_;
   std::vector<step> steps_;
-  std::vector<label> labels_;
-  std::string label_text_;
+  detail::label_cache labels_;            // this worker's labels → the run's ids
+  std::vector<std::uint32_t> seq_slot_;  // finish: sequence id → its index in the batch + 1
   std::vector<trace_batch::headless> others_;
   std::uint64_t headless_beats_ = 0;
   std::int64_t idle_timeout_ns_;
@@ -760,10 +847,22 @@ class trace_table {
         else add_step(file, *x, {h.label, h.ts_ns});
       }
     }
+    // The paths' index slots are loaded a few paths ahead: on logs where nearly every path is
+    // new, each lookup is otherwise a cache miss in a table of thousands of paths.
+    constexpr std::size_t ahead = 8;
+    path_hashes_.clear();
     for (const auto& p : b.finished) {
       const std::uint32_t seq = p.sequence == trace_batch::no_sequence ? no_sequence : seq_map_[p.sequence];
+      path_hashes_.push_back(path_counter::hash_of(seq, b.finished_labels.data() + p.begin, p.end - p.begin));
+      if (path_hashes_.size() <= ahead) paths_.prefetch(path_hashes_.back());
+    }
+    for (std::size_t i = 0; i < b.finished.size(); ++i) {
+      const auto& p = b.finished[i];
+      if (i + ahead < path_hashes_.size()) paths_.prefetch(path_hashes_[i + ahead]);
+      const std::uint32_t seq = p.sequence == trace_batch::no_sequence ? no_sequence : seq_map_[p.sequence];
       executions_ += p.executions;
-      paths_.add(seq, b.finished_labels.data() + p.begin, p.end - p.begin, {p.executions, p.failed, 0, p.first_ns, p.last_ns});
+      paths_.add(path_hashes_[i], seq, b.finished_labels.data() + p.begin, p.end - p.begin,
+                 {p.executions, p.failed, 0, p.first_ns, p.last_ns});
     }
     for (const auto& f : b.fragments) {
       const std::uint32_t seq = f.sequence == trace_batch::no_sequence ? no_sequence : seq_map_[f.sequence];
@@ -995,6 +1094,7 @@ class trace_table {
   std::map<std::string, std::uint32_t> sequence_ids_;
   std::vector<std::string> sequences_;
   std::vector<std::uint32_t> seq_map_;  // the current batch's sequence ids → the table's
+  std::vector<std::uint64_t> path_hashes_;  // the current batch's finished paths, hashed (`apply`)
   path_counter paths_;
   std::vector<std::uint32_t> path_;  // the path at hand (global label ids)
   std::uint64_t executions_ = 0, incomplete_ = 0, evicted_ = 0, untraced_beats_ = 0, carried_ = 0;
