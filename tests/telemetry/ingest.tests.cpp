@@ -113,6 +113,45 @@ TEST_CASE("JSON output matches the truth of generated telemetry", "[telemetry][p
   }
 }
 
+TEST_CASE("out-of-order events are counted across chunk boundaries too", "[telemetry][aggregateTelemetryMetrics][order]") {
+  // Seeded timestamps that step back now and then; the expected count is the test's own walk over
+  // what it wrote. Small chunks put many step-backs on a chunk's first line (once uncounted there).
+  fixture f;
+  std::uint64_t x = 0x9E3779B97F4A7C15ull;
+  const auto next = [&x] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  std::string log;
+  std::int64_t ms = 3'600'000, prev = 0;  // since 2025-01-01T00:00Z, written as ISO 8601
+  const auto iso = [](std::int64_t t) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "2025-01-01T%02d:%02d:%02d.%03dZ", static_cast<int>(t / 3'600'000),
+                  static_cast<int>(t / 60'000 % 60), static_cast<int>(t / 1000 % 60), static_cast<int>(t % 1000));
+    return std::string(buf);
+  };
+  std::uint64_t want = 0;
+  for (int i = 0; i < 6000; ++i) {
+    ms += next() % 7 == 0 ? -static_cast<std::int64_t>(1 + next() % 900) : static_cast<std::int64_t>(next() % 400);
+    if (i > 0 && ms < prev) ++want;
+    prev = ms;
+    log += R"({"ts":")" + iso(ms) + R"(","event":"beat-completed","handler":"h)" + std::to_string(i % 5) +
+           R"(","durationMs":1.5,"pad":")" + std::string(next() % 60, 'x') + "\"}\n";
+  }
+  spit(f.dir / "order.ndjson", log);
+  REQUIRE(want > 500);
+  for (const std::size_t chunk : {std::size_t{4096}, std::size_t{16} << 10, tel::default_chunk_size})
+    for (const unsigned threads : {1u, 2u}) {
+      auto s = f.parse({(f.dir / "order.ndjson").string()}, threads, chunk, false);
+      REQUIRE(s);
+      INFO("chunk " << chunk << ", threads " << threads);
+      CHECK(s->aggregate.events == 6000);
+      CHECK(s->aggregate.out_of_order == want);
+    }
+}
+
 TEST_CASE("results are identical on one thread and on several", "[telemetry][aggregateTelemetryMetrics][threads]") {
   fixture f;
   selfheal_gen::options opt;

@@ -47,7 +47,7 @@ struct ingest_options {
   log_format format = log_format::auto_detect;  ///< forced format, or detect per file
   unsigned threads = 0;                         ///< 0: hardware threads
   std::int64_t window_ns = 60'000'000'000;
-  std::size_t chunk_size = std::size_t{1} << 20;
+  std::size_t chunk_size = default_chunk_size;  ///< read chunk, one task (`default_chunk_size`)
   std::size_t max_bad_line_samples = 20;
   trace_limits traces{};                        ///< bounds of the execution-path join
   /// Called with the bytes read so far (uncompressed), from whichever worker read them, at most
@@ -81,7 +81,9 @@ struct task_result {
   std::uint64_t lines = 0;
   std::uint64_t events = 0;
   std::uint64_t bad_lines = 0;
-  std::uint64_t out_of_order = 0;
+  std::uint64_t out_of_order = 0;   ///< within the task (the reducer adds the task boundary)
+  std::int64_t first_ts = no_time;  ///< the task's first and last timed events
+  std::int64_t last_ts = no_time;
   std::uint64_t bytes = 0;
   std::vector<std::pair<std::uint64_t, std::string>> bad_samples;
   task_pairing pairing;
@@ -119,8 +121,9 @@ struct task_sink {
     }
     ++r->events;
     if (n->ts_ns != no_time) {
-      if (last_ts != no_time && n->ts_ns < last_ts) ++r->out_of_order;
-      last_ts = n->ts_ns;
+      if (last_ts == no_time) r->first_ts = n->ts_ns;
+      else if (n->ts_ns < last_ts) ++r->out_of_order;
+      last_ts = r->last_ts = n->ts_ns;
     }
     agg->add_event(*n);
     if (!deferred) agg->add_executions(*n);
@@ -264,6 +267,7 @@ class ingest_engine {
     std::map<std::size_t, detail::task_result> waiting;
     pairing_table pairs;
     trace_table::file_state traces;
+    std::int64_t last_ts = no_time;  ///< the last timed event reduced so far (out of order across tasks)
     bool finished = false;
     std::string first_line;
   };
@@ -558,7 +562,10 @@ class ingest_engine {
       src.bytes += t.bytes;
       src.held_back_bytes += t.held_back;
       result_.bad_lines += t.bad_lines;
+      // an event older than the one before it: within the task, and across the task boundary
       result_.out_of_order += t.out_of_order;
+      if (t.first_ts != no_time && f.last_ts != no_time && t.first_ts < f.last_ts) ++result_.out_of_order;
+      if (t.last_ts != no_time) f.last_ts = t.last_ts;
       // Resume point: after the data, except an unterminated bad last line (it may still be written).
       src.end_offset = t.end_offset;
       src.lines = f.lines_before;
