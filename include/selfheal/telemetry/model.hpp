@@ -109,6 +109,10 @@ struct raw_event_view {
 
 /// Bytes readable after every chunk handed to a parser (simdjson's SIMDJSON_PADDING is 64).
 inline constexpr std::size_t chunk_padding = 64;
+/// The read chunk (one task of the ingest) unless a request says otherwise: 256 KiB, so that a
+/// chunk, the task's tables and the parser's state stay in a core's L2 cache together (1 MiB was
+/// 5-6 % slower on the nested, flat and Conductor shapes, one thread; 128 KiB no faster).
+inline constexpr std::size_t default_chunk_size = std::size_t{256} << 10;
 
 /// A borrowed byte range followed by at least `chunk_padding` readable bytes: the only kind of
 /// buffer the NDJSON parser accepts, so an unpadded `string_view` can never reach simdjson.
@@ -147,7 +151,7 @@ struct parse_request {
   log_format format = log_format::auto_detect;     ///< `--format`
   unsigned threads = 0;                            ///< 0 → all hardware threads
   std::chrono::nanoseconds window = std::chrono::seconds(60);  ///< aggregation window
-  std::size_t chunk_size = std::size_t{1} << 20;   ///< read chunk (bytes); lines longer grow it once
+  std::size_t chunk_size = default_chunk_size;     ///< read chunk (bytes); lines longer grow it once
   bool incremental = true;                         ///< resume each source at its stored offset
   std::size_t max_bad_line_samples = 20;           ///< bad lines kept with file:line:reason
   bool trace_executions = true;                    ///< rebuild executions by correlation id (`traces.hpp`)

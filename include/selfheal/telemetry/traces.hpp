@@ -319,6 +319,8 @@ class path_counter {
   void add(std::uint64_t h, std::uint32_t sequence, const std::uint32_t* labels, std::size_t n, const counts& c) {
     if (c.executions == 0) return;
     auto& seq = sequence_state(sequence);
+    const bool room = seq.held < held_per_sequence_ && held_ < held_total_;
+    if (!room && seq.held != 0) index_.prefetch(entries_[seq.buckets.begin()->second.head].hash);  // the path that would make room: overlaps the lookup
     for (std::uint32_t i = index_.find(h); i != none; i = entries_[i].next) {
       auto& e = entries_[i];
       if (e.sequence == sequence && e.labels.size() == n && detail::same_ids(labels, e.labels.data(), n)) {
@@ -331,7 +333,7 @@ class path_counter {
     }
     std::uint32_t slot = none;
     std::uint64_t inherited = 0;
-    if (seq.held < held_per_sequence_ && held_ < held_total_) {
+    if (room) {
       slot = static_cast<std::uint32_t>(entries_.size());
       entries_.emplace_back();
       ++seq.held;
