@@ -307,6 +307,25 @@ struct normalized_event {
 }
 
 namespace detail {
+/// The home slot of a hashed key in a power-of-two table of `mask + 1` slots (the key mixed once
+/// more: its high bits decide).
+[[nodiscard]] inline std::size_t home_slot(std::uint64_t key, std::size_t mask) noexcept {
+  return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 20) & mask;
+}
+/// Rebuilds a linear-probing table of `Slot`s (a `key` of 0 marks an empty slot) at `cap` slots.
+template <class Slot>
+void rehash_slots(std::vector<Slot>& slots, std::size_t& mask, std::size_t cap) {
+  std::vector<Slot> old = std::move(slots);
+  slots.assign(cap, Slot{});
+  mask = cap - 1;
+  for (const auto& sl : old) {
+    if (sl.key == 0) continue;
+    std::size_t i = home_slot(sl.key, mask);
+    while (slots[i].key != 0) i = (i + 1) & mask;
+    slots[i] = sl;
+  }
+}
+
 /// uint64 → int64 with open addressing (linear probing, power-of-two capacity, at most half full):
 /// one flat array of 16-byte slots, no allocation per entry. Keys are already hashes; they are
 /// mixed once more for the slot. Key 0 marks an empty slot, so the key 0 itself is kept aside.
@@ -405,21 +424,9 @@ class flat_key_map {
     std::uint64_t key = 0;  // 0: empty
     std::int64_t value = 0;
   };
-  [[nodiscard]] std::size_t slot_of(std::uint64_t key) const noexcept {
-    return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 20) & mask_;
-  }
+  [[nodiscard]] std::size_t slot_of(std::uint64_t key) const noexcept { return home_slot(key, mask_); }
   void grow() { rehash(slots_.empty() ? 64 : slots_.size() * 2); }
-  void rehash(std::size_t cap) {
-    std::vector<slot> old = std::move(slots_);
-    slots_.assign(cap, slot{});
-    mask_ = cap - 1;
-    for (const auto& sl : old) {
-      if (sl.key == 0) continue;
-      std::size_t i = slot_of(sl.key);
-      while (slots_[i].key != 0) i = (i + 1) & mask_;
-      slots_[i] = sl;
-    }
-  }
+  void rehash(std::size_t cap) { rehash_slots(slots_, mask_, cap); }
   std::vector<slot> slots_;
   std::size_t mask_ = 0;
   std::size_t size_ = 0;  // entries, the key 0 included

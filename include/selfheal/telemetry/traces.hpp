@@ -169,9 +169,7 @@ class u64_index {
     std::uint64_t key = 0;
     std::uint32_t value = none;
   };
-  [[nodiscard]] std::size_t home(std::uint64_t key) const noexcept {
-    return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 20) & mask_;
-  }
+  [[nodiscard]] std::size_t home(std::uint64_t key) const noexcept { return home_slot(key, mask_); }
   void grow() {
     std::vector<slot> old = std::move(slots_);
     slots_.assign(old.empty() ? 64 : old.size() * 2, slot{});
@@ -241,20 +239,8 @@ class label_cache {
     std::uint32_t text_at = 0;  // beat then topic, in `text_`
     std::uint16_t beat_size = 0, topic_size = 0;
   };
-  [[nodiscard]] std::size_t home(std::uint64_t key) const noexcept {
-    return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 20) & mask_;
-  }
-  void grow() {
-    std::vector<slot> old = std::move(slots_);
-    slots_.assign(old.empty() ? 256 : old.size() * 2, slot{});
-    mask_ = slots_.size() - 1;
-    for (const auto& sl : old) {
-      if (sl.key == 0) continue;
-      std::size_t i = home(sl.key);
-      while (slots_[i].key != 0) i = (i + 1) & mask_;
-      slots_[i] = sl;
-    }
-  }
+  [[nodiscard]] std::size_t home(std::uint64_t key) const noexcept { return home_slot(key, mask_); }
+  void grow() { rehash_slots(slots_, mask_, slots_.empty() ? 256 : slots_.size() * 2); }
   std::vector<slot> slots_;
   std::size_t mask_ = 0;
   std::size_t size_ = 0;
