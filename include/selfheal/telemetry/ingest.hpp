@@ -104,7 +104,6 @@ struct task_sink {
   task_result* r;
   std::size_t max_samples;
   std::uint64_t line_base = 0;  ///< added to parser line numbers (0: relative to the chunk)
-  std::int64_t last_ts = no_time;
   std::uint64_t last_bad = 0;
   std::string reason;
   trace_builder* traces;  ///< the worker's (reused across its tasks: its tables keep their capacity); null: off
@@ -121,9 +120,9 @@ struct task_sink {
     }
     ++r->events;
     if (n->ts_ns != no_time) {
-      if (last_ts == no_time) r->first_ts = n->ts_ns;
-      else if (n->ts_ns < last_ts) ++r->out_of_order;
-      last_ts = r->last_ts = n->ts_ns;
+      if (r->last_ts == no_time) r->first_ts = n->ts_ns;
+      else if (n->ts_ns < r->last_ts) ++r->out_of_order;
+      r->last_ts = n->ts_ns;
     }
     agg->add_event(*n);
     if (!deferred) agg->add_executions(*n);
@@ -434,7 +433,7 @@ class ingest_engine {
       detail::task_result r;
       r.file = t->file;
       r.seq = t->seq;
-      detail::task_sink sink{&agg, norm, &r, opt_.max_bad_line_samples, 0, no_time, 0, {},
+      detail::task_sink sink{&agg, norm, &r, opt_.max_bad_line_samples, 0, 0, {},
                              opt_.traces.enabled ? &traces : nullptr, {}, 0};
       if (t->format == log_format::ndjson) {
         chunk& c = *t->data;
