@@ -179,6 +179,95 @@ TEST_CASE("results are identical on one thread and on several", "[telemetry][agg
   for (const auto& h : three->aggregate.handlers) CHECK(h.stats.timed == h.stats.count);
 }
 
+TEST_CASE("a mix of sources reduces the same on one thread and on four, every time",
+          "[telemetry][aggregateTelemetryMetrics][threads]") {
+  // Chunk reading, reduction and the end of each source run under separate locks: the sources here
+  // end in every way a source can (read whole, cut mid-line, one text task, empty, binary, a zeroed
+  // block), so that the reduction meets each while other workers read, parse and reduce.
+  fixture f;
+  selfheal_gen::options opt;
+  opt.seed = 21;
+  opt.target_bytes = 300'000;
+  opt.malformed_rate = 0.01;
+  const auto write = [&](const fs::path& p, auto writer) {
+    std::FILE* out = std::fopen(p.c_str(), "wb");
+    REQUIRE(out);
+    writer(out, opt);
+    std::fclose(out);
+  };
+  write(f.dir / "a.ndjson", [](std::FILE* o, const selfheal_gen::options& g) { selfheal_gen::write_nested(o, g); });
+  opt.seed = 22;
+  write(f.dir / "b.ndjson", [](std::FILE* o, const selfheal_gen::options& g) { selfheal_gen::write_ndjson(o, g); });
+  std::string b = slurp(f.dir / "b.ndjson");
+  b.resize(b.size() - 37);  // cut mid-line: carried state, a held-back tail
+  spit(f.dir / "b.ndjson", b);
+  opt.seed = 23;
+  opt.target_bytes = 100'000;
+  write(f.dir / "c.log", [](std::FILE* o, const selfheal_gen::options& g) { selfheal_gen::write_conductor(o, g); });
+  spit(f.dir / "d.ndjson", "");
+  std::string binary(8192, '\0');
+  for (std::size_t i = 0; i < binary.size(); i += 3) binary[i] = static_cast<char>(i * 7 + 1);
+  spit(f.dir / "e.bin", binary);
+  opt.seed = 24;
+  opt.target_bytes = 120'000;
+  write(f.dir / "g.ndjson", [](std::FILE* o, const selfheal_gen::options& g) { selfheal_gen::write_nested(o, g); });
+  std::string g = slurp(f.dir / "g.ndjson");
+  const auto at = g.find('\n', g.size() / 2) + 1;
+  g.insert(at, std::string(4096, '\0'));  // a zeroed block between good lines
+  spit(f.dir / "g.ndjson", g);
+
+  const auto run = [&](unsigned threads) {
+    std::vector<std::string> paths;
+    for (const char* name : {"a.ndjson", "b.ndjson", "c.log", "d.ndjson", "e.bin", "g.ndjson"})
+      paths.push_back((f.dir / name).string());
+    auto found = tel::expand_paths(paths);
+    REQUIRE(found.sources.size() == paths.size());
+    tel::ingest_options o;
+    o.threads = threads;
+    o.chunk_size = 4 << 10;
+    return tel::finish_aggregate(tel::ingest(std::move(found.sources), o));
+  };
+  const auto one = run(1);
+  REQUIRE(one.sources.size() == 6);
+  CHECK(one.sources[0].events > 0);
+  CHECK(one.sources[1].held_back_bytes > 0);
+  CHECK(one.sources[2].format == tel::log_format::conductor);
+  CHECK(one.sources[3].events == 0);
+  CHECK(one.sources[4].format == tel::log_format::binary);
+  CHECK(one.sources[5].bad_lines > 0);
+  CHECK(one.traces.executions > 0);
+  for (int round = 0; round < 4; ++round) {
+    INFO("round " << round);
+    const auto four = run(4);
+    CHECK(four.events == one.events);
+    CHECK(four.bad_lines == one.bad_lines);
+    CHECK(four.out_of_order == one.out_of_order);
+    CHECK(four.unmatched_starts == one.unmatched_starts);
+    CHECK(four.windows == one.windows);
+    CHECK(four.handlers == one.handlers);
+    CHECK(four.sequences == one.sequences);
+    CHECK(four.errors == one.errors);
+    CHECK(four.bad_line_samples == one.bad_line_samples);
+    CHECK(four.traces == one.traces);
+    REQUIRE(four.sources.size() == one.sources.size());
+    for (std::size_t i = 0; i < one.sources.size(); ++i) {
+      INFO("source " << one.sources[i].plan.path);
+      const auto& x = four.sources[i];
+      const auto& y = one.sources[i];
+      CHECK(x.format == y.format);
+      CHECK(x.bytes == y.bytes);
+      CHECK(x.end_offset == y.end_offset);
+      CHECK(x.lines == y.lines);
+      CHECK(x.events == y.events);
+      CHECK(x.bad_lines == y.bad_lines);
+      CHECK(x.error == y.error);
+      CHECK(x.held_back_bytes == y.held_back_bytes);
+      CHECK(x.hint == y.hint);
+      CHECK(x.carried == y.carried);
+    }
+  }
+}
+
 TEST_CASE("a second parse of a growing log ingests only the new bytes", "[telemetry][loadLogFiles][incremental]") {
   fixture f;
   selfheal_gen::options opt;

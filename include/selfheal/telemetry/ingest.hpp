@@ -8,9 +8,13 @@
 /// its parser carries context from line to line. A worker runs a task through the format parser
 /// (extraction), `event_normalizer` (normalization of each event) and its own `partial_aggregate`
 /// (aggregation), so no event is ever materialised beyond its line. Chunk reading is serialised
-/// (one reader per file, under a lock); parsing is not. At most threads + 1 chunk buffers exist.
+/// (one reader per file, under the read lock); parsing is not. At most threads + 1 chunk buffers
+/// exist.
 ///
-/// Task results are reduced per file in input order: line numbers of bad lines become absolute,
+/// Task results are reduced per file in input order, under a lock of their own: a worker hands its
+/// result over and, unless another worker is reducing already, reduces what is waiting; so reading
+/// the next chunk never waits for a reduction, and no worker sleeps on one. Line numbers of bad
+/// lines become absolute,
 /// and started/completed pairs that straddle chunks are joined exactly as one thread would (pairs
 /// are joined within a file). The reduction does not depend on the thread count, so the merged
 /// aggregate is identical for 1 or N threads.
@@ -19,7 +23,6 @@
 #include <atomic>
 #include <functional>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -258,11 +261,15 @@ class ingest_engine {
   }
 
  private:
+  static constexpr std::size_t tasks_unknown = ~std::size_t{0};
+
+  /// One source's state. The reader's (under `read_mu_`): `tasks`. The rest is the reducer's
+  /// (under `reduce_mu_`).
   struct file_state {
+    std::size_t tasks = 0;           ///< tasks handed out so far
+    std::size_t tasks_total = tasks_unknown;  ///< set when reading ends: every task it handed out
     std::uint64_t lines_before = 0;  ///< lines of the source before the next task to reduce
     std::size_t next_seq = 0;
-    std::size_t tasks = 0;           ///< tasks handed out so far
-    bool reading_done = false;
     std::map<std::size_t, detail::task_result> waiting;
     pairing_table pairs;
     trace_table::file_state traces;
@@ -289,7 +296,8 @@ class ingest_engine {
     return std::make_unique<chunk>();
   }
 
-  /// Hands out the next task, or nullopt when every source is read. Called under the lock.
+  /// Hands out the next task, or nullopt when every source is read. Called under `read_mu_`; takes
+  /// `reduce_mu_` (never the other way round) where it records a source's outcome.
   std::optional<task> next_task() {
     for (;;) {
       if (!current_) {
@@ -315,17 +323,20 @@ class ingest_engine {
           continue;
         }
         if (!*got) {  // empty (or nothing new, or only an unterminated line held back)
+          const std::lock_guard g(reduce_mu_);
           result_.sources[i].held_back_bytes = first->held_back;
           if (r->truncated_gzip()) source_warning(i, "truncated .gz: the compressed data ends early; read what was there");
           free_.push_back(std::move(first));
           result_.sources[i].format = opt_.format == log_format::auto_detect ? log_format::ndjson : opt_.format;
-          files_[i].reading_done = true;
           close_file(i, true);
           continue;
         }
         log_format f = opt_.format;
         if (f == log_format::auto_detect) f = detect_format(std::string_view(first->buffer.data(), std::min<std::size_t>(first->size, 64 * 1024)));
-        result_.sources[i].format = f;
+        {
+          const std::lock_guard g(reduce_mu_);
+          result_.sources[i].format = f;
+        }
         if (f == log_format::binary) {
           free_.push_back(std::move(first));
           skip_binary(i);
@@ -338,7 +349,7 @@ class ingest_engine {
           t.format = f;
           t.data = std::move(first);
           t.reader.emplace(std::move(*r));
-          files_[i].reading_done = true;
+          reading_ended(i);
           return t;
         }
         current_.emplace(std::move(*r));
@@ -354,13 +365,15 @@ class ingest_engine {
       auto got = current_->next(*buf);
       if (got && *got) note_read(buf->size);
       if (!got || !*got) {
-        if (got) result_.sources[current_file_].held_back_bytes += buf->held_back;
-        if (got && current_->truncated_gzip() && !truncation_noted(current_file_))
-          source_warning(current_file_, "truncated .gz: the compressed data ends early; read what was there");
+        {
+          const std::lock_guard g(reduce_mu_);
+          if (got) result_.sources[current_file_].held_back_bytes += buf->held_back;
+          if (got && current_->truncated_gzip() && !truncation_noted(current_file_))
+            source_warning(current_file_, "truncated .gz: the compressed data ends early; read what was there");
+          if (!got) result_.sources[current_file_].error = got.error().detail;
+        }
         free_.push_back(std::move(buf));
-        if (!got) result_.sources[current_file_].error = got.error().detail;
         finish_reading();
-        maybe_finish(current_file_);
         continue;
       }
       task t;
@@ -372,7 +385,8 @@ class ingest_engine {
     }
   }
 
-  /// A file-level problem that did not stop reading: one bad line (line 0) with the reason.
+  /// A file-level problem that did not stop reading: one bad line (line 0) with the reason. Under
+  /// `reduce_mu_`.
   void source_warning(std::size_t i, std::string why) {
     result_.sources[i].bad_lines += 1;
     result_.bad_lines += 1;
@@ -386,8 +400,8 @@ class ingest_engine {
 
   /// A source binary from its first block: skipped whole, one bad line with the reason.
   void skip_binary(std::size_t i) {
+    const std::lock_guard g(reduce_mu_);
     result_.sources[i].format = log_format::binary;
-    files_[i].reading_done = true;
     close_file(i, false);
     result_.sources[i].bad_lines = 1;
     result_.sources[i].error = "binary data (its first block is mostly not text): skipped";
@@ -395,9 +409,17 @@ class ingest_engine {
     samples_.push_back({i, bad_line{plans_[i].path, 0, "binary data (its first block is mostly not text): file skipped"}});
   }
 
+  /// The current NDJSON source is read to its end (under `read_mu_`).
   void finish_reading() {
-    files_[current_file_].reading_done = true;
     current_.reset();
+    reading_ended(current_file_);
+  }
+
+  /// Source `i` hands out no more tasks: it is finished once those it handed out are reduced.
+  void reading_ended(std::size_t i) {
+    const std::lock_guard g(reduce_mu_);
+    files_[i].tasks_total = files_[i].tasks;
+    maybe_finish(i);
   }
 
   /// Counts bytes read and reports progress when it is due (any thread; one report at a time).
@@ -412,8 +434,8 @@ class ingest_engine {
   }
 
   void source_failed(std::size_t i, const std::string& why) {
+    const std::lock_guard g(reduce_mu_);
     result_.sources[i].error = why;
-    files_[i].reading_done = true;
     close_file(i, false);
     result_.bad_lines += 1;
     result_.sources[i].bad_lines += 1;
@@ -425,7 +447,7 @@ class ingest_engine {
     trace_builder traces(traces_.labels(), agg.names, opt_.traces.idle_timeout_ns);
     std::vector<scrubbed_line> scrubbed;
     event_normalizer norm(agg.names);
-    std::unique_lock lock(mu_);
+    std::unique_lock lock(read_mu_);
     for (;;) {
       auto t = next_task();
       if (!t) break;
@@ -449,9 +471,34 @@ class ingest_engine {
       }
       r.pairing = sink.norm.take_pairing();
       r.traces = traces.finish();
+      hand_over(std::move(r));
       lock.lock();
       if (t->data) free_.push_back(std::move(t->data));
-      reduce(std::move(r));
+    }
+  }
+
+  /// Queues a task's result; unless another worker is reducing, reduces everything queued (results
+  /// handed over meanwhile included) and returns when the queue is empty.
+  void hand_over(detail::task_result r) {
+    {
+      const std::lock_guard q(queue_mu_);
+      queued_.push_back(std::move(r));
+      if (reducing_) return;
+      reducing_ = true;
+    }
+    std::vector<detail::task_result> batch;
+    for (;;) {
+      {
+        const std::lock_guard q(queue_mu_);
+        if (queued_.empty()) {
+          reducing_ = false;
+          return;
+        }
+        batch.swap(queued_);
+      }
+      const std::lock_guard g(reduce_mu_);
+      for (auto& done : batch) reduce(std::move(done));
+      batch.clear();
     }
   }
 
@@ -532,7 +579,7 @@ class ingest_engine {
     r.ends_source = true;
   }
 
-  /// Under the lock: reduce results of a file in task order.
+  /// Under `reduce_mu_`: reduce results of a file in task order.
   void reduce(detail::task_result r) {
     auto& f = files_[r.file];
     const std::size_t file = r.file;
@@ -582,7 +629,7 @@ class ingest_engine {
 
   void maybe_finish(std::size_t file) {
     auto& f = files_[file];
-    if (f.finished || !f.reading_done || f.next_seq != f.tasks || !f.waiting.empty()) return;
+    if (f.finished || f.next_seq != f.tasks_total || !f.waiting.empty()) return;
     close_file(file, result_.sources[file].error.empty());
   }
 
@@ -612,7 +659,12 @@ class ingest_engine {
 
   std::vector<source_plan> plans_;
   ingest_options opt_;
-  std::mutex mu_;
+  // Lock order: read_mu_, then reduce_mu_; queue_mu_ alone.
+  std::mutex read_mu_;    ///< the reader: current_, next_file_, free_, file_state::tasks
+  std::mutex reduce_mu_;  ///< the reduction: result_, samples_, the rest of files_, traces_, reducer_
+  std::mutex queue_mu_;   ///< queued_ and reducing_
+  std::vector<detail::task_result> queued_;
+  bool reducing_ = false;
   std::vector<file_state> files_;
   std::size_t next_file_ = 0;
   std::optional<chunk_reader> current_;
