@@ -1,11 +1,14 @@
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <unistd.h>
 
 #include "postgres.hpp"  // both backends: SQLite and a throwaway PostgreSQL
 #include "selfheal/store/database.hpp"
+#include "selfheal/store/records.hpp"
 #include "selfheal/telemetry/store.hpp"
 
 namespace tel = selfheal::telemetry;
@@ -137,4 +140,26 @@ TEST_CASE("an empty store has no latest telemetry record", "[telemetry][storeTel
   auto r = tel::latest_telemetry_record(*db);
   REQUIRE_FALSE(r);
   CHECK(r.error().code == selfheal::errc::not_found);
+}
+
+TEST_CASE("open starts stored under the old joining key are dropped by the migration that changed it",
+          "[telemetry][storeTelemetryDatabase][migration]") {
+  auto db = selfheal::store::database::open(temp_db("old-key.db").string());
+  REQUIRE(db);
+  // as a selfheal that knew four telemetry migrations left it: a source with one open start and
+  // one open execution
+  const auto four = std::span<const std::string_view>(tel::telemetry_migrations).first(4);
+  REQUIRE(selfheal::store::migrate(*db, "telemetry", four));
+  auto id = selfheal::store::create_record(*db, "telemetry", selfheal::time_point(std::chrono::seconds(1'735'689'700)),
+                                           std::nullopt, "1 event");
+  REQUIRE(id);
+  REQUIRE(db->exec("INSERT INTO telemetry_runs VALUES ('" + *id + "', 1, 60000000000, 1, 100, 1, 0, 0, 0, 1, 0, NULL, NULL)"));
+  REQUIRE(db->exec("INSERT INTO telemetry_carried_starts VALUES ('" + *id + "', '2049:77', 123456789, 5)"));
+  REQUIRE(db->exec("INSERT INTO telemetry_carried_executions(record_id, identity, key, sequence, first_ns) VALUES ('" + *id +
+                   "', '2049:77', 987, 'checkout', 5)"));
+  auto carried = tel::load_carried(*db, *id, "2049:77");  // migrates to the current schema first
+  REQUIRE(carried);
+  CHECK(carried->open_starts.empty());
+  REQUIRE(carried->executions.size() == 1);  // executions are keyed by selfheal's own hash already: kept
+  CHECK(carried->executions[0].sequence == "checkout");
 }

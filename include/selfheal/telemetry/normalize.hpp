@@ -597,41 +597,25 @@ class event_normalizer {
 
  private:
   /// The joining key (correlation id, sequence, beat or handler) as a 64-bit hash: pairs are joined
-  /// by key equality, and 64 bits make an accidental collision negligible (~n²/2⁶⁵).
-  /// The key is `std::hash` of "correlation \x1f sequence \x1f beat-or-handler": the stored open
-  /// starts of a resumed source hold it, so it must not change. The text is put together in a
-  /// buffer on the stack (no string to grow per event).
-  std::uint64_t make_key(const raw_event_view& e, bool seq_level, std::string_view handler, std::string_view sequence) {
-    const auto corr = trim(e.correlation);
+  /// by key equality, and 64 bits make an accidental collision negligible (~n²/2⁶⁵). `short_hash`
+  /// chained over the three parts (each part's length is mixed in, so no part can shift into the
+  /// next): no text put together per event, and the same value with any standard library. The
+  /// stored open starts of a resumed source hold it, so it must not change (until telemetry
+  /// migration 5 it was `std::hash` of the parts joined by \x1f, which libstdc++ and libc++ compute
+  /// differently; that migration drops the starts stored with it).
+  static std::uint64_t make_key(const raw_event_view& e, bool seq_level, std::string_view handler, std::string_view sequence) noexcept {
     std::string_view last;
     if (!seq_level) {
       const auto beat = trim(e.beat);
       last = beat.empty() ? handler : beat;
     }
-    const std::size_t n = corr.size() + sequence.size() + last.size() + 2;
-    char buf[256];
-    char* out = buf;
-    if (n > sizeof buf) {
-      key_.resize(n);
-      out = key_.data();
-    }
-    char* p = out;
-    const auto put = [&p](std::string_view part) {
-      if (!part.empty()) std::memcpy(p, part.data(), part.size());  // (an empty view may hold no pointer)
-      p += part.size();
-    };
-    put(corr);
-    *p++ = '\x1f';
-    put(sequence);
-    *p++ = '\x1f';
-    put(last);
-    return static_cast<std::uint64_t>(std::hash<std::string_view>{}(std::string_view(out, n)));
+    constexpr std::uint64_t seed = 0x70616972696e67ull;
+    return detail::short_hash(last, detail::short_hash(sequence, detail::short_hash(trim(e.correlation), seed)));
   }
 
   interner* names_;
   iso8601_memo iso_;
   task_pairing pairs_;
-  std::string key_;
   std::string msg_;  // composed error text; valid until the next event
 };
 

@@ -59,7 +59,7 @@ namespace selfheal::telemetry {
 inline constexpr std::string_view record_kind = "telemetry";
 
 /// The telemetry migrations, in order. Append, never edit.
-inline constexpr std::array<std::string_view, 4> telemetry_migrations = {R"sql(
+inline constexpr std::array<std::string_view, 5> telemetry_migrations = {R"sql(
 CREATE TABLE telemetry_runs(
   record_id TEXT PRIMARY KEY REFERENCES records(id),
   started_at_ns INTEGER NOT NULL,
@@ -138,6 +138,10 @@ CREATE TABLE telemetry_source_states(
 CREATE INDEX telemetry_source_states_by_fingerprint ON telemetry_source_states(fingerprint_len, fingerprint);
 )sql", R"sql(
 ALTER TABLE telemetry_traces ADD COLUMN paths_replaced INTEGER NOT NULL DEFAULT 0;
+)sql", R"sql(
+-- Open starts were stored under std::hash of their joining key; the key is now selfheal's own
+-- hash (normalize.hpp, make_key), so a start stored before could never be joined: dropped.
+DELETE FROM telemetry_carried_starts;
 )sql"};
 
 /// Creates or upgrades the telemetry tables (idempotent).
