@@ -783,6 +783,8 @@ class trace_table {
       }
       [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
       [[nodiscard]] bool empty() const noexcept { return items_.empty(); }
+      /// Starts loading the index slot where a lookup of `key` begins.
+      void prefetch(std::uint64_t key) const noexcept { index_.prefetch(key); }
       /// How many of them began with sequence-started.
       [[nodiscard]] std::size_t explicit_count() const noexcept { return explicit_; }
       /// (key, execution) pairs, in no particular order.
@@ -852,7 +854,10 @@ class trace_table {
       paths_.add(path_hashes_[i], seq, b.finished_labels.data() + p.begin, p.end - p.begin,
                  {p.executions, p.failed, 0, p.first_ns, p.last_ns});
     }
-    for (const auto& f : b.fragments) {
+    // (the same for the open executions: thousands are open at once where executions end by idling)
+    for (std::size_t i = 0; i < b.fragments.size(); ++i) {
+      if (i + ahead < b.fragments.size()) file.open_.prefetch(b.fragments[i + ahead].key);
+      const auto& f = b.fragments[i];
       const std::uint32_t seq = f.sequence == trace_batch::no_sequence ? no_sequence : seq_map_[f.sequence];
       if (f.implicit) {
         apply_implicit(file, b, f, seq);
@@ -1038,7 +1043,9 @@ class trace_table {
   /// oldest first (stops at the first one still open that is not).
   void close_idle(file_state& file) {
     if (file.now_ns_ == no_time) return;
+    constexpr std::size_t ahead = 8;
     while (!file.order_.empty()) {
+      if (file.order_.size() > ahead) file.open_.prefetch(file.order_[ahead].first);
       const auto [key, serial] = file.order_.front();
       auto* x = file.open_.find(key);
       if (x == nullptr || x->serial != serial) {
