@@ -29,6 +29,15 @@ struct totals {
   std::size_t handlers = 0;
 };
 
+/// One thread per parser, as selfheal's: built with SIMDJSON_THREADS_ENABLED, `iterate_many`
+/// would index its next batch on a helper thread, one more thread per part than the code it is
+/// compared with (and at one thread a second core for the reference alone).
+inline void single_threaded([[maybe_unused]] simdjson::ondemand::parser& parser) noexcept {
+#ifdef SIMDJSON_THREADS_ENABLED
+  parser.threaded = false;
+#endif
+}
+
 inline totals simdjson_reference(const std::string& path, std::size_t chunk = std::size_t{8} << 20) {
   totals t;
   std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -36,6 +45,7 @@ inline totals simdjson_reference(const std::string& path, std::size_t chunk = st
   std::string buf(chunk + simdjson::SIMDJSON_PADDING, ' ');
   std::size_t carry = 0;
   simdjson::ondemand::parser parser;
+  single_threaded(parser);
   struct hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
@@ -128,6 +138,7 @@ inline totals simdjson_fields_reference(const std::string& path, unsigned thread
     std::size_t left = cuts[k + 1] - cuts[k];
     std::string buf(chunk + simdjson::SIMDJSON_PADDING, ' ');
     simdjson::ondemand::parser parser;
+    single_threaded(parser);
     while (left > 0) {
       const std::size_t got = std::fread(buf.data(), 1, std::min(chunk, left), f);
       if (got == 0) break;
