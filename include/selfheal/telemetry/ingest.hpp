@@ -13,8 +13,8 @@
 ///
 /// Task results are reduced per file in input order, under a lock of their own: a worker hands its
 /// result over and, unless another worker is reducing already, reduces what is waiting; so reading
-/// the next chunk never waits for a reduction, and no worker sleeps on one. Line numbers of bad
-/// lines become absolute,
+/// the next chunk never waits for a reduction, and no worker sleeps on one (at most 2 × threads
+/// results wait: past that a worker waits for the reducer). Line numbers of bad lines become absolute,
 /// and started/completed pairs that straddle chunks are joined exactly as one thread would (pairs
 /// are joined within a file). The reduction does not depend on the thread count, so the merged
 /// aggregate is identical for 1 or N threads.
@@ -23,6 +23,7 @@
 #include <atomic>
 #include <functional>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -202,6 +203,7 @@ class ingest_engine {
     last_progress_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(t0.time_since_epoch()).count();  // first report after one interval
     unsigned n = opt_.threads ? opt_.threads : std::max(1u, std::thread::hardware_concurrency());
     result_.threads = n;
+    max_queued_ = 2 * std::size_t{n};
     result_.window_ns = opt_.window_ns;
     for (unsigned i = 0; i < n + 1; ++i) {
       result_.partials.push_back(std::make_unique<partial_aggregate>());
@@ -478,10 +480,13 @@ class ingest_engine {
   }
 
   /// Queues a task's result; unless another worker is reducing, reduces everything queued (results
-  /// handed over meanwhile included) and returns when the queue is empty.
+  /// handed over meanwhile included) and returns when the queue is empty. A worker finding the
+  /// queue full waits for the reducer to take it: a reduction slower than parsing must not let
+  /// results pile up in memory.
   void hand_over(detail::task_result r) {
     {
-      const std::lock_guard q(queue_mu_);
+      std::unique_lock q(queue_mu_);
+      taken_.wait(q, [this] { return !reducing_ || queued_.size() < max_queued_; });
       queued_.push_back(std::move(r));
       if (reducing_) return;
       reducing_ = true;
@@ -492,10 +497,12 @@ class ingest_engine {
         const std::lock_guard q(queue_mu_);
         if (queued_.empty()) {
           reducing_ = false;
+          taken_.notify_all();
           return;
         }
         batch.swap(queued_);
       }
+      taken_.notify_all();
       const std::lock_guard g(reduce_mu_);
       for (auto& done : batch) reduce(std::move(done));
       batch.clear();
@@ -663,7 +670,9 @@ class ingest_engine {
   std::mutex read_mu_;    ///< the reader: current_, next_file_, free_, file_state::tasks
   std::mutex reduce_mu_;  ///< the reduction: result_, samples_, the rest of files_, traces_, reducer_
   std::mutex queue_mu_;   ///< queued_ and reducing_
+  std::condition_variable taken_;  ///< the reducer took the queue (or stopped reducing)
   std::vector<detail::task_result> queued_;
+  std::size_t max_queued_ = 2;     ///< results waiting at most: twice the workers
   bool reducing_ = false;
   std::vector<file_state> files_;
   std::size_t next_file_ = 0;
