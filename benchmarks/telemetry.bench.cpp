@@ -43,14 +43,15 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
-#include <vector>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <string>
+#include <vector>
 #include <unistd.h>
 
 #include "selfheal/telemetry/ingest.hpp"
+#include "tools/ingest_file.hpp"
 #include "tools/telemetry_gen.hpp"
 #include "tools/telemetry_ref.hpp"
 
@@ -141,14 +142,9 @@ void BM_reference_naive_nlohmann(benchmark::State& state) {
 BENCHMARK(BM_reference_naive_nlohmann)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 
 std::uint64_t run_ingest(const std::string& path, unsigned threads, bool traces = true) {
-  auto found = tel::expand_paths({path});
-  tel::ingest_options opt;
-  opt.threads = threads;
-  opt.traces.enabled = traces;
-  auto r = tel::ingest(std::move(found.sources), opt);
-  auto agg = tel::finish_aggregate(r);
+  const auto agg = selfheal::bench::ingest_file(path, threads, traces);
   benchmark::DoNotOptimize(agg.executions);
-  return r.bytes;
+  return agg.bytes;
 }
 
 void BM_selfheal_ingest(benchmark::State& state) {

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "selfheal/telemetry/ingest.hpp"
+#include "ingest_file.hpp"
 #include "telemetry_ref.hpp"
 
 namespace tel = selfheal::telemetry;
@@ -63,12 +63,7 @@ int main(int argc, char** argv) {
       for (const bool traces : {true, false}) {
         t0 = cpu_seconds();
         w0 = wall_seconds();
-        auto found = tel::expand_paths({path});
-        tel::ingest_options opt;
-        opt.threads = threads;
-        opt.traces.enabled = traces;
-        auto res = tel::ingest(std::move(found.sources), opt);
-        const auto agg = tel::finish_aggregate(res);
+        const auto agg = selfheal::bench::ingest_file(path, threads, traces);
         const double s = cpu_seconds() - t0, w = wall_seconds() - w0;
         (traces ? on : off) = std::min(traces ? on : off, s);
         (traces ? on_w : off_w) = std::min(traces ? on_w : off_w, w);

@@ -3,9 +3,8 @@
 // -DVARIANT=run_a / run_b), so that both builds link into one program and run in turn.
 #include <cstdint>
 #include <ctime>
-#include <utility>
 
-#include "selfheal/telemetry/ingest.hpp"
+#include "../ingest_file.hpp"
 
 namespace {
 double cpu_seconds() {
@@ -18,14 +17,7 @@ double cpu_seconds() {
 /// Ingests `path` (and merges the partials, as `selfheal parse` does); returns the CPU seconds
 /// taken and the events found in `events`.
 double VARIANT(const char* path, bool traces, unsigned threads, std::uint64_t& events) {
-  namespace tel = selfheal::telemetry;
   const double t0 = cpu_seconds();
-  auto found = tel::expand_paths({path});
-  tel::ingest_options opt;
-  opt.threads = threads;
-  opt.traces.enabled = traces;
-  auto res = tel::ingest(std::move(found.sources), opt);
-  const auto agg = tel::finish_aggregate(res);
-  events = agg.events;
+  events = selfheal::bench::ingest_file(path, threads, traces).events;
   return cpu_seconds() - t0;
 }
