@@ -31,10 +31,9 @@
 //                                       hits both: `x_wall` and `x_cpu` are the median over the
 //                                       iterations of the reference's wall (process CPU) time over
 //                                       selfheal's: the figure to quote for issue 10.4 (the median of
-//                                       the repetitions). At 1 thread quote
-//                                       `x_cpu`: built with SIMDJSON_THREADS_ENABLED, the reference's
-//                                       iterate_many indexes its next batch on a thread of its own,
-//                                       so its wall time there uses more than one core
+//                                       the repetitions). Both parse on one thread per part
+//                                       (`single_threaded` in telemetry_ref.hpp), so at equal threads
+//                                       wall and CPU ratios agree but for the neighbours' noise
 // Each selfheal benchmark reports `x_simdjson` and `x_naive`: its bytes/s divided by the
 // references' bytes/s from this same run (the best of their repetitions: on a shared machine one
 // slow reference run must not flatter the ratios). Input: 64 MB of generated NDJSON (~300-byte events, no
