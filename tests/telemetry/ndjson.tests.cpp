@@ -309,6 +309,74 @@ TEST_CASE("the flat-object fast path reads exactly what On-Demand reads", "[tele
   }
 }
 
+TEST_CASE("the fast path's key prediction never mistakes one key for another", "[telemetry][extractTelemetryEvents][ndjson]") {
+  // Keys are predicted from the keys that followed the previous one on earlier lines. Lines that
+  // repeat one order with optional keys (the predictions hit), near misses of known keys (a
+  // prefix, one more byte, one byte changed at either end, the same key escaped, 15 and 16 bytes
+  // long), more distinct keys than are tracked, and a key cut by the end of the text: the fast
+  // path must read exactly what On-Demand reads.
+  enum value_kind { text, time, duration, any };
+  const std::vector<std::pair<std::string, value_kind>> keys = {
+      {"ts", time}, {"Ts", any}, {"tsx", any}, {"t", any}, {R"(t\u0073)", time}, {"event", text},
+      {"evenT", any}, {"events", any}, {"handler", text}, {"handler_", any}, {R"(handl\u0065r)", text},
+      {"sequence", text}, {"beat", text}, {"correlationId", text}, {"correlationIdX", any},
+      {"durationMs", duration}, {"durationMS", any}, {"duration", duration}, {"error", text}, {"err", text},
+      {"erR", any}, {"errors", any}, {"fifteen_bytes_k", any}, {"sixteen_bytes_ke", any}, {"ctx", any},
+      {"level", text}, {"Level", any}, {"msg", text}, {"message", text}};
+  const std::vector<std::string> texts = {R"("beat-completed")", R"("h")", R"("x\"y")", R"("")", "3", "null"};
+  const std::vector<std::string> anything = {R"({"a":[1,"b"]})", "[]", "true", "-2.5e3", R"("z")"};
+  const auto value_for = [&](value_kind k, std::mt19937& rng) -> std::string {
+    switch (k) {
+      case time: return rng() % 2 ? R"("2025-01-01T00:00:01.5Z")" : "1735689600";
+      case duration: return rng() % 2 ? "1.5" : R"("12ms")";
+      case text: return texts[rng() % texts.size()];
+      case any: return anything[rng() % anything.size()];
+    }
+    return {};
+  };
+  static const std::size_t order[] = {0, 5, 11, 12, 8, 13, 15, 24};  // ts event sequence beat handler …
+  std::mt19937 rng(20261130);
+  std::string all;
+  std::uint64_t lines = 0;
+  for (int l = 0; l < 3000; ++l) {
+    const bool usual = rng() % 4 != 0;  // most lines: the usual order, some keys left out
+    const std::size_t n = usual ? std::size(order) : 1 + rng() % 10;
+    std::string line = "{";
+    for (std::size_t k = 0; k < n; ++k) {
+      if (usual && rng() % 5 == 0) continue;
+      auto [key, kind] = usual ? keys[order[k]] : keys[rng() % keys.size()];
+      if (l > 2000 && rng() % 3 == 0) {  // more distinct keys than are tracked
+        key += "_" + std::to_string(rng() % 64);
+        kind = any;
+      }
+      if (line.size() > 1) line += ',';
+      line += '"' + key + '"' + (rng() % 50 == 0 ? " : " : ":") + value_for(kind, rng);
+    }
+    all += line + "}\n";
+    ++lines;
+  }
+  all += R"({"ts":"2025-01-01T00:00:00Z","handler":"cut","correlati)";  // the last key ends with the text
+  const auto slow = parse_with(all, false);
+  const auto fast = parse_with(all, true);
+  CHECK(fast.events == slow.events);
+  CHECK(fast.bad_lines == slow.bad_lines);
+  CHECK(fast.events.size() == lines);
+  CHECK(fast.bad_lines == std::vector<std::uint64_t>{lines + 1});
+  // the first 300 lines again, each alone (nothing predicted from earlier lines): the same events
+  const auto without_line = [](const std::string& e) { return e.substr(e.find('|')); };
+  std::vector<std::string> alone, together;
+  std::size_t at = 0;
+  for (int l = 0; l < 300; ++l) {
+    const auto nl = all.find('\n', at);
+    for (const auto& e : parse_with(all.substr(at, nl + 1 - at), true).events) alone.push_back(without_line(e));
+    at = nl + 1;
+  }
+  for (const auto& e : fast.events)
+    if (std::stoull(e.substr(0, e.find('|'))) <= 300) together.push_back(without_line(e));
+  CHECK(alone.size() == 300);
+  CHECK(together == alone);
+}
+
 TEST_CASE("nested context values, long escaped lines and unterminated last lines take the fast path",
           "[telemetry][extractTelemetryEvents][ndjson]") {
   const std::string ctx_line =

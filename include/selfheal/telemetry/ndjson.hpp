@@ -14,6 +14,7 @@
 /// Strings are read with `get_string` (unescaped into the parser's buffer, valid for the current
 /// document only); numbers are read in place. The sink sees each event before the next document.
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -772,6 +773,79 @@ class ndjson_parser {
     return true;
   }
 
+  /// The keys of the last lines, each with the (at most two) keys that followed it, so that the
+  /// next key is usually recognised by one 16-byte compare instead of a scan for its closing quote
+  /// and a `field_of` dispatch: lines of one producer repeat their keys in one order, with a few
+  /// optional ones. A prediction is exact: it matches only the known key's bytes and its closing
+  /// quote (a known key holds no backslash or control character), so a match is that key. Keys of
+  /// more than 15 bytes, and keys past the first `capacity` distinct ones, are not predicted.
+  class key_predictor {
+   public:
+    /// The next key starts at `p` (after its opening quote). On a match, `p` moves past its
+    /// closing quote and `which` is its field.
+    [[gnu::always_inline]] bool match(const char*& p, const char* le, field& which) noexcept {
+      const auto& from = keys_[prev_];
+      for (const std::uint8_t k : from.next) {
+        if (k == untracked) break;
+        const auto& key = keys_[k];
+        if (key.len >= le - p || !same(p, key)) continue;
+        p += key.len + 1;
+        which = key.which;
+        prev_ = k;
+        return true;
+      }
+      return false;
+    }
+    /// `key` (field `which`) followed the previous key: remember it (cold: only on a miss).
+    [[gnu::noinline]] void learn(std::string_view key, field which) noexcept {
+      std::uint8_t k = untracked;
+      for (std::uint8_t i = 1; i < size_; ++i)
+        if (keys_[i].len == key.size() && std::memcmp(keys_[i].bytes, key.data(), key.size()) == 0) k = i;
+      if (k == untracked && key.size() < sizeof(entry::bytes) && size_ < capacity) {
+        k = size_++;
+        auto& e = keys_[k];
+        std::memcpy(e.bytes, key.data(), key.size());
+        e.bytes[key.size()] = '"';
+        e.len = static_cast<std::uint8_t>(key.size());
+        e.mask = (1u << (key.size() + 1)) - 1;
+        e.which = which;
+      }
+      if (prev_ != untracked && k != untracked && keys_[prev_].next[0] != k) {
+        keys_[prev_].next[1] = keys_[prev_].next[0];
+        keys_[prev_].next[0] = k;
+      }
+      prev_ = k;
+    }
+    /// A new object: its first key follows the start.
+    void begin_object() noexcept { prev_ = 0; }
+
+   private:
+    static constexpr std::uint8_t capacity = 32;
+    static constexpr std::uint8_t untracked = capacity;
+    struct entry {
+      char bytes[16] = {};  ///< the key and its closing quote
+      std::uint32_t mask = 0;  ///< bit i: byte i is compared
+      std::uint8_t len = 0;
+      field which = field::none;
+      std::uint8_t next[2] = {untracked, untracked};
+    };
+    [[gnu::always_inline]] static bool same(const char* p, const entry& key) noexcept {
+#if defined(__SSE2__)
+      // reads 16 bytes at `p`: the chunk's padding covers what lies past the line
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      const __m128i k = _mm_loadu_si128(reinterpret_cast<const __m128i*>(key.bytes));
+      const auto eq = static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, k)));
+      return (eq & key.mask) == key.mask;
+#else
+      return std::memcmp(p, key.bytes, key.len + 1u) == 0;
+#endif
+    }
+    // entry 0 is the start of an object; `untracked` (the last) never predicts anything
+    std::array<entry, capacity + 1> keys_{};
+    std::uint8_t size_ = 1;
+    std::uint8_t prev_ = 0;
+  };
+
   /// See the comment above: true when the line starting at `s` was one flat object, read into
   /// `e`; `line_end` is then set to its end (its newline, or `bound`). The line is not measured
   /// first: no token of an accepted line can hold a newline (a string stops at a control
@@ -784,6 +858,7 @@ class ndjson_parser {
     // unescaped strings of this line go here (`unescape` refuses what does not fit)
     unescaped_.clear();
     if (!make_room(4096)) return false;
+    keys_.begin_object();
     skip_ws(p, le);
     if (p < le && *p == '}') {
       ++p;
@@ -791,9 +866,14 @@ class ndjson_parser {
       for (;;) {
         if (p >= le || *p != '"') return false;
         ++p;
-        std::string_view key;
         bool escaped = false;
-        if (!scan_string(p, le, key, escaped) || escaped) return false;
+        field which = field::none;
+        if (!keys_.match(p, le, which)) {
+          std::string_view key;
+          if (!scan_string(p, le, key, escaped) || escaped) return false;
+          which = field_of(key);
+          keys_.learn(key, which);
+        }
         if (p < le && *p == ':') {
           ++p;
         } else {
@@ -803,7 +883,6 @@ class ndjson_parser {
         }
         skip_ws(p, le);
         if (p >= le) return false;
-        const field which = field_of(key);
         // The value: its kind, its text (string body, number or literal text) and a number's value.
         enum class kind { string, number, literal } k = kind::literal;
         std::string_view text;
@@ -912,6 +991,7 @@ class ndjson_parser {
   simdjson::ondemand::parser stream_parser_;
   simdjson::ondemand::parser line_parser_;
   std::string unescaped_;  // the fast path's unescaped strings of the current line
+  key_predictor keys_;     // the fast path's guess of each next key
   std::size_t batch_size_;
   bool fast_path_ = true;
   std::uint64_t fast_lines_ = 0;
