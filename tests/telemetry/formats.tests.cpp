@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -206,4 +207,40 @@ TEST_CASE("failed events without an error text say what marked them failed", "[t
   auto d = n.normalize(e, reason, deferred);
   REQUIRE(d);
   CHECK_FALSE(d->failed);
+}
+
+TEST_CASE("the interner tells apart names that share their ends, at every length", "[telemetry][normalizeTelemetryData][interner]") {
+  // A slot compares a name's first and last 8 bytes and its length; names of up to 16 bytes are
+  // then equal, longer ones are compared in full. Names sharing both ends (and a NUL byte where a
+  // shorter name's zero extension is) must still get their own ids, through every table growth.
+  std::vector<std::string> all;
+  for (std::size_t len = 0; len <= 40; ++len) {
+    std::string base(len, 'a');
+    all.push_back(base);
+    if (len > 0) {
+      for (const std::size_t at : {std::size_t{0}, len / 2, len - 1}) {
+        std::string other = base;
+        other[at] = 'b';
+        all.push_back(other);
+        other[at] = '\0';
+        all.push_back(other);
+      }
+    }
+  }
+  for (int i = 0; i < 1000; ++i) all.push_back("handler-" + std::to_string(i));  // past several growths
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  tel::interner names;
+  std::vector<std::uint32_t> ids;
+  for (const auto& n : all) ids.push_back(names.intern(n));
+  REQUIRE(names.size() == all.size());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    INFO(i << ": " << all[i].size() << " bytes");
+    CHECK(ids[i] == i);  // a new id for each, none taken for another name
+    CHECK(names.name(ids[i]) == all[i]);
+    CHECK(names.intern(all[i]) == ids[i]);
+    CHECK(names.find(all[i]) == ids[i]);
+  }
+  CHECK_FALSE(names.find(std::string(41, 'a')).has_value());
+  CHECK_FALSE(names.find(std::string(20, 'a') + "c" + std::string(19, 'a')).has_value());
 }

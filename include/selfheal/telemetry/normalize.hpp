@@ -87,88 +87,93 @@ namespace detail {
   if (n != 0) h = mix(h ^ tail_bytes(p, n, s.size()));
   return mix(h ^ (h >> 29));
 }
-/// A cheap 64-bit hash of a name for a hash table slot (not for keys that are stored): its first
-/// and last 8 bytes and its length, mixed once. Names that share both ends only probe further.
-[[nodiscard, gnu::always_inline]] inline std::uint64_t slot_hash(std::string_view s) noexcept {
-  std::uint64_t a = 0, b = 0;
-  const std::size_t n = s.size();
-  if (n >= 8) {
-    std::memcpy(&a, s.data(), 8);
-    std::memcpy(&b, s.data() + n - 8, 8);
-  } else if (n != 0) {
-    a = tail_bytes(s.data(), n, n);
+/// A name's first and last 8 bytes (zero-extended when shorter) and its length: for names of at
+/// most 16 bytes these hold every byte, so two such names are equal exactly when their ends are.
+struct name_ends {
+  std::uint64_t first = 0, last = 0;
+  std::size_t size = 0;
+  [[nodiscard, gnu::always_inline]] static name_ends of(std::string_view s) noexcept {
+    name_ends e;
+    e.size = s.size();
+    if (e.size >= 8) {
+      std::memcpy(&e.first, s.data(), 8);
+      std::memcpy(&e.last, s.data() + e.size - 8, 8);
+    } else if (e.size != 0) {
+      e.first = tail_bytes(s.data(), e.size, e.size);
+    }
+    return e;
   }
-  std::uint64_t h = (a ^ (b << 29 | b >> 35) ^ (n * 0x9E3779B97F4A7C15ull)) * 0xbf58476d1ce4e5b9ull;
-  return h ^ (h >> 31);
-}
+  /// A cheap 64-bit hash for a hash table slot (not for keys that are stored), mixed once: names
+  /// that share both ends only probe further.
+  [[nodiscard, gnu::always_inline]] std::uint64_t hash() const noexcept {
+    std::uint64_t h = (first ^ (last << 29 | last >> 35) ^ (size * 0x9E3779B97F4A7C15ull)) * 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 31);
+  }
+};
 }  // namespace detail
 
 /// Names → dense integer ids (per thread; merged by name at the end). One open-addressing table
-/// of ids probed by `slot_hash`: a known name costs a hash of its few bytes and one compare, and
-/// the table grows with the names (a handler set larger than a small cache never thrashes it).
+/// probed by the name's ends (`name_ends`): each slot holds a name's ends and id, so a known name
+/// of at most 16 bytes (nearly every handler, sequence and release name) is found with one slot
+/// read and no string compare; a longer one is then compared in full. The table grows with the
+/// names (a handler set larger than a small cache never thrashes it).
 class interner {
   static constexpr std::uint32_t empty = 0xffffffffu;
 
  public:
   [[nodiscard]] std::uint32_t intern(std::string_view name) {
-    const std::uint64_t h = detail::slot_hash(name);
+    const auto ends = detail::name_ends::of(name);
+    const std::uint64_t h = ends.hash();
     if (!table_.empty())
       for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
-        const std::uint32_t id = table_[i];
-        if (id == empty) break;
-        if (hashes_[id] == h && same(names_[id], name)) return id;
+        const slot& s = table_[i];
+        if (s.id == empty) break;
+        if (s.holds(ends) && (ends.size <= 16 || names_[s.id] == name)) return s.id;
       }
     if ((names_.size() + 1) * 2 > table_.size()) grow();
     const auto id = static_cast<std::uint32_t>(names_.size());
     names_.emplace_back(name);
-    hashes_.push_back(h);
-    place(id);
+    place(id, ends, h);
     return id;
   }
   [[nodiscard]] std::optional<std::uint32_t> find(std::string_view name) const {
     if (table_.empty()) return std::nullopt;
-    const std::uint64_t h = detail::slot_hash(name);
-    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
-      const std::uint32_t id = table_[i];
-      if (id == empty) return std::nullopt;
-      if (hashes_[id] == h && same(names_[id], name)) return id;
+    const auto ends = detail::name_ends::of(name);
+    for (std::size_t i = ends.hash() & mask_;; i = (i + 1) & mask_) {
+      const slot& s = table_[i];
+      if (s.id == empty) return std::nullopt;
+      if (s.holds(ends) && (ends.size <= 16 || names_[s.id] == name)) return s.id;
     }
   }
   [[nodiscard]] const std::string& name(std::uint32_t id) const { return names_[id]; }
   [[nodiscard]] std::size_t size() const noexcept { return names_.size(); }
 
  private:
-  /// `a == b`, with short names compared inline (runs for every name of every event).
-  static bool same(const std::string& a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    const char* x = a.data();
-    const char* y = b.data();
-    std::size_t n = b.size();
-    for (; n >= 8; n -= 8, x += 8, y += 8) {
-      std::uint64_t u, v;
-      std::memcpy(&u, x, 8);
-      std::memcpy(&v, y, 8);
-      if (u != v) return false;
+  struct slot {
+    std::uint64_t first = 0, last = 0;
+    std::uint32_t size = 0;  ///< the name's length (a longer name is never stored as a short one: see `holds`)
+    std::uint32_t id = empty;
+    [[nodiscard]] bool holds(const detail::name_ends& e) const noexcept {
+      return first == e.first && last == e.last && size == e.size;
     }
-    for (; n > 0; --n, ++x, ++y)
-      if (*x != *y) return false;
-    return true;
-  }
-  void place(std::uint32_t id) noexcept {
-    for (std::size_t i = hashes_[id] & mask_;; i = (i + 1) & mask_)
-      if (table_[i] == empty) {
-        table_[i] = id;
+  };
+  void place(std::uint32_t id, const detail::name_ends& ends, std::uint64_t h) noexcept {
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_)
+      if (table_[i].id == empty) {
+        table_[i] = {ends.first, ends.last, static_cast<std::uint32_t>(ends.size), id};
         return;
       }
   }
   void grow() {
-    table_.assign(table_.empty() ? 256 : table_.size() * 2, empty);
+    table_.assign(table_.empty() ? 256 : table_.size() * 2, slot{});
     mask_ = table_.size() - 1;
-    for (std::uint32_t id = 0; id < names_.size(); ++id) place(id);
+    for (std::uint32_t id = 0; id < names_.size(); ++id) {
+      const auto ends = detail::name_ends::of(names_[id]);
+      place(id, ends, ends.hash());
+    }
   }
   std::vector<std::string> names_;
-  std::vector<std::uint64_t> hashes_;  // by id
-  std::vector<std::uint32_t> table_;   // ids by hash slot, `empty` where none
+  std::vector<slot> table_;  // by hash slot; `id == empty` where none
   std::size_t mask_ = 0;
 };
 
