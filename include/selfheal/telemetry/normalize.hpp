@@ -151,7 +151,7 @@ class interner {
  private:
   struct slot {
     std::uint64_t first = 0, last = 0;
-    std::uint32_t size = 0;  ///< the name's length (a longer name is never stored as a short one: see `holds`)
+    std::uint32_t size = 0;  ///< the name's length (names are far below 4 GiB)
     std::uint32_t id = empty;
     [[nodiscard]] bool holds(const detail::name_ends& e) const noexcept {
       return first == e.first && last == e.last && size == e.size;
