@@ -18,8 +18,11 @@ headers "$b" "$work/b"
 flags=(-O3 -DNDEBUG -DFMT_SHARED -DSIMDJSON_THREADS_ENABLED=1 -std=gnu++20)
 src=benchmarks/tools/ab-ingest
 g++ "${flags[@]}" -DVARIANT=run_a -Dselfheal=selfheal_a -I"$work/a/include" -c "$src/variant.cpp" -o "$work/a.o" &
+build_a=$!
 g++ "${flags[@]}" -DVARIANT=run_b -Dselfheal=selfheal_b -I"$work/b/include" -c "$src/variant.cpp" -o "$work/b.o" &
+build_b=$!
 g++ "${flags[@]}" -c "$src/main.cpp" -o "$work/main.o"
-wait
+wait "$build_a"  # (a bare `wait` returns 0 even when a build failed)
+wait "$build_b"
 g++ "$work/main.o" "$work/a.o" "$work/b.o" -o "$work/ab-ingest" -lsimdjson -lfmt -lsqlite3 -lz -lpthread
 "$work/ab-ingest" "$file" "$traces" "$rounds" "$threads"
